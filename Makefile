@@ -1,0 +1,65 @@
+# multitask for C. Targets: all test demo asan valgrind clean.
+# CC and CFLAGS may be overridden: make test CC=clang
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -std=c99 -Wall -Wextra -Wpedantic -Werror
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA) -I.
+BUILD ?= build
+RUNNER ?=
+
+EXAMPLES = printer children
+TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=all --show-leak-kinds=all
+
+.PHONY: all examples test demo asan valgrind clean check-variant cmocka
+
+all: examples
+
+examples: $(EXAMPLES:%=$(BUILD)/examples/%)
+
+$(BUILD)/examples/%: examples/%.c multitask.c multitask.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c $(LDLIBS)
+
+demo: examples
+	@echo '== printer (the seed: two tasks take turns) =='
+	@$(BUILD)/examples/printer 3
+	@echo '== children (the seed: results and errors from child tasks) =='
+	@$(BUILD)/examples/children
+
+# The whole suite, once per continuation backend: switch (default) and
+# labels-as-values.
+test: cmocka
+	@$(MAKE) --no-print-directory check-variant VARIANT=switch EXTRA='$(EXTRA) -DMT_LC_LABELS=0'
+	@$(MAKE) --no-print-directory check-variant VARIANT=labels EXTRA='$(EXTRA) -DMT_LC_LABELS=1'
+	@echo 'all test suites passed'
+
+VDIR = $(BUILD)/$(VARIANT)
+
+check-variant: $(TESTS:%=$(VDIR)/%) examples
+	@set -e; for t in $(TESTS); do \
+		echo "== $(VARIANT): $$t"; $(RUNNER) $(VDIR)/$$t; done
+
+$(VDIR)/test_%: tests/test_%.c tests/util.h multitask.c multitask.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c -lcmocka $(LDLIBS)
+
+# cmocka is the one dependency of the tests: name it, install it as root.
+cmocka:
+	@printf '#include <stdarg.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <setjmp.h>\n#include <cmocka.h>\nint main(void){return 0;}\n' \
+		| $(CC) -x c - -o /dev/null -lcmocka 2>/dev/null || { \
+		echo 'cmocka is missing: it is Debian/Ubuntu package libcmocka-dev'; \
+		if [ "$$(id -u)" = 0 ]; then \
+			(apt-get install -y libcmocka-dev || { apt-get update && apt-get install -y libcmocka-dev; }); \
+		else echo 'run: sudo apt-get install -y libcmocka-dev'; exit 1; fi; }
+
+asan:
+	@$(MAKE) --no-print-directory test BUILD=$(BUILD)/asan CFLAGS='-O1 -g -fno-omit-frame-pointer' \
+		EXTRA='-fsanitize=address,undefined -fno-sanitize-recover=all'
+
+valgrind:
+	@$(MAKE) --no-print-directory test BUILD=$(BUILD)/valgrind CFLAGS='-O1 -g' RUNNER='$(VALGRIND)'
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,809 @@
+/* multitask.c - the scheduler of multitask (see multitask.h and README.md).
+ *
+ * Reads top-down: task bits, run queue, timers, waits and task endings,
+ * the scheduler API, cancellation and errors, then the platform hooks.
+ *
+ * Invariants the code keeps:
+ * - a live task is in exactly one place: running; in the run queue (fresh,
+ *   yielded, woken, or polling a condition); or parked (in the timer heap if
+ *   its wait has a deadline, else in the "forever" list). A condition poller
+ *   with a deadline is in the run queue and in the heap.
+ * - a parent awaiting a child is parked; the child points back at it. Only
+ *   top-level tasks point at their scheduler.
+ * - the scheduler touches no frame after that task's finally pass: the pass
+ *   may free it.
+ */
+#if !defined(_POSIX_C_SOURCE) && (defined(__unix__) || defined(__APPLE__))
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include "multitask.h"
+
+#if !MT_NO_STDIO
+#include <stdio.h>
+#endif
+#if MT_POSIX
+#include <errno.h>
+#include <time.h>
+#endif
+
+/* ---- Task bits ---------------------------------------------------------
+ * bits = heap position << 8 | flags (MT__F_*) << 4 | state. States 0..5
+ * are the public ones; the rest say how a task is parked or woken. */
+
+#define S_WOKEN 6  /* runnable: a wait completed, its result is in err */
+#define S_CHILD 7  /* parked: awaiting w.obj (a child task) */
+#define S_COND 8   /* polling a condition: in the run queue */
+#define S_FIRST_PARKED S_CHILD
+
+#define ST(t) ((int)((t)->bits & 0x0Fu))
+#define SET_ST(t, st) ((t)->bits = ((t)->bits & ~(uint32_t)0x0Fu) | (uint32_t)(st))
+#define LIVE(t) (ST(t) >= MT_RUNNABLE)
+#define POS(t) ((t)->bits >> 8)
+#define SET_POS(t, p) ((t)->bits = ((t)->bits & 0xFFu) | ((uint32_t)(p) << 8))
+#define POS_MAX 0xFFFFFFu
+
+#if MT_LC_LABELS
+#define AT_START(t) ((t)->lc == NULL)
+#define LC_RESET(t) ((t)->lc = NULL)
+#define LC_FINAL(t) ((void)0) /* the F_FINAL flag selects the section */
+#else
+#define AT_START(t) ((t)->lc == 0)
+#define LC_RESET(t) ((t)->lc = 0)
+#define LC_FINAL(t) ((t)->lc = MT__LC_FINAL_LINE)
+#endif
+
+static mt_sched *sched_of(mt_task *t)
+{
+    while (!(t->bits & MT__F_ROOT))
+        t = t->up.parent;
+    return t->up.sched;
+}
+
+static void init_task(mt_task *t, mt_fn fn)
+{
+    t->next = NULL;
+    t->fn = fn;
+    t->w.obj = NULL;
+    t->link[0] = t->link[1] = NULL;
+    t->deadline = 0;
+    t->seq = 0;
+    t->bits = MT_RUNNABLE;
+    LC_RESET(t);
+    t->err = 0;
+}
+
+/* ---- Run queue: FIFO, O(1) --------------------------------------------- */
+
+static void rq_push(mt_sched *s, mt_task *t)
+{
+    t->next = NULL;
+    if (s->tail)
+        s->tail->next = t;
+    else
+        s->head = t;
+    s->tail = t;
+}
+
+static mt_task *rq_pop(mt_sched *s)
+{
+    mt_task *t = s->head;
+    s->head = t->next;
+    if (!s->head)
+        s->tail = NULL;
+    return t;
+}
+
+/* ---- Timers ------------------------------------------------------------
+ * A binary min-heap threaded through the tasks (link[] = children) so that
+ * arming allocates nothing. A node's position, kept in its bits, spells the
+ * path from the root (the bits below the top one: 0 left, 1 right), which
+ * replaces parent pointers. Ordered by deadline, then arming order, so equal
+ * deadlines fire first come, first served. */
+
+static int earlier(const mt_task *a, const mt_task *b)
+{
+    if (a->deadline != b->deadline)
+        return mt_time_before(a->deadline, b->deadline);
+    return (uint32_t)(a->seq - b->seq) > 0x7fffffffu;
+}
+
+static int depth_of(uint32_t p)
+{
+    int d = 0;
+    while ((p >> d) > 1)
+        d++;
+    return d;
+}
+
+static mt_task *heap_at(const mt_sched *s, uint32_t p)
+{
+    mt_task *n = s->heap;
+    int b;
+    for (b = depth_of(p) - 1; b >= 0; b--)
+        n = n->link[(p >> b) & 1u];
+    return n;
+}
+
+/* Child c of a takes a's place; gp is a's parent (NULL: a is the root). */
+static void heap_swap(mt_sched *s, mt_task *gp, mt_task *a, mt_task *c)
+{
+    int side = a->link[1] == c;
+    mt_task *other = a->link[!side];
+    uint32_t pa = POS(a);
+
+    a->link[0] = c->link[0];
+    a->link[1] = c->link[1];
+    c->link[side] = a;
+    c->link[!side] = other;
+    SET_POS(a, POS(c));
+    SET_POS(c, pa);
+    if (gp)
+        gp->link[gp->link[1] == a] = c;
+    else
+        s->heap = c;
+}
+
+static void heap_up(mt_sched *s, mt_task *t)
+{
+    mt_task *path[32]; /* ancestors, root first; positions fit 24 bits */
+    uint32_t p = POS(t);
+    int d = depth_of(p), i;
+
+    if (d == 0)
+        return;
+    path[0] = s->heap;
+    for (i = 1; i < d; i++)
+        path[i] = path[i - 1]->link[(p >> (d - i)) & 1u];
+    for (i = d - 1; i >= 0 && earlier(t, path[i]); i--)
+        heap_swap(s, i > 0 ? path[i - 1] : NULL, path[i], t);
+}
+
+static void heap_down(mt_sched *s, mt_task *t, mt_task *parent)
+{
+    for (;;) {
+        mt_task *c = t->link[0];
+        if (!c)
+            return;
+        if (t->link[1] && earlier(t->link[1], c))
+            c = t->link[1];
+        if (!earlier(c, t))
+            return;
+        heap_swap(s, parent, t, c);
+        parent = c;
+    }
+}
+
+static void heap_insert(mt_sched *s, mt_task *t)
+{
+    uint32_t p = ++s->nheap;
+
+    t->link[0] = t->link[1] = NULL;
+    SET_POS(t, p);
+    if (p == 1)
+        s->heap = t;
+    else
+        heap_at(s, p >> 1)->link[p & 1u] = t;
+    heap_up(s, t);
+}
+
+static void heap_remove(mt_sched *s, mt_task *t)
+{
+    uint32_t p = POS(t), n = s->nheap;
+    mt_task *last = heap_at(s, n), *parent;
+
+    /* Detach the last node first, so that if it is t's child, t's links
+     * no longer name it when they are handed over. */
+    if (n == 1)
+        s->heap = NULL;
+    else
+        heap_at(s, n >> 1)->link[n & 1u] = NULL;
+    s->nheap = n - 1;
+    SET_POS(t, 0);
+    if (last != t) {
+        parent = p > 1 ? heap_at(s, p >> 1) : NULL;
+        last->link[0] = t->link[0];
+        last->link[1] = t->link[1];
+        SET_POS(last, p);
+        if (parent)
+            parent->link[parent->link[1] == t] = last;
+        else
+            s->heap = last;
+        if (parent && earlier(last, parent))
+            heap_up(s, last);
+        else
+            heap_down(s, last, parent);
+    }
+    t->link[0] = t->link[1] = NULL;
+}
+
+/* Parked tasks without a deadline: a doubly linked list through link[]
+ * (prev, next), so that leaving it is O(1) and the scheduler can still
+ * find every parked task (merge, diagnostics). */
+static void ever_add(mt_sched *s, mt_task *t)
+{
+    t->link[0] = NULL;
+    t->link[1] = s->forever;
+    if (s->forever)
+        s->forever->link[0] = t;
+    s->forever = t;
+}
+
+static void ever_del(mt_sched *s, mt_task *t)
+{
+    if (t->link[0])
+        t->link[0]->link[1] = t->link[1];
+    else
+        s->forever = t->link[1];
+    if (t->link[1])
+        t->link[1]->link[0] = t->link[0];
+    t->link[0] = t->link[1] = NULL;
+}
+
+static void arm(mt_sched *s, mt_task *t, long timeout)
+{
+    t->deadline = (mt_time)(s->now + (mt_time)timeout);
+    t->seq = s->seq++;
+    heap_insert(s, t);
+}
+
+/* Park a running task in state st until woken or `timeout` expires. */
+static void park(mt_sched *s, mt_task *t, int st, void *obj, long timeout)
+{
+    SET_ST(t, st);
+    t->w.obj = obj;
+    if (timeout < 0) {
+        SET_POS(t, 0);
+        ever_add(s, t);
+    } else {
+        arm(s, t, timeout);
+    }
+}
+
+static void unpark(mt_sched *s, mt_task *t)
+{
+    if (POS(t))
+        heap_remove(s, t);
+    else
+        ever_del(s, t);
+}
+
+static void wake(mt_sched *s, mt_task *t, int err)
+{
+    t->err = (int16_t)err;
+    t->w.msg = NULL;
+    SET_ST(t, S_WOKEN);
+    rq_push(s, t);
+}
+
+/* ---- Waits and task endings --------------------------------------------- */
+
+static int go_err(mt_task *t, int code, const char *msg)
+{
+    t->err = (int16_t)code;
+    t->w.msg = msg;
+    return MT__GO;
+}
+
+/* Checks shared by every wait. Returns 1 to go on, else the status for the
+ * macro to return (MT__GO with the error in t->err, or MT__FAILED). */
+static int wait_begin(mt_task *t, long timeout)
+{
+    t->w.msg = NULL;
+    if (t->bits & (MT__F_CANCEL | MT__F_FINAL)) {
+        if (t->bits & MT__F_FINAL)
+            return go_err(t, MT_EINVAL, "a wait in a finally section");
+        t->err = MT_ECANCELED; /* caught once already: end now */
+        return MT__FAILED;
+    }
+    if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
+        return go_err(t, MT_EINVAL, "timeout out of range");
+    t->err = 0;
+    return 1;
+}
+
+static void note_failure(mt_task *t, const char *func)
+{
+    if ((t->bits & (MT__F_ROOT | MT__F_FINAL)) == MT__F_ROOT)
+        t->up.sched->fail_name = func;
+}
+
+int mt__raise(mt_task *t, int code, const char *msg, const char *func)
+{
+    if (code >= 0 || code < INT16_MIN) {
+        code = MT_EINVAL;
+        msg = "MT_RAISE with a code that is not a negative int16_t";
+    }
+    t->err = (int16_t)code;
+    t->w.msg = msg;
+    note_failure(t, func);
+    return MT__FAILED;
+}
+
+int mt__caught(mt_task *t, const char *func)
+{
+    if (t->bits & MT__F_CATCH)
+        return 1;
+    note_failure(t, func);
+    return 0;
+}
+
+static void report(mt_sched *s, mt_task *t)
+{
+    const char *name = s->fail_name ? s->fail_name : "(unnamed)";
+    if (s->report) {
+        s->report(t, name, s->report_arg);
+        return;
+    }
+#if !MT_NO_STDIO
+    fprintf(stderr, "multitask: task %s failed: %s (%s)\n", name,
+            mt_errmsg(t), mt_errname(t->err));
+#endif
+}
+
+/* Hand a child's ending to its parent. A verdict the parent already has
+ * (its await timed out, or it was cancelled) wins over the child's. */
+static void deliver(mt_sched *s, mt_task *p, int code, const char *msg)
+{
+    if (ST(p) == S_CHILD)
+        unpark(s, p);
+    if (!p->err) {
+        p->err = (int16_t)code;
+        p->w.msg = msg;
+    } else {
+        p->w.msg = NULL;
+    }
+}
+
+/* Task t returned ending status r: settle its state, report an unhandled
+ * error of a top-level task, run its finally section, then hand the result
+ * to its parent. Returns the parent (to resume), or NULL. */
+static mt_task *finish(mt_sched *s, mt_task *t, int r)
+{
+    mt_task *p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
+    int code = 0;
+    const char *msg = NULL;
+
+    if (r == MT__FAILED) {
+        code = t->err ? t->err : MT_EFAIL;
+        msg = t->w.msg;
+        t->err = (int16_t)code;
+        SET_ST(t, code == MT_ECANCELED ? MT_CANCELLED : MT_FAILED);
+        if (!p && code != MT_ECANCELED) {
+            s->failed++;
+            report(s, t);
+        }
+    } else {
+        t->err = 0;
+        t->w.msg = NULL;
+        SET_ST(t, MT_DONE);
+    }
+    s->fail_name = NULL;
+    s->live--;
+    if (r != MT__DONE) {
+        t->bits |= MT__F_FINAL;
+        LC_FINAL(t);
+        (void)t->fn(t); /* t may be freed from here on */
+    }
+    if (p)
+        deliver(s, p, code, msg);
+    return p;
+}
+
+/* Resume t once and act on what it returned. Returns the parent to resume
+ * next when t ended while awaited, else NULL. */
+static mt_task *resume(mt_sched *s, mt_task *t)
+{
+    int r;
+
+    if ((t->bits & MT__F_CANCEL) && AT_START(t)) {
+        t->err = MT_ECANCELED; /* cancelled before it ever ran */
+        t->w.msg = NULL;
+        r = MT__FAILED;
+    } else {
+        SET_ST(t, MT_RUNNING);
+        r = t->fn(t);
+    }
+    switch (r) {
+    case MT__WAITING:
+        if (ST(t) != MT_RUNNING)
+            return NULL; /* a wait parked it */
+        r = go_err(t, MT_EINVAL, "task function returned outside MT_END");
+        r = MT__FAILED;
+        break;
+    case MT__YIELDED:
+        if (!(t->bits & MT__F_CANCEL)) {
+            SET_ST(t, MT_RUNNABLE);
+            t->err = 0;
+            rq_push(s, t);
+            return NULL;
+        }
+        t->err = MT_ECANCELED; /* ignored its cancellation: end now */
+        t->w.msg = NULL;
+        r = MT__FAILED;
+        break;
+    case MT__POLL:
+        SET_ST(t, S_COND);
+        rq_push(s, t);
+        return NULL;
+    case MT__DONE:
+    case MT__FINISH:
+    case MT__FAILED:
+        break;
+    default:
+        (void)go_err(t, MT_EINVAL, "task function returned outside MT_END");
+        r = MT__FAILED;
+        break;
+    }
+    return finish(s, t, r);
+}
+
+int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
+{
+    mt_sched *s;
+    int r = wait_begin(t, timeout);
+
+    if (r != 1)
+        return r;
+    if (!c || !fn || c == t)
+        return go_err(t, MT_EINVAL, "MT_AWAIT: NULL child or function");
+    if (LIVE(c))
+        return go_err(t, MT_EBUSY, NULL);
+    s = sched_of(t);
+    if (timeout >= 0 && s->nheap >= POS_MAX)
+        return go_err(t, MT_ENOMEM, "too many timers");
+    init_task(c, fn);
+    c->up.parent = t;
+    s->live++;
+    if (resume(s, c))
+        return MT__GO; /* the child ended at once; its result is in t */
+    park(s, t, S_CHILD, c, timeout);
+    return MT__WAITING;
+}
+
+int mt__poll_begin(mt_task *t, long timeout)
+{
+    mt_sched *s;
+    int r = wait_begin(t, timeout);
+
+    if (r != 1)
+        return r;
+    if (timeout == 0)
+        return go_err(t, MT_ETIMEDOUT, NULL);
+    SET_POS(t, 0);
+    if (timeout > 0) {
+        s = sched_of(t);
+        if (s->nheap >= POS_MAX)
+            return go_err(t, MT_ENOMEM, "too many timers");
+        arm(s, t, timeout);
+    }
+    return MT__POLL;
+}
+
+void mt__poll_end(mt_task *t)
+{
+    if (POS(t))
+        heap_remove(sched_of(t), t);
+}
+
+/* Fire every timer due at s->now. */
+static void expire(mt_sched *s)
+{
+    while (s->heap && !mt_time_before(s->now, s->heap->deadline)) {
+        mt_task *t = s->heap;
+        heap_remove(s, t);
+        switch (ST(t)) {
+        case S_COND: /* already in the run queue */
+            t->err = MT_ETIMEDOUT;
+            break;
+        case S_CHILD: /* the parent resumes once the child has ended */
+            if (!t->err)
+                t->err = MT_ETIMEDOUT;
+            ever_add(s, t);
+            (void)mt_cancel((mt_task *)t->w.obj);
+            break;
+        default:
+            wake(s, t, MT_ETIMEDOUT);
+            break;
+        }
+    }
+}
+
+/* ---- Scheduler API ------------------------------------------------------ */
+
+static mt_time clock_now(mt_sched *s);
+static void clock_idle(mt_sched *s, long ms);
+
+void mt_sched_init(mt_sched *s)
+{
+    static const mt_sched empty;
+    if (s)
+        *s = empty;
+}
+
+int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn)
+{
+    if (!s || !t || !fn)
+        return MT_EINVAL;
+    if (LIVE(t))
+        return MT_EBUSY;
+    init_task(t, fn);
+    t->bits |= MT__F_ROOT;
+    t->up.sched = s;
+    s->live++;
+    rq_push(s, t);
+    return 0;
+}
+
+int mt_sched_run_once(mt_sched *s, long timeout)
+{
+    mt_task *t, *last;
+    int n = 0, stop;
+
+    if (!s || timeout < MT_FOREVER)
+        return MT_EINVAL;
+    if (s->running)
+        return MT_EBUSY;
+    s->running = 1;
+    s->now = clock_now(s);
+    if (!s->head) {
+        long wait = timeout;
+        if (s->heap) {
+            mt_time d = s->heap->deadline;
+            long left = mt_time_before(s->now, d) ? (long)(mt_time)(d - s->now) : 0;
+            if (wait < 0 || left < wait)
+                wait = left;
+        }
+        if (wait > 0) {
+            clock_idle(s, wait);
+            s->now = clock_now(s);
+        }
+    }
+    expire(s);
+    /* Only the tasks runnable now: those queued while they run wait for the
+     * next cycle, so a task yielding in a loop cannot starve the rest. */
+    last = s->tail;
+    while (s->head) {
+        t = rq_pop(s);
+        stop = t == last;
+        while (t)
+            t = resume(s, t);
+        n++;
+        if (stop)
+            break;
+    }
+    s->running = 0;
+    return n;
+}
+
+int mt_sched_run(mt_sched *s)
+{
+    unsigned long failed;
+    int r;
+
+    if (!s)
+        return MT_EINVAL;
+    if (s->running)
+        return MT_EBUSY;
+    failed = s->failed;
+    while (s->head || s->heap) {
+        r = mt_sched_run_once(s, MT_FOREVER);
+        if (r < 0)
+            return r;
+    }
+    return s->failed != failed ? MT_EUNHANDLED : 0;
+}
+
+unsigned long mt_sched_live(const mt_sched *s) { return s ? s->live : 0; }
+
+int mt_sched_has_runnable(const mt_sched *s) { return s && s->head != NULL; }
+
+int mt_sched_has_timeouts(const mt_sched *s) { return s && s->nheap > 0; }
+
+int mt_sched_has_io_waits(const mt_sched *s)
+{
+    (void)s;
+    return 0;
+}
+
+static void reroot(mt_task *t, mt_sched *s)
+{
+    if (t->bits & MT__F_ROOT)
+        t->up.sched = s;
+}
+
+int mt_sched_merge(mt_sched *dst, mt_sched *src)
+{
+    mt_task *t;
+
+    if (!dst || !src || dst == src)
+        return MT_EINVAL;
+    if (dst->running || src->running)
+        return MT_EBUSY;
+    if (src->nheap > POS_MAX - dst->nheap)
+        return MT_ENOMEM;
+    for (t = src->head; t; t = t->next)
+        reroot(t, dst);
+    if (src->head) {
+        if (dst->tail)
+            dst->tail->next = src->head;
+        else
+            dst->head = src->head;
+        dst->tail = src->tail;
+    }
+    src->head = src->tail = NULL;
+    while ((t = src->forever) != NULL) {
+        ever_del(src, t);
+        reroot(t, dst);
+        ever_add(dst, t);
+    }
+    /* Popping in order and re-arming keeps src's first-come order. */
+    while ((t = src->heap) != NULL) {
+        heap_remove(src, t);
+        reroot(t, dst);
+        t->seq = dst->seq++;
+        heap_insert(dst, t);
+    }
+    dst->live += src->live;
+    dst->failed += src->failed;
+    src->live = src->failed = 0;
+    return 0;
+}
+
+void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
+                        void (*idle)(void *arg, long ms), void *arg)
+{
+    if (!s)
+        return;
+    s->clock = now;
+    s->idle = idle;
+    s->clock_arg = arg;
+}
+
+mt_time mt_sched_now(const mt_sched *s) { return s ? s->now : 0; }
+
+void mt_sched_set_report(mt_sched *s,
+                         void (*fn)(mt_task *t, const char *name, void *arg),
+                         void *arg)
+{
+    if (!s)
+        return;
+    s->report = fn;
+    s->report_arg = arg;
+}
+
+static mt_sched default_sched; /* zeroed: valid */
+
+mt_sched *mt_default(void) { return &default_sched; }
+
+int mt_add(mt_task *t, mt_fn fn) { return mt_sched_add(&default_sched, t, fn); }
+
+int mt_run(void) { return mt_sched_run(&default_sched); }
+
+/* ---- Cancellation, state, errors ----------------------------------------- */
+
+int mt_cancel(mt_task *t)
+{
+    mt_sched *s;
+
+    if (!t)
+        return MT_EINVAL;
+    if (!LIVE(t))
+        return 0;
+    t->bits |= MT__F_CANCEL;
+    switch (ST(t)) {
+    case MT_RUNNING: /* itself: ends at its next wait */
+    case S_WOKEN:    /* its wait completed: the result stands, as above */
+        return 0;
+    case MT_RUNNABLE: /* fresh (body skipped) or yielded */
+        t->err = MT_ECANCELED;
+        t->w.msg = NULL;
+        return 0;
+    case S_COND:
+        if (POS(t))
+            heap_remove(sched_of(t), t);
+        t->err = MT_ECANCELED;
+        return 0;
+    case S_CHILD: /* children first; we resume when the child has ended */
+        if (!t->err)
+            t->err = MT_ECANCELED;
+        return mt_cancel((mt_task *)t->w.obj);
+    default:
+        s = sched_of(t);
+        unpark(s, t);
+        wake(s, t, MT_ECANCELED);
+        return 0;
+    }
+}
+
+int mt_state(const mt_task *t)
+{
+    int st;
+    if (!t)
+        return MT_EINVAL;
+    st = ST(t);
+    if (st == S_WOKEN)
+        return MT_RUNNABLE;
+    return st >= S_FIRST_PARKED ? MT_WAITING : st;
+}
+
+int mt_err(const mt_task *t) { return t ? t->err : MT_EINVAL; }
+
+const char *mt_errmsg(const mt_task *t)
+{
+    if (!t || !t->err)
+        return "";
+    /* While parked, w holds the object waited on, not a message. */
+    if (ST(t) >= S_FIRST_PARKED || !t->w.msg)
+        return mt_strerror(t->err);
+    return t->w.msg;
+}
+
+const char *mt_strerror(int code)
+{
+    switch (code) {
+    case 0:
+        return "success";
+#define MT__TEXT(name, value, text)                                          \
+    case value:                                                              \
+        return text;
+        MT__ERRORS(MT__TEXT)
+#undef MT__TEXT
+    default:
+        break;
+    }
+    return code <= MT_EUSER ? "user-defined error" : "unknown error";
+}
+
+const char *mt_errname(int code)
+{
+    switch (code) {
+    case 0:
+        return "MT_OK";
+#define MT__NAME(name, value, text)                                          \
+    case value:                                                              \
+        return #name;
+        MT__ERRORS(MT__NAME)
+#undef MT__NAME
+    default:
+        break;
+    }
+    return code <= MT_EUSER ? "MT_EUSER" : "MT_E?";
+}
+
+/* ---- Platform hooks ------------------------------------------------------
+ * A scheduler's clock and idle wait. The defaults are POSIX; bare-metal
+ * ports install theirs with mt_sched_set_clock. */
+
+static mt_time clock_now(mt_sched *s)
+{
+    if (s->clock)
+        return s->clock(s->clock_arg);
+#if MT_POSIX
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (mt_time)((uint64_t)ts.tv_sec * 1000u +
+                         (uint64_t)ts.tv_nsec / 1000000u);
+    }
+#else
+    return s->now; /* no clock: time stands still */
+#endif
+}
+
+static void clock_idle(mt_sched *s, long ms)
+{
+    if (s->idle) {
+        s->idle(s->clock_arg, ms);
+        return;
+    }
+#if MT_POSIX
+    if (ms > 0) {
+        struct timespec ts;
+        ts.tv_sec = (time_t)(ms / 1000);
+        ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
+#endif
+}

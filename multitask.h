@@ -1,0 +1,491 @@
+/* multitask.h - stackless cooperative multitasking for C99.
+ *
+ * Tasks are plain functions whose resume points hide behind MT_BEGIN /
+ * MT_YIELD / MT_END (switch-based local continuations, as in protothreads).
+ * A task's locals live in a frame struct that embeds an mt_task header; one
+ * scheduler runs the tasks, waking them on timers, child completion and
+ * (in later layers) queues and file descriptors. Children report results in
+ * their own frames; their errors propagate to the parent unless it catches.
+ *
+ * HOW TO ADD IT: copy multitask.h and multitask.c into your project and
+ * compile multitask.c with the rest. No build system of ours is needed.
+ *
+ * !! C LOCAL VARIABLES DO NOT SURVIVE A WAIT. Keep everything a task needs
+ * !! after MT_YIELD, MT_AWAIT or any other wait in its frame struct.
+ *
+ * COMPILE OPTIONS (define before including, or in MT_USER_CONFIG):
+ *   MT_USER_CONFIG  unset     a header to #include first, e.g. "mt_config.h"
+ *   MT_LC_LABELS    0         1: labels-as-values continuations (GCC/Clang);
+ *                             lifts the "no wait inside a switch" limit
+ *   MT_TIME_T       uint32_t  unsigned tick type of the clock (ms on POSIX);
+ *                             all comparisons are wrap-safe
+ *   MT_POSIX        1 on Unix POSIX default clock and idle wait; 0 for
+ *                             bare metal (then set hooks with mt_sched_set_clock)
+ *   MT_NO_STDIO     0         1: no <stdio.h>; the default error report is silent
+ *
+ * EXAMPLE:
+ *   struct counter { mt_task task; int i; };          // the frame
+ *
+ *   static int count(mt_task *t) {
+ *       struct counter *f = (struct counter *)t;       // task is first member
+ *       MT_BEGIN(t);
+ *       for (f->i = 0; f->i < 3; f->i++) {
+ *           printf("%d\n", f->i);
+ *           MT_YIELD(t);                               // others run here
+ *       }
+ *       MT_END(t);
+ *   }
+ *
+ *   int main(void) {
+ *       static struct counter a, b;                    // frames start zeroed
+ *       mt_add(&a.task, count);
+ *       mt_add(&b.task, count);
+ *       return mt_run() == 0 ? 0 : 1;
+ *   }
+ *
+ * STATUS AND ERROR CODES: 0 is success; errors are negative MT_E* codes (see
+ * MT__ERRORS below, and mt_strerror / mt_errname). Codes -1..-99 are the
+ * library's; users raise their own at MT_EUSER and below.
+ *
+ * The README is the full manual. License: MIT, at the end of this file.
+ */
+#ifndef MULTITASK_H
+#define MULTITASK_H
+
+#ifdef MT_USER_CONFIG
+#include MT_USER_CONFIG
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Configuration defaults ------------------------------------------- */
+
+#ifndef MT_LC_LABELS
+#define MT_LC_LABELS 0
+#endif
+#ifndef MT_TIME_T
+#define MT_TIME_T uint32_t
+#endif
+#ifndef MT_POSIX
+#if defined(__unix__) || defined(__APPLE__)
+#define MT_POSIX 1
+#else
+#define MT_POSIX 0
+#endif
+#endif
+#ifndef MT_NO_STDIO
+#define MT_NO_STDIO 0
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Types ------------------------------------------------------------- */
+
+/* Clock ticks (milliseconds with the POSIX clock). Unsigned, and it wraps:
+ * compare with mt_time_before, never with <. */
+typedef MT_TIME_T mt_time;
+
+typedef struct mt_task mt_task;
+typedef struct mt_sched mt_sched;
+
+/* A task function. It resumes the task where it last waited and returns an
+ * internal status; write its body between MT_BEGIN and MT_END and never
+ * return any other way. */
+typedef int (*mt_fn)(mt_task *t);
+
+/* The task header. Put it first in your frame struct, and let the frame
+ * start zeroed (static storage, "= {0}", calloc) or be one whose task has
+ * ended. All fields are private: use the functions below. They are visible
+ * only so that frames can be allocated statically. */
+struct mt_task {
+    mt_task *next;      /* run queue, or the waiters list of an object */
+    mt_fn fn;           /* the task function */
+    union {             /* the awaiting parent, or for a top-level task */
+        mt_task *parent;    /* (flag ROOT) its scheduler */
+        mt_sched *sched;
+    } up;
+    union {             /* while waiting: what on; after an error: message */
+        void *obj;
+        const char *msg;
+    } w;
+    mt_task *link[2];   /* timer heap children, or forever-list prev/next */
+#if MT_LC_LABELS
+    void *lc;           /* resume point: label address */
+#endif
+    mt_time deadline;   /* when the current wait times out */
+    uint32_t seq;       /* arming order: equal deadlines fire FIFO */
+    uint32_t bits;      /* heap position << 8 | flags << 4 | state */
+#if !MT_LC_LABELS
+    uint16_t lc;        /* resume point: source line */
+#endif
+    int16_t err;        /* result of the last wait, or the final error */
+};
+
+/* The scheduler. A zeroed mt_sched is a valid empty scheduler with the
+ * default clock and error report; mt_sched_init makes one so. Private. */
+struct mt_sched {
+    mt_task *head, *tail;       /* run queue (FIFO) */
+    mt_task *heap;              /* timer heap root */
+    uint32_t nheap;             /* timers armed */
+    uint32_t seq;               /* next arming number */
+    mt_task *forever;           /* waiting tasks without a deadline */
+    mt_time now;                /* clock reading at the start of the cycle */
+    unsigned long live;         /* tasks added or awaited and not yet ended */
+    unsigned long failed;       /* top-level tasks ended by an unhandled error */
+    mt_time (*clock)(void *arg);
+    void (*idle)(void *arg, long ms);
+    void *clock_arg;
+    void (*report)(mt_task *t, const char *name, void *arg);
+    void *report_arg;
+    const char *fail_name;      /* function of the top-level task failing now */
+    int running;                /* inside mt_sched_run_once */
+};
+
+/* ---- Error codes ------------------------------------------------------- */
+
+/* One list makes the enum, mt_strerror and mt_errname. */
+#define MT__ERRORS(X)                                                        \
+    X(MT_EFAIL, -1, "task failed")                                           \
+    X(MT_EINVAL, -2, "invalid argument")                                     \
+    X(MT_EBUSY, -3, "task is live (already added or awaited)")               \
+    X(MT_ETIMEDOUT, -4, "timed out")                                         \
+    X(MT_ECANCELED, -5, "cancelled")                                         \
+    X(MT_EUNHANDLED, -6, "a top-level task ended with an unhandled error")   \
+    X(MT_ENOMEM, -7, "out of capacity")
+
+enum mt_error_code {
+    MT_OK = 0,
+#define MT__ENUM(name, value, text) name = value,
+    MT__ERRORS(MT__ENUM)
+#undef MT__ENUM
+    MT_EUSER = -100 /* first user code; users may raise MT_EUSER..-999 */
+};
+
+/* Task states, as mt_state reports them. "Live" is one comparison:
+ * state >= MT_RUNNABLE. */
+enum mt_state {
+    MT_NEW = 0,      /* zeroed frame, never added */
+    MT_DONE = 1,     /* ended normally */
+    MT_FAILED = 2,   /* ended by an error it did not handle */
+    MT_CANCELLED = 3,/* ended by cancellation */
+    MT_RUNNABLE = 4, /* in the run queue */
+    MT_RUNNING = 5,  /* executing now */
+    MT_WAITING = 6   /* parked on a child, a timer or a condition */
+};
+
+/* "Forever": a timeout that never expires. Any other negative timeout is
+ * MT_EINVAL. Timeouts are in clock ticks (ms on POSIX), at most
+ * MT_TIMEOUT_MAX, and measured from the start of the current cycle. */
+#define MT_FOREVER (-1L)
+#define MT_TIMEOUT_MAX                                                       \
+    ((long)((((mt_time)-1) >> 1) < 0x7fffffffUL ? (((mt_time)-1) >> 1)      \
+                                                : 0x7fffffffUL))
+
+/* ---- Continuations (private) -------------------------------------------- */
+
+#if defined(__has_attribute)
+#if __has_attribute(__fallthrough__)
+#define MT__FALLTHROUGH __attribute__((__fallthrough__))
+#endif
+#endif
+#ifndef MT__FALLTHROUGH
+#define MT__FALLTHROUGH ((void)0)
+#endif
+
+/* Internal statuses a task function returns. Alive is "<= MT__POLL". */
+#define MT__WAITING 0 /* parked; the wait is registered */
+#define MT__YIELDED 1 /* requeue at the back */
+#define MT__POLL 2    /* condition wait: requeue, keep the timer */
+#define MT__DONE 3    /* ended, no finally section reached */
+#define MT__FINISH 4  /* ended: run the finally section */
+#define MT__FAILED 5  /* ended by t->err */
+#define MT__GO (-1)   /* from wait starters: go on now, result in t->err */
+
+#define MT__F_ROOT 0x10u   /* up is the scheduler */
+#define MT__F_CATCH 0x20u  /* errors at waits do not raise */
+#define MT__F_CANCEL 0x40u /* cancellation requested */
+#define MT__F_FINAL 0x80u  /* running the finally section */
+
+#if MT_LC_LABELS
+#if !defined(__GNUC__)
+#error "MT_LC_LABELS needs GCC or Clang (labels as values)"
+#endif
+/* Labels as values are a GNU extension; say so once, not per use. */
+#if defined(__clang__) || __GNUC__ < 12
+#define MT__LBL_PUSH                                                         \
+    _Pragma("GCC diagnostic push")                                           \
+    _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
+#else
+#define MT__LBL_PUSH                                                         \
+    _Pragma("GCC diagnostic push")                                           \
+    _Pragma("GCC diagnostic ignored \"-Wpedantic\"")                         \
+    _Pragma("GCC diagnostic ignored \"-Wdangling-pointer\"")
+#endif
+#define MT__LBL_POP _Pragma("GCC diagnostic pop")
+#define MT__CAT2(a, b) a##b
+#define MT__CAT(a, b) MT__CAT2(a, b)
+#define MT__LABEL MT__CAT(mt__resume_, __LINE__)
+#define MT__LC_DISPATCH(t)                                                   \
+    switch ((t)->bits & MT__F_FINAL) {                                       \
+    case 0:                                                                  \
+        MT__LBL_PUSH if ((t)->lc) goto *(t)->lc;                             \
+        MT__LBL_POP
+#define MT__LC_FINAL case MT__F_FINAL:
+#define MT__LC_SET(t) MT__LBL_PUSH (t)->lc = &&MT__LABEL; MT__LBL_POP
+#define MT__LC_RESUME(t) MT__LABEL:
+#define MT__LC_HERE(t) MT__LABEL:
+#else
+#define MT__LC_FINAL_LINE 0xffffu /* the finally section's "line" */
+#define MT__LC_DISPATCH(t)                                                   \
+    switch ((t)->lc) {                                                       \
+    case 0:
+#define MT__LC_FINAL case MT__LC_FINAL_LINE:
+/* One wait per line, on lines below 65535: two waits on one line are a
+ * duplicate case label, a compile error. */
+#define MT__LC_SET(t)                                                        \
+    (void)sizeof(char[__LINE__ < MT__LC_FINAL_LINE ? 1 : -1]);               \
+    (t)->lc = __LINE__
+#define MT__LC_RESUME(t) case __LINE__:
+#define MT__LC_HERE(t) MT__FALLTHROUGH; case __LINE__:
+#endif
+
+/* After a wait: raise its error unless caught. */
+#define MT__CHECK(t)                                                         \
+    if ((t)->err && !mt__caught((t), __func__)) return MT__FAILED
+
+/* A wait whose starter returns MT__GO (done now), or a status to return. */
+#define MT__WAIT(t, start)                                                   \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        {                                                                    \
+            int mt__r = (start);                                             \
+            if (mt__r != MT__GO) return mt__r;                               \
+        }                                                                    \
+        MT__LC_HERE(t)                                                       \
+        MT__CHECK(t);                                                        \
+    } while (0)
+
+/* ---- Task macros -------------------------------------------------------- */
+
+/* Open the task body. `t` is the task function's parameter. MT_BEGIN opens
+ * a block that MT_END closes: a missing MT_END, or a wait outside the body,
+ * is a compile error. Without MT_LC_LABELS no wait may sit inside a switch
+ * statement of yours, and each line holds at most one wait. */
+#define MT_BEGIN(t)                                                          \
+    {                                                                        \
+        typedef char mt__task_body;                                          \
+        MT__LC_DISPATCH(t)
+
+/* Close the task body. Reaching it ends the task normally. */
+#define MT_END(t)                                                            \
+    }                                                                        \
+    (void)sizeof(mt__task_body);                                             \
+    }                                                                        \
+    (void)(t);                                                               \
+    return MT__DONE
+
+/* Mark the start of the task's finally section, between the body and
+ * MT_END. Reaching it from the body ends the task normally; the section then
+ * runs once however the task ended (done, failed, cancelled, timed out),
+ * after the task's state is final and its error reported, so it may close
+ * descriptors and free the frame. The scheduler never touches the frame
+ * after the section. It must not wait. */
+#define MT_FINALLY(t)                                                        \
+    (void)sizeof(mt__task_body);                                             \
+    return MT__FINISH;                                                       \
+    MT__LC_FINAL
+
+/* Give way: go to the back of the run queue; others run first. */
+#define MT_YIELD(t)                                                          \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        return MT__YIELDED;                                                  \
+        MT__LC_RESUME(t)                                                     \
+        MT__CHECK(t);                                                        \
+    } while (0)
+
+/* End the task now, normally (its finally section runs). */
+#define MT_EXIT(t)                                                           \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        return MT__FINISH;                                                   \
+    } while (0)
+
+/* End the task with error `code` (negative) and a static message (or
+ * NULL). The error propagates to an awaiting parent. */
+#define MT_RAISE(t, code, msg)                                               \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        return mt__raise((t), (code), (msg), __func__);                      \
+    } while (0)
+
+/* Wait until `cond` holds, re-checking it once per scheduler cycle, for at
+ * most `timeout` ticks (MT_FOREVER: no limit). `cond` is evaluated at each
+ * check; `timeout` once. The task stays runnable while it polls, so the
+ * scheduler does not sleep meanwhile: prefer events and queues for waits
+ * that may be long. */
+#define MT_WAIT_UNTIL(t, cond, timeout)                                      \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        if (!(cond)) {                                                       \
+            {                                                                \
+                int mt__r = mt__poll_begin((t), (timeout));                  \
+                if (mt__r != MT__GO) return mt__r;                           \
+            }                                                                \
+            MT__LC_HERE(t)                                                   \
+            if (!(t)->err) {                                                 \
+                if (!(cond)) return MT__POLL;                                \
+                mt__poll_end(t);                                             \
+            }                                                                \
+            MT__CHECK(t);                                                    \
+        } else {                                                             \
+            (t)->err = 0;                                                    \
+        }                                                                    \
+    } while (0)
+
+#define MT_WAIT_WHILE(t, cond, timeout) MT_WAIT_UNTIL(t, !(cond), timeout)
+
+/* Run `child` (a frame's mt_task, zeroed or ended) with function `fn` to
+ * completion, for at most `timeout` ticks. The child starts at once, inside
+ * this call; if it ends without waiting, no scheduling happens at all. Its
+ * results are fields of its frame. If it fails, this task fails with the same
+ * error, unless caught. On timeout the child is cancelled, and this task
+ * resumes with MT_ETIMEDOUT once the child has ended (its frame is then
+ * free to reuse). */
+#define MT_AWAIT(t, child, fn, timeout)                                      \
+    MT__WAIT(t, mt__await((t), (child), (fn), (timeout)))
+
+/* Run one wait (any of the macros above, or a later layer's) and keep its
+ * error instead of raising it: read it with mt_err / mt_errmsg right after.
+ * A cancelled task that catches MT_ECANCELED is still ended at its next
+ * wait. */
+#define MT_CATCH(t, wait)                                                    \
+    do {                                                                     \
+        (t)->bits |= MT__F_CATCH;                                            \
+        wait;                                                                \
+        (t)->bits &= ~(uint32_t)MT__F_CATCH;                                 \
+    } while (0)
+
+/* ---- Scheduler ---------------------------------------------------------- */
+
+/* Make `s` an empty scheduler with the default clock and report. */
+void mt_sched_init(mt_sched *s);
+
+/* Start task `t` (a frame's header) running `fn` as a top-level task of
+ * `s`: it runs in the next cycle. Callable from tasks and from plain code.
+ * Returns 0, MT_EINVAL (NULL s, t or fn) or MT_EBUSY (t is live). */
+int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn);
+
+/* Run cycles until no task is runnable, timed or waiting on I/O. Returns 0,
+ * MT_EUNHANDLED if a top-level task ended with an unhandled error during the
+ * run (each was reported), MT_EINVAL (NULL) or MT_EBUSY (called from a
+ * task). */
+int mt_sched_run(mt_sched *s);
+
+/* Run one cycle, for embedding in another loop: wait up to `timeout` ticks
+ * (0: poll; MT_FOREVER: until a timer is due) for a timer or an event when
+ * no task is runnable, fire due timers, then resume each task that was
+ * runnable at that point once. Tasks made runnable meanwhile run in the next
+ * cycle. With no task runnable and no timer armed, MT_FOREVER returns at
+ * once. Returns the number of tasks resumed (>= 0), MT_EINVAL or MT_EBUSY. */
+int mt_sched_run_once(mt_sched *s, long timeout);
+
+/* How many tasks are alive (added or awaited, and not yet ended). */
+unsigned long mt_sched_live(const mt_sched *s);
+
+/* 1 if a task is runnable, 0 if not. */
+int mt_sched_has_runnable(const mt_sched *s);
+/* 1 if a task waits on a file descriptor (always 0 without the I/O layer). */
+int mt_sched_has_io_waits(const mt_sched *s);
+/* 1 if a timer is armed (a wait with a finite timeout), 0 if not. */
+int mt_sched_has_timeouts(const mt_sched *s);
+
+/* Move every task of `src` into `dst`, keeping their order and deadlines;
+ * `src` is left empty. Returns 0, MT_EINVAL (NULL or dst == src) or
+ * MT_EBUSY (either is running). */
+int mt_sched_merge(mt_sched *dst, mt_sched *src);
+
+/* Replace the clock: `now` returns ticks (wrapping freely); `idle` blocks
+ * for up to `ms` ticks (MT_FOREVER: until an event) when nothing is
+ * runnable. A virtual clock's idle hook just advances the time. NULL hooks
+ * restore the defaults (POSIX: CLOCK_MONOTONIC in ms, nanosleep). */
+void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
+                        void (*idle)(void *arg, long ms), void *arg);
+
+/* The clock reading at the start of the current (or last) cycle. */
+mt_time mt_sched_now(const mt_sched *s);
+
+/* Replace the report of top-level tasks that end with an unhandled error.
+ * `name` is the task function's name. NULL restores the default: one line
+ * on stderr, "multitask: task NAME failed: MESSAGE (MT_ECODE)". */
+void mt_sched_set_report(mt_sched *s,
+                         void (*report)(mt_task *t, const char *name,
+                                        void *arg),
+                         void *arg);
+
+/* The default scheduler, and short forms that use it. */
+mt_sched *mt_default(void);
+int mt_add(mt_task *t, mt_fn fn);
+int mt_run(void);
+
+/* ---- Tasks -------------------------------------------------------------- */
+
+/* Cancel a task: its children are cancelled first, then it resumes at its
+ * current wait with MT_ECANCELED (raised, unless caught); a task cancelled
+ * before its first run ends without running its body (its finally section
+ * still runs). A task that catches the error and waits again is ended at
+ * that wait. Cancelling yourself takes effect at your next wait. Cancelling
+ * an ended or never-added task does nothing. Returns 0 or MT_EINVAL. */
+int mt_cancel(mt_task *t);
+
+/* The task's state (enum mt_state). */
+int mt_state(const mt_task *t);
+
+/* Inside a task: the result of its last wait (0, or the caught error).
+ * After the task ended: 0, or the error that ended it. */
+int mt_err(const mt_task *t);
+
+/* The message that goes with mt_err: the raiser's message, or
+ * mt_strerror(mt_err(t)) when it gave none; "" when mt_err is 0. */
+const char *mt_errmsg(const mt_task *t);
+
+/* Text and name ("MT_ETIMEDOUT") of an error code; never NULL. */
+const char *mt_strerror(int code);
+const char *mt_errname(int code);
+
+/* 1 if tick `a` comes before tick `b`, wrap-safe (for times less than half
+ * the range of mt_time apart). */
+#define mt_time_before(a, b)                                                 \
+    ((mt_time)((mt_time)(a) - (mt_time)(b)) > (mt_time)(((mt_time)-1) >> 1))
+
+/* ---- Internals used by the macros ---------------------------------------- */
+
+int mt__raise(mt_task *t, int code, const char *msg, const char *func);
+int mt__caught(mt_task *t, const char *func);
+int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
+int mt__poll_begin(mt_task *t, long timeout);
+void mt__poll_end(mt_task *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MULTITASK_H */
+
+/* MIT License. Copyright (c) 2026 the multitask for C authors.
+ *
+ * Permission is hereby granted, free of charge, to any person obtaining a
+ * copy of this software and associated documentation files (the "Software"),
+ * to deal in the Software without restriction, including without limitation
+ * the rights to use, copy, modify, merge, publish, distribute, sublicense,
+ * and/or sell copies of the Software, and to permit persons to whom the
+ * Software is furnished to do so, subject to the following conditions: the
+ * above copyright notice and this permission notice shall be included in all
+ * copies or substantial portions of the Software. THE SOFTWARE IS PROVIDED
+ * "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED. */

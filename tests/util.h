@@ -1,0 +1,74 @@
+/* Shared by the cmocka tests: a fake clock that tests move by hand, a
+ * report hook that records instead of printing, and the teardown check that
+ * a scheduler is left empty. */
+#ifndef MT_TEST_UTIL_H
+#define MT_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "multitask.h"
+
+/* Virtual time: now() reads `now`; idle() counts the blocking calls the
+ * scheduler makes and jumps the time forward by the requested amount. */
+struct fake_clock {
+    mt_time now;
+    unsigned long idles;
+    long last_idle;
+};
+
+static inline mt_time fake_now(void *arg)
+{
+    return ((struct fake_clock *)arg)->now;
+}
+
+static inline void fake_idle(void *arg, long ms)
+{
+    struct fake_clock *c = (struct fake_clock *)arg;
+    c->idles++;
+    c->last_idle = ms;
+    if (ms > 0)
+        c->now = (mt_time)(c->now + (mt_time)ms);
+}
+
+static inline void use_fake_clock(mt_sched *s, struct fake_clock *c,
+                                  mt_time start)
+{
+    c->now = start;
+    c->idles = 0;
+    c->last_idle = 0;
+    mt_sched_set_clock(s, fake_now, fake_idle, c);
+}
+
+/* Records reports of unhandled errors. */
+struct reports {
+    int count;
+    mt_task *task;
+    const char *name;
+    int code;
+    const char *msg;
+};
+
+static inline void record_report(mt_task *t, const char *name, void *arg)
+{
+    struct reports *r = (struct reports *)arg;
+    r->count++;
+    r->task = t;
+    r->name = name;
+    r->code = mt_err(t);
+    r->msg = mt_errmsg(t);
+}
+
+/* Every test ends with this: nothing runnable, armed, parked or alive. */
+static inline void assert_sched_empty(const mt_sched *s)
+{
+    assert_int_equal(mt_sched_has_runnable(s), 0);
+    assert_int_equal(mt_sched_has_timeouts(s), 0);
+    assert_int_equal(mt_sched_has_io_waits(s), 0);
+    assert_int_equal(mt_sched_live(s), 0);
+}
+
+#endif
