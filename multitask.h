@@ -231,8 +231,10 @@ enum mt_state {
 #define MT__LC_DISPATCH(t)                                                   \
     switch ((t)->bits & MT__F_FINAL) {                                       \
     case 0:                                                                  \
-        MT__LBL_PUSH if ((t)->lc) goto *(t)->lc;                             \
-        MT__LBL_POP
+        /* Always an indirect jump: clang insists on one address-of-label \
+         * in a function with "goto *", even with no wait in it. */       \
+        MT__LBL_PUSH goto *((t)->lc ? (t)->lc : &&mt__start);                \
+        MT__LBL_POP mt__start:
 #define MT__LC_FINAL case MT__F_FINAL:
 #define MT__LC_SET(t) MT__LBL_PUSH (t)->lc = &&MT__LABEL; MT__LBL_POP
 #define MT__LC_RESUME(t) MT__LABEL:
