@@ -240,9 +240,22 @@ static void ever_del(mt_sched *s, mt_task *t)
     t->link[0] = t->link[1] = NULL;
 }
 
+static mt_time clock_now(mt_sched *s);
+
+/* The cycle's clock reading, taken when first needed: a cycle that arms and
+ * fires no timer never reads the clock. */
+static mt_time cycle_now(mt_sched *s)
+{
+    if (!s->now_valid) {
+        s->now = clock_now(s);
+        s->now_valid = 1;
+    }
+    return s->now;
+}
+
 static void arm(mt_sched *s, mt_task *t, long timeout)
 {
-    t->deadline = (mt_time)(s->now + (mt_time)timeout);
+    t->deadline = (mt_time)(cycle_now(s) + (mt_time)timeout);
     t->seq = s->seq++;
     heap_insert(s, t);
 }
@@ -486,10 +499,10 @@ void mt__poll_end(mt_task *t)
         heap_remove(sched_of(t), t);
 }
 
-/* Fire every timer due at s->now. */
+/* Fire every timer due at the cycle's time. */
 static void expire(mt_sched *s)
 {
-    while (s->heap && !mt_time_before(s->now, s->heap->deadline)) {
+    while (s->heap && !mt_time_before(cycle_now(s), s->heap->deadline)) {
         mt_task *t = s->heap;
         heap_remove(s, t);
         switch (ST(t)) {
@@ -511,7 +524,6 @@ static void expire(mt_sched *s)
 
 /* ---- Scheduler API ------------------------------------------------------ */
 
-static mt_time clock_now(mt_sched *s);
 static void clock_idle(mt_sched *s, long ms);
 
 void mt_sched_init(mt_sched *s)
@@ -545,18 +557,18 @@ int mt_sched_run_once(mt_sched *s, long timeout)
     if (s->running)
         return MT_EBUSY;
     s->running = 1;
-    s->now = clock_now(s);
+    s->now_valid = 0;
     if (!s->head) {
         long wait = timeout;
         if (s->heap) {
-            mt_time d = s->heap->deadline;
-            long left = mt_time_before(s->now, d) ? (long)(mt_time)(d - s->now) : 0;
+            mt_time d = s->heap->deadline, now = cycle_now(s);
+            long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
             if (wait < 0 || left < wait)
                 wait = left;
         }
         if (wait > 0) {
             clock_idle(s, wait);
-            s->now = clock_now(s);
+            s->now_valid = 0;
         }
     }
     expire(s);
@@ -660,7 +672,7 @@ void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
     s->clock_arg = arg;
 }
 
-mt_time mt_sched_now(const mt_sched *s) { return s ? s->now : 0; }
+mt_time mt_sched_now(mt_sched *s) { return s ? cycle_now(s) : 0; }
 
 void mt_sched_set_report(mt_sched *s,
                          void (*fn)(mt_task *t, const char *name, void *arg),

@@ -132,7 +132,8 @@ struct mt_sched {
     uint32_t nheap;             /* timers armed */
     uint32_t seq;               /* next arming number */
     mt_task *forever;           /* waiting tasks without a deadline */
-    mt_time now;                /* clock reading at the start of the cycle */
+    mt_time now;                /* the cycle's clock reading, if now_valid */
+    int now_valid;
     unsigned long live;         /* tasks added or awaited and not yet ended */
     unsigned long failed;       /* top-level tasks ended by an unhandled error */
     mt_time (*clock)(void *arg);
@@ -178,7 +179,7 @@ enum mt_state {
 
 /* "Forever": a timeout that never expires. Any other negative timeout is
  * MT_EINVAL. Timeouts are in clock ticks (ms on POSIX), at most
- * MT_TIMEOUT_MAX, and measured from the start of the current cycle. */
+ * MT_TIMEOUT_MAX, and measured from the current cycle's clock reading. */
 #define MT_FOREVER (-1L)
 #define MT_TIMEOUT_MAX                                                       \
     ((long)((((mt_time)-1) >> 1) < 0x7fffffffUL ? (((mt_time)-1) >> 1)      \
@@ -420,8 +421,9 @@ int mt_sched_merge(mt_sched *dst, mt_sched *src);
 void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
                         void (*idle)(void *arg, long ms), void *arg);
 
-/* The clock reading at the start of the current (or last) cycle. */
-mt_time mt_sched_now(const mt_sched *s);
+/* The current cycle's clock reading: taken once per cycle, when first
+ * needed (outside a cycle: the last one's, or a fresh reading). */
+mt_time mt_sched_now(mt_sched *s);
 
 /* Replace the report of top-level tasks that end with an unhandled error.
  * `name` is the task function's name. NULL restores the default: one line
