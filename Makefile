@@ -28,11 +28,15 @@ demo: examples
 	@echo '== children (the seed: results and errors from child tasks) =='
 	@$(BUILD)/examples/children
 
-# The whole suite, once per continuation backend: switch (default) and
-# labels-as-values.
+# The whole suite, once per configuration: switch continuations (the
+# default), labels-as-values, and 64-bit and 16-bit clock ticks.
+VARIANTS = switch:-DMT_LC_LABELS=0 labels:-DMT_LC_LABELS=1 \
+	time64:-DMT_TIME_T=uint64_t time16:'-DMT_LC_LABELS=1 -DMT_TIME_T=uint16_t'
+
 test: cmocka
-	@$(MAKE) --no-print-directory check-variant VARIANT=switch EXTRA='$(EXTRA) -DMT_LC_LABELS=0'
-	@$(MAKE) --no-print-directory check-variant VARIANT=labels EXTRA='$(EXTRA) -DMT_LC_LABELS=1'
+	@set -e; for v in $(VARIANTS); do \
+		$(MAKE) --no-print-directory check-variant VARIANT=$${v%%:*} EXTRA="$(EXTRA) $${v#*:}"; \
+	done
 	@echo 'all test suites passed'
 
 VDIR = $(BUILD)/$(VARIANT)

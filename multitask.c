@@ -34,6 +34,7 @@
 #define S_WOKEN 6  /* runnable: a wait completed, its result is in err */
 #define S_CHILD 7  /* parked: awaiting w.obj (a child task) */
 #define S_COND 8   /* polling a condition: in the run queue */
+#define S_SLEEP 9  /* parked: sleeping */
 #define S_FIRST_PARKED S_CHILD
 
 #define ST(t) ((int)((t)->bits & 0x0Fu))
@@ -493,6 +494,41 @@ int mt__poll_begin(mt_task *t, long timeout)
     return MT__POLL;
 }
 
+int mt__sleep(mt_task *t, long ms)
+{
+    int r = wait_begin(t, ms < 0 ? 0 : ms);
+
+    if (r != 1)
+        return r;
+    if (ms < 0)
+        return go_err(t, MT_EINVAL, "negative sleep");
+    if (ms == 0)
+        return MT__YIELDED;
+    {
+        mt_sched *s = sched_of(t);
+        if (s->nheap >= POS_MAX)
+            return go_err(t, MT_ENOMEM, "too many timers");
+        park(s, t, S_SLEEP, NULL, ms);
+    }
+    return MT__WAITING;
+}
+
+mt_time mt_deadline(mt_task *t, long timeout)
+{
+    mt_sched *s = sched_of(t);
+    return (mt_time)(cycle_now(s) + (mt_time)(timeout > 0 ? timeout : 0));
+}
+
+long mt_until(mt_task *t, mt_time deadline)
+{
+    mt_time now = cycle_now(sched_of(t)), left;
+
+    if (!mt_time_before(now, deadline))
+        return 0;
+    left = (mt_time)(deadline - now);
+    return left > (mt_time)MT_TIMEOUT_MAX ? MT_TIMEOUT_MAX : (long)left;
+}
+
 void mt__poll_end(mt_task *t)
 {
     if (POS(t))
@@ -514,6 +550,9 @@ static void expire(mt_sched *s)
                 t->err = MT_ETIMEDOUT;
             ever_add(s, t);
             (void)mt_cancel((mt_task *)t->w.obj);
+            break;
+        case S_SLEEP:
+            wake(s, t, 0);
             break;
         default:
             wake(s, t, MT_ETIMEDOUT);

@@ -174,7 +174,7 @@ enum mt_state {
     MT_CANCELLED = 3,/* ended by cancellation */
     MT_RUNNABLE = 4, /* in the run queue */
     MT_RUNNING = 5,  /* executing now */
-    MT_WAITING = 6   /* parked on a child, a timer or a condition */
+    MT_WAITING = 6   /* parked: on a child, a sleep or a condition */
 };
 
 /* "Forever": a timeout that never expires. Any other negative timeout is
@@ -364,6 +364,16 @@ enum mt_state {
 #define MT_AWAIT(t, child, fn, timeout)                                      \
     MT__WAIT(t, mt__await((t), (child), (fn), (timeout)))
 
+/* Sleep `ms` ticks (ms with the POSIX clock), counted from the cycle's
+ * clock reading. 0 gives way like MT_YIELD; a negative duration raises
+ * MT_EINVAL. Sleepers wake in deadline order, equal deadlines in the order
+ * they were set. Only a cancellation ends a sleep early. */
+#define MT_SLEEP(t, ms) MT__WAIT(t, mt__sleep((t), (ms)))
+
+/* Sleep until tick `deadline` (a time already past gives way like
+ * MT_YIELD). */
+#define MT_SLEEP_UNTIL(t, deadline) MT_SLEEP(t, mt_until((t), (deadline)))
+
 /* Run one wait (any of the macros above, or a later layer's) and keep its
  * error instead of raising it: read it with mt_err / mt_errmsg right after.
  * A cancelled task that catches MT_ECANCELED is still ended at its next
@@ -463,6 +473,15 @@ const char *mt_errmsg(const mt_task *t);
 const char *mt_strerror(int code);
 const char *mt_errname(int code);
 
+/* Deadlines. mt_deadline: the tick `timeout` ticks after the task's cycle
+ * reading (timeout >= 0). mt_until: the timeout that ends at `deadline`, 0
+ * if it has passed; pass it to any wait, or hand the deadline itself down
+ * to a child, so a chain of tasks shares one deadline. Both take the task
+ * (for its scheduler's clock) and need `deadline` within MT_TIMEOUT_MAX of
+ * now. */
+mt_time mt_deadline(mt_task *t, long timeout);
+long mt_until(mt_task *t, mt_time deadline);
+
 /* 1 if tick `a` comes before tick `b`, wrap-safe (for times less than half
  * the range of mt_time apart). */
 #define mt_time_before(a, b)                                                 \
@@ -474,6 +493,7 @@ int mt__raise(mt_task *t, int code, const char *msg, const char *func);
 int mt__caught(mt_task *t, const char *func);
 int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
 int mt__poll_begin(mt_task *t, long timeout);
+int mt__sleep(mt_task *t, long ms);
 void mt__poll_end(mt_task *t);
 
 #ifdef __cplusplus
