@@ -7,7 +7,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA) -I.
 BUILD ?= build
 RUNNER ?=
 
-EXAMPLES = printer children
+EXAMPLES = printer children sleepers
 TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
@@ -16,9 +16,11 @@ VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 
 all: examples
 
-examples: $(EXAMPLES:%=$(BUILD)/examples/%)
+EXDIR ?= $(BUILD)/examples
 
-$(BUILD)/examples/%: examples/%.c multitask.c multitask.h
+examples: $(EXAMPLES:%=$(EXDIR)/%)
+
+$(EXDIR)/%: examples/%.c multitask.c multitask.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c $(LDLIBS)
 
@@ -27,6 +29,8 @@ demo: examples
 	@$(BUILD)/examples/printer 3
 	@echo '== children (the seed: results and errors from child tasks) =='
 	@$(BUILD)/examples/children
+	@echo '== sleepers (periodic tasks, and a wait that times out) =='
+	@$(BUILD)/examples/sleepers
 
 # The whole suite, once per configuration: switch continuations (the
 # default), labels-as-values, and 64-bit and 16-bit clock ticks.
@@ -37,11 +41,14 @@ test: cmocka
 	@set -e; for v in $(VARIANTS); do \
 		$(MAKE) --no-print-directory check-variant VARIANT=$${v%%:*} EXTRA="$(EXTRA) $${v#*:}"; \
 	done
+	@$(MAKE) --no-print-directory examples
+	@tests/examples.sh $(BUILD)/examples
 	@echo 'all test suites passed'
 
 VDIR = $(BUILD)/$(VARIANT)
 
-check-variant: $(TESTS:%=$(VDIR)/%) examples
+check-variant: $(TESTS:%=$(VDIR)/%)
+	@$(MAKE) --no-print-directory examples EXDIR=$(VDIR)/examples
 	@set -e; for t in $(TESTS); do \
 		echo "== $(VARIANT): $$t"; $(RUNNER) $(VDIR)/$$t; done
 

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Runs the example programs and compares their output with what the seed
+# prints (the children example) or what the virtual clock makes exact.
+set -eu
+bin=${1:-build/examples}
+fail=0
+
+check() {
+    name=$1; shift
+    expected=$(cat)
+    if actual=$("$@" 2>&1) && [ "$actual" = "$expected" ]; then
+        echo "ok   $name"
+    else
+        echo "FAIL $name"; echo "--- expected"; echo "$expected"; echo "--- actual"; echo "$actual"
+        fail=1
+    fi
+}
+
+check printer "$bin/printer" 2 <<'OUT'
+hello
+goodbye
+hello
+goodbye
+OUT
+
+check children "$bin/children" <<'OUT'
+None
+1
+(2, 3)
+caught exception: foo
+OUT
+
+check sleepers "$bin/sleepers" --virtual <<'OUT'
+  250 ms  fast 1
+  300 ms  slow job: cancelled, cleaning up
+  300 ms  impatient: timed out (MT_ETIMEDOUT)
+  400 ms  slow 1
+  500 ms  fast 2
+  750 ms  fast 3
+  800 ms  slow 2
+ 1000 ms  fast 4
+ 1200 ms  slow 3
+OUT
+
+[ $fail = 0 ] && echo "3 passed, 0 failed" || { echo "examples: FAILED"; exit 1; }
