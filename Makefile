@@ -12,7 +12,7 @@ TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
 
-.PHONY: all examples test demo asan valgrind clean check-variant cmocka
+.PHONY: all examples test demo bench asan valgrind clean check-variant cmocka
 
 all: examples
 
@@ -33,9 +33,12 @@ demo: examples
 	@$(BUILD)/examples/sleepers
 
 # The whole suite, once per configuration: switch continuations (the
-# default), labels-as-values, and 64-bit and 16-bit clock ticks.
-VARIANTS = switch:-DMT_LC_LABELS=0 labels:-DMT_LC_LABELS=1 \
-	time64:-DMT_TIME_T=uint64_t time16:'-DMT_LC_LABELS=1 -DMT_TIME_T=uint16_t'
+# default); labels-as-values with a 32-slot timer wheel (most timers in the
+# heap); 64-bit ticks; 16-bit ticks with no wheel (as on a microcontroller).
+VARIANTS = switch:-DMT_LC_LABELS=0 \
+	labels:'-DMT_LC_LABELS=1 -DMT_WHEEL_BITS=5' \
+	time64:-DMT_TIME_T=uint64_t \
+	time16:'-DMT_TIME_T=uint16_t -DMT_WHEEL_BITS=0'
 
 test: cmocka
 	@set -e; for v in $(VARIANTS); do \
@@ -55,6 +58,16 @@ check-variant: $(TESTS:%=$(VDIR)/%)
 $(VDIR)/test_%: tests/test_%.c tests/util.h multitask.c multitask.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c -lcmocka $(LDLIBS)
+
+# Benchmarks: -O2, figures as ratios to baselines measured in the same run.
+# BENCH_ARGS=10 divides the sizes (CI runs them briefly, asserting nothing).
+BENCH_ARGS ?=
+bench: $(BUILD)/bench/bench_core
+	@$(BUILD)/bench/bench_core $(BENCH_ARGS)
+
+$(BUILD)/bench/%: bench/%.c multitask.c multitask.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g $(EXTRA) -I. -o $@ $< multitask.c $(LDLIBS)
 
 # cmocka is the one dependency of the tests: name it, install it as root.
 cmocka:

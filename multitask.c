@@ -42,7 +42,8 @@
 #define LIVE(t) (ST(t) >= MT_RUNNABLE)
 #define POS(t) ((t)->bits >> 8)
 #define SET_POS(t, p) ((t)->bits = ((t)->bits & 0xFFu) | ((uint32_t)(p) << 8))
-#define POS_MAX 0xFFFFFFu
+#define POS_MAX 0xFFFFFEu   /* heap positions: 1..POS_MAX */
+#define POS_WHEEL 0xFFFFFFu /* in the timer wheel */
 
 #if MT_LC_LABELS
 #define AT_START(t) ((t)->lc == NULL)
@@ -95,6 +96,19 @@ static mt_task *rq_pop(mt_sched *s)
     return t;
 }
 
+static mt_time clock_now(mt_sched *s);
+
+/* The cycle's clock reading, taken when first needed: a cycle that arms and
+ * fires no timer never reads the clock. */
+static mt_time cycle_now(mt_sched *s)
+{
+    if (!s->now_valid) {
+        s->now = clock_now(s);
+        s->now_valid = 1;
+    }
+    return s->now;
+}
+
 /* ---- Timers ------------------------------------------------------------
  * A binary min-heap threaded through the tasks (link[] = children) so that
  * arming allocates nothing. A node's position, kept in its bits, spells the
@@ -111,10 +125,15 @@ static int earlier(const mt_task *a, const mt_task *b)
 
 static int depth_of(uint32_t p)
 {
+#if defined(__GNUC__)
+    /* unsigned long: at least 32 bits, where int may have 16 */
+    return (int)(sizeof(unsigned long) * 8 - 1) - __builtin_clzl((unsigned long)p);
+#else
     int d = 0;
     while ((p >> d) > 1)
         d++;
     return d;
+#endif
 }
 
 static mt_task *heap_at(const mt_sched *s, uint32_t p)
@@ -124,6 +143,18 @@ static mt_task *heap_at(const mt_sched *s, uint32_t p)
     for (b = depth_of(p) - 1; b >= 0; b--)
         n = n->link[(p >> b) & 1u];
     return n;
+}
+
+/* Fill path[] with the ancestors of position p, root first; returns how
+ * many (p's depth). */
+static int heap_path(const mt_sched *s, uint32_t p, mt_task **path)
+{
+    int d = depth_of(p), i;
+    if (d > 0)
+        path[0] = s->heap;
+    for (i = 1; i < d; i++)
+        path[i] = path[i - 1]->link[(p >> (d - i)) & 1u];
+    return d;
 }
 
 /* Child c of a takes a's place; gp is a's parent (NULL: a is the root). */
@@ -145,17 +176,10 @@ static void heap_swap(mt_sched *s, mt_task *gp, mt_task *a, mt_task *c)
         s->heap = c;
 }
 
-static void heap_up(mt_sched *s, mt_task *t)
+/* Move t up past the ancestors in path[0..d-1] that it precedes. */
+static void heap_up_path(mt_sched *s, mt_task *t, mt_task **path, int d)
 {
-    mt_task *path[32]; /* ancestors, root first; positions fit 24 bits */
-    uint32_t p = POS(t);
-    int d = depth_of(p), i;
-
-    if (d == 0)
-        return;
-    path[0] = s->heap;
-    for (i = 1; i < d; i++)
-        path[i] = path[i - 1]->link[(p >> (d - i)) & 1u];
+    int i;
     for (i = d - 1; i >= 0 && earlier(t, path[i]); i--)
         heap_swap(s, i > 0 ? path[i - 1] : NULL, path[i], t);
 }
@@ -177,32 +201,40 @@ static void heap_down(mt_sched *s, mt_task *t, mt_task *parent)
 
 static void heap_insert(mt_sched *s, mt_task *t)
 {
+    mt_task *path[32]; /* ancestors; positions fit 24 bits */
     uint32_t p = ++s->nheap;
+    int d;
 
     t->link[0] = t->link[1] = NULL;
     SET_POS(t, p);
-    if (p == 1)
+    if (p == 1) {
         s->heap = t;
-    else
-        heap_at(s, p >> 1)->link[p & 1u] = t;
-    heap_up(s, t);
+        return;
+    }
+    d = heap_path(s, p, path);
+    path[d - 1]->link[p & 1u] = t;
+    heap_up_path(s, t, path, d);
 }
 
 static void heap_remove(mt_sched *s, mt_task *t)
 {
+    mt_task *path[32], *last, *parent;
     uint32_t p = POS(t), n = s->nheap;
-    mt_task *last = heap_at(s, n), *parent;
 
     /* Detach the last node first, so that if it is t's child, t's links
      * no longer name it when they are handed over. */
-    if (n == 1)
+    if (n == 1) {
+        last = s->heap;
         s->heap = NULL;
-    else
-        heap_at(s, n >> 1)->link[n & 1u] = NULL;
+    } else {
+        mt_task *lp = heap_at(s, n >> 1);
+        last = lp->link[n & 1u];
+        lp->link[n & 1u] = NULL;
+    }
     s->nheap = n - 1;
     SET_POS(t, 0);
     if (last != t) {
-        parent = p > 1 ? heap_at(s, p >> 1) : NULL;
+        parent = p > 1 ? heap_at(s, p >> 1) : NULL; /* popping: no walk */
         last->link[0] = t->link[0];
         last->link[1] = t->link[1];
         SET_POS(last, p);
@@ -211,11 +243,137 @@ static void heap_remove(mt_sched *s, mt_task *t)
         else
             s->heap = last;
         if (parent && earlier(last, parent))
-            heap_up(s, last);
+            heap_up_path(s, last, path, heap_path(s, p, path));
         else
             heap_down(s, last, parent);
     }
     t->link[0] = t->link[1] = NULL;
+}
+
+#if MT_WHEEL_BITS
+/* The wheel: deadlines in [wbase, wbase + W) each have a slot, a circular
+ * FIFO through link[] (prev, next), so arming, cancelling and firing a
+ * short timer are O(1). Timers fire in (deadline, arming) order merged
+ * with the heap, which holds the others. */
+#define W (1u << MT_WHEEL_BITS)
+
+static int ctz32(uint32_t x)
+{
+#if defined(__GNUC__)
+    return __builtin_ctzl((unsigned long)x);
+#else
+    int n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+static void wheel_add(mt_sched *s, mt_task *t)
+{
+    unsigned i = (unsigned)(t->deadline & (W - 1));
+    mt_task *head = s->wheel[i];
+
+    SET_POS(t, POS_WHEEL);
+    if (!head) {
+        s->wheel[i] = t->link[0] = t->link[1] = t;
+        s->wbits[i >> 5] |= (uint32_t)1 << (i & 31);
+    } else {
+        t->link[0] = head->link[0];
+        t->link[1] = head;
+        head->link[0]->link[1] = t;
+        head->link[0] = t;
+    }
+    s->nwheel++;
+}
+
+static void wheel_del(mt_sched *s, mt_task *t)
+{
+    unsigned i = (unsigned)(t->deadline & (W - 1));
+
+    if (t->link[1] == t) {
+        s->wheel[i] = NULL;
+        s->wbits[i >> 5] &= ~((uint32_t)1 << (i & 31));
+    } else {
+        t->link[0]->link[1] = t->link[1];
+        t->link[1]->link[0] = t->link[0];
+        if (s->wheel[i] == t)
+            s->wheel[i] = t->link[1];
+    }
+    t->link[0] = t->link[1] = NULL;
+    SET_POS(t, 0);
+    s->nwheel--;
+}
+
+/* The first timer of the wheel (its earliest deadline), or NULL. Empty
+ * slots are skipped a bitmap word at a time; the wrap of the slot index
+ * falls on a word boundary. */
+static mt_task *wheel_first(const mt_sched *s)
+{
+    unsigned k = 0, i;
+    uint32_t word;
+
+    if (!s->nwheel)
+        return NULL;
+    while (k < W) {
+        i = (unsigned)((s->wbase + k) & (W - 1));
+        word = s->wbits[i >> 5] >> (i & 31);
+        if (word)
+            return s->wheel[i + (unsigned)ctz32(word)];
+        k += 32 - (i & 31);
+    }
+    return NULL;
+}
+#endif
+
+static int timers_full(const mt_sched *s) { return s->nheap >= POS_MAX; }
+
+/* Arm t's timer (t->deadline and t->seq are set). */
+static void timer_add(mt_sched *s, mt_task *t)
+{
+#if MT_WHEEL_BITS
+    if (!s->nwheel)
+        s->wbase = cycle_now(s); /* an empty wheel moves to now */
+    if ((mt_time)(t->deadline - s->wbase) < (mt_time)W) {
+        wheel_add(s, t);
+        return;
+    }
+#endif
+    heap_insert(s, t);
+}
+
+static void timer_del(mt_sched *s, mt_task *t)
+{
+#if MT_WHEEL_BITS
+    if (POS(t) == POS_WHEEL) {
+        wheel_del(s, t);
+        return;
+    }
+#endif
+    heap_remove(s, t);
+}
+
+/* The armed timer that fires first, or NULL. */
+static mt_task *timer_first(const mt_sched *s)
+{
+    mt_task *h = s->heap;
+#if MT_WHEEL_BITS
+    mt_task *w = wheel_first(s);
+    if (w && (!h || earlier(w, h)))
+        return w;
+#endif
+    return h;
+}
+
+static int timers_armed(const mt_sched *s)
+{
+#if MT_WHEEL_BITS
+    if (s->nwheel)
+        return 1;
+#endif
+    return s->nheap > 0;
 }
 
 /* Parked tasks without a deadline: a doubly linked list through link[]
@@ -241,24 +399,12 @@ static void ever_del(mt_sched *s, mt_task *t)
     t->link[0] = t->link[1] = NULL;
 }
 
-static mt_time clock_now(mt_sched *s);
-
-/* The cycle's clock reading, taken when first needed: a cycle that arms and
- * fires no timer never reads the clock. */
-static mt_time cycle_now(mt_sched *s)
-{
-    if (!s->now_valid) {
-        s->now = clock_now(s);
-        s->now_valid = 1;
-    }
-    return s->now;
-}
 
 static void arm(mt_sched *s, mt_task *t, long timeout)
 {
     t->deadline = (mt_time)(cycle_now(s) + (mt_time)timeout);
     t->seq = s->seq++;
-    heap_insert(s, t);
+    timer_add(s, t);
 }
 
 /* Park a running task in state st until woken or `timeout` expires. */
@@ -277,7 +423,7 @@ static void park(mt_sched *s, mt_task *t, int st, void *obj, long timeout)
 static void unpark(mt_sched *s, mt_task *t)
 {
     if (POS(t))
-        heap_remove(s, t);
+        timer_del(s, t);
     else
         ever_del(s, t);
 }
@@ -464,7 +610,7 @@ int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
     if (LIVE(c))
         return go_err(t, MT_EBUSY, NULL);
     s = sched_of(t);
-    if (timeout >= 0 && s->nheap >= POS_MAX)
+    if (timeout >= 0 && timers_full(s))
         return go_err(t, MT_ENOMEM, "too many timers");
     init_task(c, fn);
     c->up.parent = t;
@@ -487,7 +633,7 @@ int mt__poll_begin(mt_task *t, long timeout)
     SET_POS(t, 0);
     if (timeout > 0) {
         s = sched_of(t);
-        if (s->nheap >= POS_MAX)
+        if (timers_full(s))
             return go_err(t, MT_ENOMEM, "too many timers");
         arm(s, t, timeout);
     }
@@ -506,7 +652,7 @@ int mt__sleep(mt_task *t, long ms)
         return MT__YIELDED;
     {
         mt_sched *s = sched_of(t);
-        if (s->nheap >= POS_MAX)
+        if (timers_full(s))
             return go_err(t, MT_ENOMEM, "too many timers");
         park(s, t, S_SLEEP, NULL, ms);
     }
@@ -532,15 +678,17 @@ long mt_until(mt_task *t, mt_time deadline)
 void mt__poll_end(mt_task *t)
 {
     if (POS(t))
-        heap_remove(sched_of(t), t);
+        timer_del(sched_of(t), t);
 }
 
 /* Fire every timer due at the cycle's time. */
 static void expire(mt_sched *s)
 {
-    while (s->heap && !mt_time_before(cycle_now(s), s->heap->deadline)) {
-        mt_task *t = s->heap;
-        heap_remove(s, t);
+    mt_task *t;
+
+    while ((t = timer_first(s)) != NULL &&
+           !mt_time_before(cycle_now(s), t->deadline)) {
+        timer_del(s, t);
         switch (ST(t)) {
         case S_COND: /* already in the run queue */
             t->err = MT_ETIMEDOUT;
@@ -599,8 +747,8 @@ int mt_sched_run_once(mt_sched *s, long timeout)
     s->now_valid = 0;
     if (!s->head) {
         long wait = timeout;
-        if (s->heap) {
-            mt_time d = s->heap->deadline, now = cycle_now(s);
+        if ((t = timer_first(s)) != NULL) {
+            mt_time d = t->deadline, now = cycle_now(s);
             long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
             if (wait < 0 || left < wait)
                 wait = left;
@@ -637,7 +785,7 @@ int mt_sched_run(mt_sched *s)
     if (s->running)
         return MT_EBUSY;
     failed = s->failed;
-    while (s->head || s->heap) {
+    while (s->head || timers_armed(s)) {
         r = mt_sched_run_once(s, MT_FOREVER);
         if (r < 0)
             return r;
@@ -649,7 +797,7 @@ unsigned long mt_sched_live(const mt_sched *s) { return s ? s->live : 0; }
 
 int mt_sched_has_runnable(const mt_sched *s) { return s && s->head != NULL; }
 
-int mt_sched_has_timeouts(const mt_sched *s) { return s && s->nheap > 0; }
+int mt_sched_has_timeouts(const mt_sched *s) { return s && timers_armed(s); }
 
 int mt_sched_has_io_waits(const mt_sched *s)
 {
@@ -673,6 +821,7 @@ int mt_sched_merge(mt_sched *dst, mt_sched *src)
         return MT_EBUSY;
     if (src->nheap > POS_MAX - dst->nheap)
         return MT_ENOMEM;
+    dst->now_valid = 0; /* re-arming reads dst's clock */
     for (t = src->head; t; t = t->next)
         reroot(t, dst);
     if (src->head) {
@@ -689,11 +838,11 @@ int mt_sched_merge(mt_sched *dst, mt_sched *src)
         ever_add(dst, t);
     }
     /* Popping in order and re-arming keeps src's first-come order. */
-    while ((t = src->heap) != NULL) {
-        heap_remove(src, t);
+    while ((t = timer_first(src)) != NULL) {
+        timer_del(src, t);
         reroot(t, dst);
         t->seq = dst->seq++;
-        heap_insert(dst, t);
+        timer_add(dst, t);
     }
     dst->live += src->live;
     dst->failed += src->failed;
@@ -752,7 +901,7 @@ int mt_cancel(mt_task *t)
         return 0;
     case S_COND:
         if (POS(t))
-            heap_remove(sched_of(t), t);
+            timer_del(sched_of(t), t);
         t->err = MT_ECANCELED;
         return 0;
     case S_CHILD: /* children first; we resume when the child has ended */

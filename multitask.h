@@ -22,6 +22,9 @@
  *   MT_POSIX        1 on Unix POSIX default clock and idle wait; 0 for
  *                             bare metal (then set hooks with mt_sched_set_clock)
  *   MT_NO_STDIO     0         1: no <stdio.h>; the default error report is silent
+ *   MT_WHEEL_BITS   10 POSIX  timers due within 2^BITS ticks go in a wheel of
+ *                   0 else    that many slots in mt_sched (O(1)); the rest,
+ *                             and all with 0, in a heap (O(log n))
  *
  * EXAMPLE:
  *   struct counter { mt_task task; int i; };          // the frame
@@ -77,6 +80,16 @@
 #ifndef MT_NO_STDIO
 #define MT_NO_STDIO 0
 #endif
+#ifndef MT_WHEEL_BITS
+#if MT_POSIX
+#define MT_WHEEL_BITS 10
+#else
+#define MT_WHEEL_BITS 0
+#endif
+#endif
+#if MT_WHEEL_BITS != 0 && (MT_WHEEL_BITS < 5 || MT_WHEEL_BITS > 16)
+#error "MT_WHEEL_BITS must be 0 or 5..16"
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -111,13 +124,13 @@ struct mt_task {
         void *obj;
         const char *msg;
     } w;
-    mt_task *link[2];   /* timer heap children, or forever-list prev/next */
+    mt_task *link[2];   /* heap children, or wheel / forever-list prev, next */
 #if MT_LC_LABELS
     void *lc;           /* resume point: label address */
 #endif
     mt_time deadline;   /* when the current wait times out */
     uint32_t seq;       /* arming order: equal deadlines fire FIFO */
-    uint32_t bits;      /* heap position << 8 | flags << 4 | state */
+    uint32_t bits;      /* timer position << 8 | flags << 4 | state */
 #if !MT_LC_LABELS
     uint16_t lc;        /* resume point: source line */
 #endif
@@ -129,7 +142,13 @@ struct mt_task {
 struct mt_sched {
     mt_task *head, *tail;       /* run queue (FIFO) */
     mt_task *heap;              /* timer heap root */
-    uint32_t nheap;             /* timers armed */
+    uint32_t nheap;             /* timers in the heap */
+#if MT_WHEEL_BITS
+    uint32_t nwheel;            /* timers in the wheel */
+    mt_time wbase;              /* the wheel holds deadlines wbase + [0, 2^BITS) */
+    mt_task *wheel[1u << MT_WHEEL_BITS];          /* one FIFO ring per tick */
+    uint32_t wbits[(1u << MT_WHEEL_BITS) / 32];  /* non-empty slots */
+#endif
     uint32_t seq;               /* next arming number */
     mt_task *forever;           /* waiting tasks without a deadline */
     mt_time now;                /* the cycle's clock reading, if now_valid */

@@ -360,6 +360,36 @@ static void test_many_sleeps_in_order(void **state)
     check_many_sleeps((mt_time)-500); /* wraps halfway */
 }
 
+/* Equal deadlines fire in arming order even when one timer was armed far
+ * ahead (kept in the heap) and the other close to its deadline (kept in the
+ * wheel, with the default configuration). */
+static void test_equal_deadlines_far_and_near(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct sleeper far, near, nearer;
+    (void)state;
+
+    mt_sched_init(&s);
+    use_fake_clock(&s, &c, 100);
+    nwoke = 0;
+    add_sleeper(&s, &far, 0, 20000);
+    mt_sched_run_once(&s, 0);
+    c.now = 100 + 19990;
+    add_sleeper(&s, &near, 1, 10);
+    mt_sched_run_once(&s, 0);
+    add_sleeper(&s, &nearer, 2, 10);
+    mt_sched_run_once(&s, 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(nwoke, 3);
+    assert_int_equal(order[0], 0);
+    assert_int_equal(order[1], 1);
+    assert_int_equal(order[2], 2);
+    assert_int_equal(far.woke, (mt_time)20100);
+    assert_int_equal(nearer.woke, (mt_time)20100);
+    assert_sched_empty(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_deadline_math),
         cmocka_unit_test(test_early_wake_removes_timer),
         cmocka_unit_test(test_many_sleeps_in_order),
+        cmocka_unit_test(test_equal_deadlines_far_and_near),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
