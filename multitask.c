@@ -618,6 +618,10 @@ int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
     if (resume(s, c))
         return MT__GO; /* the child ended at once; its result is in t */
     park(s, t, S_CHILD, c, timeout);
+    if (t->bits & MT__F_CANCEL) { /* cancelled during the child's first run */
+        t->err = MT_ECANCELED;
+        (void)mt_cancel(c);
+    }
     return MT__WAITING;
 }
 
