@@ -4,7 +4,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -std=c99 -Wall -Wextra -Wpedantic -Werror
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA) -I.
-BUILD ?= build
+BUILD ?= build/$(notdir $(firstword $(CC)))
 RUNNER ?=
 
 EXAMPLES = printer children sleepers

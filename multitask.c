@@ -615,8 +615,15 @@ int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
     init_task(c, fn);
     c->up.parent = t;
     s->live++;
-    if (resume(s, c))
-        return MT__GO; /* the child ended at once; its result is in t */
+    if (resume(s, c)) {
+        /* The child ended at once; its result is in t, unless it cancelled
+         * t meanwhile: then t resumes at this wait cancelled. */
+        if (t->bits & MT__F_CANCEL) {
+            t->err = MT_ECANCELED;
+            t->w.msg = NULL;
+        }
+        return MT__GO;
+    }
     park(s, t, S_CHILD, c, timeout);
     if (t->bits & MT__F_CANCEL) { /* cancelled during the child's first run */
         t->err = MT_ECANCELED;

@@ -373,7 +373,8 @@ enum mt_state {
 
 #define MT_WAIT_WHILE(t, cond, timeout) MT_WAIT_UNTIL(t, !(cond), timeout)
 
-/* Run `child` (a frame's mt_task, zeroed or ended) with function `fn` to
+/* Run `child` (a frame's mt_task, zeroed or ended; not t itself: MT_EINVAL;
+ * not a live task: MT_EBUSY) with function `fn` to
  * completion, for at most `timeout` ticks. The child starts at once, inside
  * this call; if it ends without waiting, no scheduling happens at all. Its
  * results are fields of its frame. If it fails, this task fails with the same
@@ -472,9 +473,13 @@ int mt_run(void);
 /* Cancel a task: its children are cancelled first, then it resumes at its
  * current wait with MT_ECANCELED (raised, unless caught); a task cancelled
  * before its first run ends without running its body (its finally section
- * still runs). A task that catches the error and waits again is ended at
- * that wait. Cancelling yourself takes effect at your next wait. Cancelling
- * an ended or never-added task does nothing. Returns 0 or MT_EINVAL. */
+ * still runs). A task whose wait has already completed (woken, not yet
+ * resumed) keeps that wait's result, so nothing it was handed is lost; like
+ * a task that cancels itself, it is ended at its next wait. A task that
+ * catches MT_ECANCELED and waits again is ended at that wait. A task that
+ * ends by an uncaught MT_ECANCELED (its own, or a cancelled child's) is
+ * MT_CANCELLED and not reported. Cancelling an ended or never-added task
+ * does nothing. Returns 0 or MT_EINVAL. */
 int mt_cancel(mt_task *t);
 
 /* The task's state (enum mt_state). */

@@ -1165,6 +1165,91 @@ static void test_await_timeout_disarmed(void **state)
     assert_sched_empty(&e.s);
 }
 
+/* A child parked in MT_SLEEP, awaited with a timeout under mt_sched_run:
+ * the run sleeps exactly until the await's deadline, then the child is
+ * cancelled and the parent resumes with MT_ETIMEDOUT. */
+struct napper { mt_task task; long ms; int woke, fin, fin_state; };
+
+static int napper(mt_task *t)
+{
+    struct napper *f = (struct napper *)t;
+    MT_BEGIN(t);
+    ev("napper sleeps");
+    MT_SLEEP(t, f->ms);
+    f->woke = 1;
+    ev("napper woke");
+    MT_FINALLY(t);
+    f->fin++;
+    f->fin_state = mt_state(t);
+    ev("napper finally");
+    MT_END(t);
+}
+
+struct nap_parent { mt_task task; struct napper c; long timeout; int err; mt_time at; mt_sched *s; };
+
+static int nap_parent(mt_task *t)
+{
+    struct nap_parent *f = (struct nap_parent *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_AWAIT(t, &f->c.task, napper, f->timeout));
+    f->err = mt_err(t);
+    f->at = mt_sched_now(f->s);
+    ev("parent resumed");
+    MT_END(t);
+}
+
+static void test_await_timeout_sleeping_child(void **state)
+{
+    struct env e;
+    struct nap_parent p = {0};
+    (void)state;
+
+    env_init(&e);
+    p.s = &e.s;
+    p.c.ms = 1000;
+    p.timeout = 50;
+    p.err = 1;
+    assert_int_equal(mt_sched_add(&e.s, &p.task, nap_parent), 0);
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    CHECK_LOG("napper sleeps", "napper finally", "parent resumed");
+    assert_int_equal(p.err, MT_ETIMEDOUT);
+    assert_int_equal(p.at, 1050);
+    assert_int_equal(e.clk.now, 1050);
+    assert_int_equal(p.c.woke, 0);
+    assert_int_equal(p.c.fin, 1);
+    assert_int_equal(p.c.fin_state, MT_CANCELLED);
+    assert_int_equal(mt_state(&p.c.task), MT_CANCELLED);
+    assert_int_equal(mt_state(&p.task), MT_DONE);
+    assert_int_equal(e.rep.count, 0);
+    assert_sched_empty(&e.s);
+}
+
+/* The sleeping child ends first: the await's timer must not make the run
+ * sleep on until the stale deadline. */
+static void test_await_sleeping_child_ends_first(void **state)
+{
+    struct env e;
+    struct nap_parent p = {0};
+    (void)state;
+
+    env_init(&e);
+    p.s = &e.s;
+    p.c.ms = 20;
+    p.timeout = 5000;
+    p.err = 1;
+    assert_int_equal(mt_sched_add(&e.s, &p.task, nap_parent), 0);
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    CHECK_LOG("napper sleeps", "napper woke", "napper finally",
+              "parent resumed");
+    assert_int_equal(p.err, 0);
+    assert_int_equal(p.at, 1020);
+    assert_int_equal(e.clk.now, 1020);
+    assert_int_equal(p.c.fin_state, MT_DONE);
+    assert_int_equal(mt_state(&p.task), MT_DONE);
+    assert_int_equal(e.rep.count, 0);
+    assert_sched_empty(&e.s);
+}
+
 /* ---- 10. MT_FINALLY --------------------------------------------------------- */
 
 enum { END_NORMAL, END_RAISE, END_EXIT };
@@ -1486,6 +1571,8 @@ int main(void)
         cmocka_unit_test(test_await_timeout_cancels_subtree),
         cmocka_unit_test(test_await_timeout_not_fired),
         cmocka_unit_test(test_await_timeout_disarmed),
+        cmocka_unit_test(test_await_timeout_sleeping_child),
+        cmocka_unit_test(test_await_sleeping_child_ends_first),
         cmocka_unit_test(test_finally_top_level),
         cmocka_unit_test(test_finally_child_before_parent),
         cmocka_unit_test(test_malloc_frame_freed_in_finally),

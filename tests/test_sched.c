@@ -150,7 +150,7 @@ static void test_fifo_many_tasks(void **state)
     mt_sched s;
     struct fake_clock c;
     static struct printer p[N];
-    static char names[N][4];
+    static char names[N][16];
     int i, r;
     (void)state;
 
