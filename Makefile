@@ -12,7 +12,7 @@ TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
 
-.PHONY: all examples test demo bench asan valgrind clean check-variant cmocka
+.PHONY: all examples test demo bench asan valgrind lint clean check-variant cmocka
 
 all: examples
 
@@ -84,6 +84,15 @@ asan:
 
 valgrind:
 	@$(MAKE) --no-print-directory test BUILD=$(BUILD)/valgrind CFLAGS='-O1 -g' RUNNER='$(VALGRIND)'
+
+# Static analysis of the library in its main configurations.
+lint:
+	cppcheck --enable=warning,style,performance,portability --std=c99 \
+		--inline-suppr --error-exitcode=1 -q -I. -UMT_USER_CONFIG \
+		-DMT_LC_LABELS=0 -DMT_WHEEL_BITS=10 multitask.c
+	cppcheck --enable=warning,style,performance,portability --std=c99 \
+		--inline-suppr --error-exitcode=1 -q -I. -UMT_USER_CONFIG \
+		-DMT_LC_LABELS=0 -DMT_WHEEL_BITS=0 -DMT_POSIX=0 multitask.c
 
 clean:
 	rm -rf $(BUILD)

@@ -218,7 +218,7 @@ static void heap_insert(mt_sched *s, mt_task *t)
 
 static void heap_remove(mt_sched *s, mt_task *t)
 {
-    mt_task *path[32], *last, *parent;
+    mt_task *last;
     uint32_t p = POS(t), n = s->nheap;
 
     /* Detach the last node first, so that if it is t's child, t's links
@@ -234,7 +234,7 @@ static void heap_remove(mt_sched *s, mt_task *t)
     s->nheap = n - 1;
     SET_POS(t, 0);
     if (last != t) {
-        parent = p > 1 ? heap_at(s, p >> 1) : NULL; /* popping: no walk */
+        mt_task *parent = p > 1 ? heap_at(s, p >> 1) : NULL; /* pop: no walk */
         last->link[0] = t->link[0];
         last->link[1] = t->link[1];
         SET_POS(last, p);
@@ -242,9 +242,10 @@ static void heap_remove(mt_sched *s, mt_task *t)
             parent->link[parent->link[1] == t] = last;
         else
             s->heap = last;
-        if (parent && earlier(last, parent))
+        if (parent && earlier(last, parent)) {
+            mt_task *path[32];
             heap_up_path(s, last, path, heap_path(s, p, path));
-        else
+        } else
             heap_down(s, last, parent);
     }
     t->link[0] = t->link[1] = NULL;
@@ -312,14 +313,13 @@ static void wheel_del(mt_sched *s, mt_task *t)
  * falls on a word boundary. */
 static mt_task *wheel_first(const mt_sched *s)
 {
-    unsigned k = 0, i;
-    uint32_t word;
+    unsigned k = 0;
 
     if (!s->nwheel)
         return NULL;
     while (k < W) {
-        i = (unsigned)((s->wbase + k) & (W - 1));
-        word = s->wbits[i >> 5] >> (i & 31);
+        unsigned i = (unsigned)((s->wbase + k) & (W - 1));
+        uint32_t word = s->wbits[i >> 5] >> (i & 31);
         if (word)
             return s->wheel[i + (unsigned)ctz32(word)];
         k += 32 - (i & 31);
@@ -568,7 +568,7 @@ static mt_task *resume(mt_sched *s, mt_task *t)
     case MT__WAITING:
         if (ST(t) != MT_RUNNING)
             return NULL; /* a wait parked it */
-        r = go_err(t, MT_EINVAL, "task function returned outside MT_END");
+        (void)go_err(t, MT_EINVAL, "task function returned outside MT_END");
         r = MT__FAILED;
         break;
     case MT__YIELDED:
@@ -634,7 +634,6 @@ int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
 
 int mt__poll_begin(mt_task *t, long timeout)
 {
-    mt_sched *s;
     int r = wait_begin(t, timeout);
 
     if (r != 1)
@@ -643,7 +642,7 @@ int mt__poll_begin(mt_task *t, long timeout)
         return go_err(t, MT_ETIMEDOUT, NULL);
     SET_POS(t, 0);
     if (timeout > 0) {
-        s = sched_of(t);
+        mt_sched *s = sched_of(t);
         if (timers_full(s))
             return go_err(t, MT_ENOMEM, "too many timers");
         arm(s, t, timeout);
@@ -726,6 +725,7 @@ static void clock_idle(mt_sched *s, long ms);
 
 void mt_sched_init(mt_sched *s)
 {
+    /* cppcheck-suppress unassignedVariable ; zero-initialised, as wanted */
     static const mt_sched empty;
     if (s)
         *s = empty;
@@ -748,7 +748,7 @@ int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn)
 int mt_sched_run_once(mt_sched *s, long timeout)
 {
     mt_task *t, *last;
-    int n = 0, stop;
+    int n = 0;
 
     if (!s || timeout < MT_FOREVER)
         return MT_EINVAL;
@@ -774,6 +774,7 @@ int mt_sched_run_once(mt_sched *s, long timeout)
      * next cycle, so a task yielding in a loop cannot starve the rest. */
     last = s->tail;
     while (s->head) {
+        int stop;
         t = rq_pop(s);
         stop = t == last;
         while (t)
@@ -789,7 +790,6 @@ int mt_sched_run_once(mt_sched *s, long timeout)
 int mt_sched_run(mt_sched *s)
 {
     unsigned long failed;
-    int r;
 
     if (!s)
         return MT_EINVAL;
@@ -797,7 +797,7 @@ int mt_sched_run(mt_sched *s)
         return MT_EBUSY;
     failed = s->failed;
     while (s->head || timers_armed(s)) {
-        r = mt_sched_run_once(s, MT_FOREVER);
+        int r = mt_sched_run_once(s, MT_FOREVER);
         if (r < 0)
             return r;
     }
