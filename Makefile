@@ -7,7 +7,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA) -I.
 BUILD ?= build/$(notdir $(firstword $(CC)))
 RUNNER ?=
 
-EXAMPLES = printer children sleepers
+EXAMPLES = printer children sleepers queue
 TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
@@ -31,6 +31,8 @@ demo: examples
 	@$(BUILD)/examples/children
 	@echo '== sleepers (periodic tasks, and a wait that times out) =='
 	@$(BUILD)/examples/sleepers
+	@echo '== queue (the seed: sender and receiver; a bounded pipeline) =='
+	@$(BUILD)/examples/queue
 
 # The whole suite, once per configuration: switch continuations (the
 # default); labels-as-values with a 32-slot timer wheel (most timers in the

@@ -22,9 +22,15 @@
 #if !MT_NO_STDIO
 #include <stdio.h>
 #endif
+#include <string.h>
 #if MT_POSIX
 #include <errno.h>
 #include <time.h>
+#endif
+#if !MT_NO_HEAP && !defined(MT_REALLOC)
+#include <stdlib.h>
+#define MT_REALLOC(p, n) realloc((p), (n))
+#define MT_FREE(p) free(p)
 #endif
 
 /* ---- Task bits ---------------------------------------------------------
@@ -35,6 +41,11 @@
 #define S_CHILD 7  /* parked: awaiting w.obj (a child task) */
 #define S_COND 8   /* polling a condition: in the run queue */
 #define S_SLEEP 9  /* parked: sleeping */
+#define S_QGET 10  /* parked in a queue's getters (w.obj: that list) */
+#define S_QPUT 11  /* parked in a queue's putters (w.obj: that list) */
+#define S_EVENT 12 /* parked on an event (w.obj: its waiters) */
+#define S_SEM 13   /* parked on a semaphore (w.obj: its waiters) */
+#define ON_WAITQ(st) ((st) >= S_QGET && (st) <= S_SEM)
 #define S_FIRST_PARKED S_CHILD
 
 #define ST(t) ((int)((t)->bits & 0x0Fu))
@@ -420,8 +431,56 @@ static void park(mt_sched *s, mt_task *t, int st, void *obj, long timeout)
     }
 }
 
+/* ---- Wait lists of queues, events, semaphores: FIFO through next ---- */
+
+static void waitq_push(mt__waitq *q, mt_task *t)
+{
+    t->next = NULL;
+    if (q->tail)
+        q->tail->next = t;
+    else
+        q->head = t;
+    q->tail = t;
+}
+
+static mt_task *waitq_pop(mt__waitq *q)
+{
+    mt_task *t = q->head;
+    if (t) {
+        q->head = t->next;
+        if (!q->head)
+            q->tail = NULL;
+        t->next = NULL;
+    }
+    return t;
+}
+
+/* O(position): only timeouts and cancellations leave from the middle. */
+static void waitq_del(mt__waitq *q, mt_task *t)
+{
+    mt_task *prev = NULL, *p = q->head;
+
+    while (p && p != t) {
+        prev = p;
+        p = p->next;
+    }
+    if (!p)
+        return;
+    if (prev)
+        prev->next = t->next;
+    else
+        q->head = t->next;
+    if (q->tail == t)
+        q->tail = prev;
+    t->next = NULL;
+}
+
+/* Take a parked task off its timer (or the forever list) and the object
+ * it waits on. */
 static void unpark(mt_sched *s, mt_task *t)
 {
+    if (ON_WAITQ(ST(t)))
+        waitq_del((mt__waitq *)t->w.obj, t);
     if (POS(t))
         timer_del(s, t);
     else
@@ -431,7 +490,8 @@ static void unpark(mt_sched *s, mt_task *t)
 static void wake(mt_sched *s, mt_task *t, int err)
 {
     t->err = (int16_t)err;
-    t->w.msg = NULL;
+    if (err)
+        t->w.msg = NULL; /* else w.obj stays: a queue wait completes with it */
     SET_ST(t, S_WOKEN);
     rq_push(s, t);
 }
@@ -713,10 +773,318 @@ static void expire(mt_sched *s)
             wake(s, t, 0);
             break;
         default:
+            if (ON_WAITQ(ST(t)))
+                waitq_del((mt__waitq *)t->w.obj, t);
             wake(s, t, MT_ETIMEDOUT);
             break;
         }
     }
+}
+
+/* ---- Queues, events, semaphores ------------------------------------------
+ * A waker hands over what the waiter waited for before waking it: a put
+ * stores the item and promises it to the first getter (held), a get frees a
+ * slot and promises it to the first putter (freed), a signal keeps no unit.
+ * Newcomers see only what is not promised, so waiters are served in order
+ * and a woken task always finds its share when it resumes. */
+
+#define CONTAINER(ptr, type, member)                                         \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* Wake the first task of a wait list: it resumes in its own scheduler. */
+static int wake_first(mt__waitq *q)
+{
+    mt_task *t = waitq_pop(q);
+    mt_sched *s;
+
+    if (!t)
+        return 0;
+    s = sched_of(t);
+    if (POS(t))
+        timer_del(s, t);
+    else
+        ever_del(s, t);
+    wake(s, t, 0);
+    return 1;
+}
+
+/* Park t on wait list q in state st. Returns the status for the macro. */
+static int park_on(mt_task *t, mt__waitq *q, int st, long timeout)
+{
+    mt_sched *s;
+
+    if (timeout == 0)
+        return go_err(t, MT_ETIMEDOUT, NULL);
+    s = sched_of(t);
+    if (timeout > 0 && timers_full(s))
+        return go_err(t, MT_ENOMEM, "too many timers");
+    waitq_push(q, t);
+    park(s, t, st, q, timeout);
+    return MT__WAITING;
+}
+
+static int queue_has_item(const mt_queue *q) { return q->len > q->held; }
+
+static int queue_has_room(const mt_queue *q)
+{
+    return q->unbounded || q->cap - q->len > q->freed;
+}
+
+/* Copy out the first item, then promise the freed slot to a putter. */
+static void queue_take(mt_queue *q, void *item)
+{
+    memcpy(item, q->buf + q->head * q->size, q->size);
+    q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
+    q->len--;
+    if (!q->unbounded && q->putters.head) {
+        q->freed++;
+        (void)wake_first(&q->putters);
+    }
+}
+
+static int queue_grow(mt_queue *q)
+{
+#if MT_NO_HEAP
+    (void)q;
+    return MT_ENOTSUP;
+#else
+    size_t cap = q->cap ? q->cap * 2 : 8;
+    unsigned char *buf;
+
+    if (cap < q->cap || cap > (size_t)-1 / q->size)
+        return MT_ENOMEM;
+    buf = (unsigned char *)MT_REALLOC(q->buf, cap * q->size);
+    if (!buf)
+        return MT_ENOMEM;
+    /* Unwrap the ring: the items before head move just past the old end,
+     * which fits, since the capacity at least doubled. */
+    if (q->head + q->len > q->cap)
+        memcpy(buf + q->cap * q->size, buf,
+               (q->head + q->len - q->cap) * q->size);
+    q->buf = buf;
+    q->cap = cap;
+    return 0;
+#endif
+}
+
+/* Copy in an item (there is room, or the queue can grow), then promise it
+ * to a getter. */
+static int queue_store(mt_queue *q, const void *item)
+{
+    size_t i;
+
+    if (q->len == q->cap) {
+        int r = queue_grow(q);
+        if (r)
+            return r;
+    }
+    i = q->head + q->len;
+    if (i >= q->cap)
+        i -= q->cap;
+    memcpy(q->buf + i * q->size, item, q->size);
+    q->len++;
+    if (q->getters.head) {
+        q->held++;
+        (void)wake_first(&q->getters);
+    }
+    return 0;
+}
+
+int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
+                  size_t capacity, const void *contents, size_t count)
+{
+    size_t i;
+
+    if (!q || !item_size || (!storage) != (!capacity) ||
+        (capacity && capacity > (size_t)-1 / item_size) ||
+        (count && !contents) || (capacity && count > capacity))
+        return MT_EINVAL;
+    memset(q, 0, sizeof *q);
+    q->buf = (unsigned char *)storage;
+    q->size = item_size;
+    q->cap = capacity;
+    q->unbounded = !capacity;
+#if MT_NO_HEAP
+    if (q->unbounded)
+        return MT_ENOTSUP;
+#endif
+    for (i = 0; i < count; i++) {
+        int r = queue_store(q, (const unsigned char *)contents + i * item_size);
+        if (r) {
+            (void)mt_queue_free(q);
+            return r;
+        }
+    }
+    return 0;
+}
+
+int mt_queue_free(mt_queue *q)
+{
+    if (!q)
+        return MT_EINVAL;
+    if (q->getters.head || q->putters.head)
+        return MT_EBUSY;
+#if !MT_NO_HEAP
+    if (q->unbounded && q->buf)
+        MT_FREE(q->buf);
+#endif
+    if (q->unbounded) {
+        q->buf = NULL;
+        q->cap = q->len = q->head = q->held = 0;
+    }
+    return 0;
+}
+
+int mt_queue_try_get(mt_queue *q, void *item)
+{
+    if (!q || !item)
+        return MT_EINVAL;
+    if (!queue_has_item(q))
+        return MT_EAGAIN;
+    queue_take(q, item);
+    return 0;
+}
+
+int mt_queue_try_put(mt_queue *q, const void *item)
+{
+    if (!q || !item)
+        return MT_EINVAL;
+    if (!queue_has_room(q))
+        return MT_EAGAIN;
+    return queue_store(q, item);
+}
+
+size_t mt_queue_len(const mt_queue *q) { return q ? q->len - q->held : 0; }
+
+int mt_queue_empty(const mt_queue *q) { return !q || !queue_has_item(q); }
+
+int mt_queue_full(const mt_queue *q) { return q && !queue_has_room(q); }
+
+int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout)
+{
+    int r = wait_begin(t, timeout);
+
+    if (r != 1)
+        return r;
+    if (!q || !item)
+        return go_err(t, MT_EINVAL, "MT_QUEUE_GET: NULL queue or item");
+    if (queue_has_item(q)) {
+        queue_take(q, item);
+        return MT__GO;
+    }
+    return park_on(t, &q->getters, S_QGET, timeout);
+}
+
+void mt__queue_got(mt_task *t, void *item)
+{
+    mt_queue *q = CONTAINER(t->w.obj, mt_queue, getters);
+    q->held--;
+    queue_take(q, item);
+}
+
+int mt__queue_put(mt_task *t, mt_queue *q, const void *item, long timeout)
+{
+    int r = wait_begin(t, timeout);
+
+    if (r != 1)
+        return r;
+    if (!q || !item)
+        return go_err(t, MT_EINVAL, "MT_QUEUE_PUT: NULL queue or item");
+    if (queue_has_room(q)) {
+        r = queue_store(q, item);
+        return r ? go_err(t, r, NULL) : MT__GO;
+    }
+    return park_on(t, &q->putters, S_QPUT, timeout);
+}
+
+void mt__queue_putted(mt_task *t, const void *item)
+{
+    mt_queue *q = CONTAINER(t->w.obj, mt_queue, putters);
+    q->freed--;
+    (void)queue_store(q, item); /* its slot was kept: cannot fail */
+}
+
+void mt_event_init(mt_event *e)
+{
+    if (e)
+        memset(e, 0, sizeof *e);
+}
+
+void mt_event_set(mt_event *e)
+{
+    if (!e)
+        return;
+    e->set = 1;
+    while (wake_first(&e->waiters)) {
+    }
+}
+
+void mt_event_clear(mt_event *e)
+{
+    if (e)
+        e->set = 0;
+}
+
+int mt_event_is_set(const mt_event *e) { return e && e->set; }
+
+int mt__event_wait(mt_task *t, mt_event *e, long timeout)
+{
+    int r = wait_begin(t, timeout);
+
+    if (r != 1)
+        return r;
+    if (!e)
+        return go_err(t, MT_EINVAL, "MT_EVENT_WAIT: NULL event");
+    if (e->set)
+        return MT__GO;
+    return park_on(t, &e->waiters, S_EVENT, timeout);
+}
+
+void mt_sem_init(mt_sem *sem, unsigned long count)
+{
+    if (!sem)
+        return;
+    memset(sem, 0, sizeof *sem);
+    sem->count = count;
+}
+
+int mt_sem_signal(mt_sem *sem)
+{
+    if (!sem)
+        return MT_EINVAL;
+    if (wake_first(&sem->waiters))
+        return 0; /* handed over */
+    if (sem->count == (unsigned long)-1)
+        return MT_ENOMEM;
+    sem->count++;
+    return 0;
+}
+
+int mt_sem_try_wait(mt_sem *sem)
+{
+    if (!sem)
+        return MT_EINVAL;
+    if (!sem->count)
+        return MT_EAGAIN;
+    sem->count--;
+    return 0;
+}
+
+unsigned long mt_sem_count(const mt_sem *sem) { return sem ? sem->count : 0; }
+
+int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
+{
+    int r = wait_begin(t, timeout);
+
+    if (r != 1)
+        return r;
+    if (!sem)
+        return go_err(t, MT_EINVAL, "MT_SEM_WAIT: NULL semaphore");
+    if (sem->count) {
+        sem->count--;
+        return MT__GO;
+    }
+    return park_on(t, &sem->waiters, S_SEM, timeout);
 }
 
 /* ---- Scheduler API ------------------------------------------------------ */

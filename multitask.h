@@ -22,6 +22,9 @@
  *   MT_POSIX        1 on Unix POSIX default clock and idle wait; 0 for
  *                             bare metal (then set hooks with mt_sched_set_clock)
  *   MT_NO_STDIO     0         1: no <stdio.h>; the default error report is silent
+ *   MT_NO_HEAP      0         1: no allocator; unbounded queues are refused
+ *   MT_REALLOC(p,n) realloc   with MT_FREE(p) (free): the allocator of
+ *                             unbounded queues; define both or neither
  *   MT_WHEEL_BITS   10 POSIX  timers due within 2^BITS ticks go in a wheel of
  *                   0 else    that many slots in mt_sched (O(1)); the rest,
  *                             and all with 0, in a heap (O(log n))
@@ -86,6 +89,13 @@
 #else
 #define MT_WHEEL_BITS 0
 #endif
+#endif
+/* The allocator, used only by unbounded queues. Define both or neither. */
+#ifndef MT_NO_HEAP
+#define MT_NO_HEAP 0
+#endif
+#if defined(MT_REALLOC) != defined(MT_FREE)
+#error "define MT_REALLOC and MT_FREE together"
 #endif
 #if MT_WHEEL_BITS != 0 && (MT_WHEEL_BITS < 5 || MT_WHEEL_BITS > 16)
 #error "MT_WHEEL_BITS must be 0 or 5..16"
@@ -164,6 +174,37 @@ struct mt_sched {
     int running;                /* inside mt_sched_run_once */
 };
 
+/* Tasks waiting on an object, first come first served (private). */
+typedef struct mt__waitq {
+    mt_task *head, *tail;
+} mt__waitq;
+
+/* A FIFO of fixed-size items copied in and out (the seed's Queue). All
+ * fields private; see mt_queue_init. */
+typedef struct mt_queue {
+    unsigned char *buf;   /* cap * size bytes: the caller's, or allocated */
+    size_t size;          /* bytes per item */
+    size_t cap;           /* capacity in items */
+    size_t head, len;     /* ring: index of the first item, items stored */
+    size_t held;          /* stored items promised to woken getters */
+    size_t freed;         /* free slots promised to woken putters */
+    int unbounded;        /* grows through MT_REALLOC; buf is ours */
+    mt__waitq getters, putters;
+} mt_queue;
+
+/* An event: set, clear, and wait until set (asyncio's Event). Private. */
+typedef struct mt_event {
+    int set;
+    mt__waitq waiters;
+} mt_event;
+
+/* A counting semaphore (protothreads' pt-sem; a mutex is one of count 1).
+ * Private. */
+typedef struct mt_sem {
+    unsigned long count;
+    mt__waitq waiters;
+} mt_sem;
+
 /* ---- Error codes ------------------------------------------------------- */
 
 /* One list makes the enum, mt_strerror and mt_errname. */
@@ -174,7 +215,9 @@ struct mt_sched {
     X(MT_ETIMEDOUT, -4, "timed out")                                         \
     X(MT_ECANCELED, -5, "cancelled")                                         \
     X(MT_EUNHANDLED, -6, "a top-level task ended with an unhandled error")   \
-    X(MT_ENOMEM, -7, "out of capacity")
+    X(MT_ENOMEM, -7, "out of capacity")                                      \
+    X(MT_EAGAIN, -8, "would block")                                          \
+    X(MT_ENOTSUP, -9, "not supported in this build")
 
 enum mt_error_code {
     MT_OK = 0,
@@ -193,7 +236,8 @@ enum mt_state {
     MT_CANCELLED = 3,/* ended by cancellation */
     MT_RUNNABLE = 4, /* in the run queue */
     MT_RUNNING = 5,  /* executing now */
-    MT_WAITING = 6   /* parked: on a child, a sleep or a condition */
+    MT_WAITING = 6   /* parked: on a child, a sleep, a condition, a queue,
+                        an event or a semaphore */
 };
 
 /* "Forever": a timeout that never expires. Any other negative timeout is
@@ -288,6 +332,23 @@ enum mt_state {
             if (mt__r != MT__GO) return mt__r;                               \
         }                                                                    \
         MT__LC_HERE(t)                                                       \
+        MT__CHECK(t);                                                        \
+    } while (0)
+
+/* A wait that, resumed after parking, completes with `finish` (run only if
+ * the wait succeeded); a start that completes at once did the work. */
+#define MT__WAIT2(t, start, finish)                                          \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        if (0) {                                                             \
+            MT__LC_RESUME(t)                                                 \
+            if (!(t)->err)                                                   \
+                finish;                                                      \
+        } else {                                                             \
+            int mt__r = (start);                                             \
+            if (mt__r != MT__GO) return mt__r;                               \
+        }                                                                    \
         MT__CHECK(t);                                                        \
     } while (0)
 
@@ -394,6 +455,33 @@ enum mt_state {
  * MT_YIELD). */
 #define MT_SLEEP_UNTIL(t, deadline) MT_SLEEP(t, mt_until((t), (deadline)))
 
+/* Take the oldest item of queue `q` into `*item` (item_size bytes),
+ * waiting up to `timeout` while the queue is empty. Getters are served first
+ * come, first served. `item` is evaluated again when the task resumes: pass
+ * a frame field. Raises MT_EINVAL (NULL q or item), MT_ETIMEDOUT. */
+#define MT_QUEUE_GET(t, q, item, timeout)                                    \
+    MT__WAIT2(t, mt__queue_get((t), (q), (item), (timeout)),                 \
+              mt__queue_got((t), (item)))
+
+/* Append a copy of `*item` to queue `q`, waiting up to `timeout` while it
+ * is full; a waiting getter is handed the item at once. `item` is evaluated
+ * again when the task resumes. Raises MT_EINVAL, MT_ETIMEDOUT, MT_ENOMEM
+ * (an unbounded queue could not grow). */
+#define MT_QUEUE_PUT(t, q, item, timeout)                                    \
+    MT__WAIT2(t, mt__queue_put((t), (q), (item), (timeout)),                 \
+              mt__queue_putted((t), (item)))
+
+/* Wait until event `e` is set (at once if it is). Raises MT_EINVAL,
+ * MT_ETIMEDOUT. */
+#define MT_EVENT_WAIT(t, e, timeout)                                         \
+    MT__WAIT(t, mt__event_wait((t), (e), (timeout)))
+
+/* Take one unit of semaphore `sem`, waiting up to `timeout` while it has
+ * none; waiters are served first come, first served. Raises MT_EINVAL,
+ * MT_ETIMEDOUT. */
+#define MT_SEM_WAIT(t, sem, timeout)                                         \
+    MT__WAIT(t, mt__sem_wait((t), (sem), (timeout)))
+
 /* Run one wait (any of the macros above, or a later layer's) and keep its
  * error instead of raising it: read it with mt_err / mt_errmsg right after.
  * A cancelled task that catches MT_ECANCELED is still ended at its next
@@ -497,6 +585,53 @@ const char *mt_errmsg(const mt_task *t);
 const char *mt_strerror(int code);
 const char *mt_errname(int code);
 
+/* ---- Queues, events, semaphores ------------------------------------------
+ * Usable from tasks and from plain code (main, callbacks); a waiter woken by
+ * plain code runs in its scheduler's next cycle. Not for interrupt handlers
+ * or other threads. A timed-out or cancelled waiter leaves the object
+ * exactly as it was: nothing lost, nothing duplicated. */
+
+/* Make `q` an empty queue of items of `item_size` bytes in `storage`
+ * (capacity * item_size bytes, yours; it must outlive the queue), then
+ * append `count` items from `contents` (may be NULL when count is 0).
+ * Capacity 0 with NULL storage: unbounded (the seed's maxsize=0), growing
+ * through MT_REALLOC; free it with mt_queue_free. Returns 0, MT_EINVAL (NULL
+ * q, item_size 0, NULL storage with a capacity, storage with capacity 0,
+ * capacity * item_size overflowing, more contents than capacity),
+ * MT_ENOTSUP (unbounded with MT_NO_HEAP), MT_ENOMEM (allocation failed). */
+int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
+                  size_t capacity, const void *contents, size_t count);
+
+/* Release an unbounded queue's storage (nothing for a bounded one).
+ * Returns 0, MT_EINVAL, or MT_EBUSY while tasks wait on it. */
+int mt_queue_free(mt_queue *q);
+
+/* Without waiting: take the oldest item into *item / append a copy of
+ * *item. Return 0, MT_EAGAIN (empty / full), MT_EINVAL (NULL), or MT_ENOMEM
+ * (an unbounded queue could not grow). */
+int mt_queue_try_get(mt_queue *q, void *item);
+int mt_queue_try_put(mt_queue *q, const void *item);
+
+/* Items a get would find (items already handed to woken getters are not
+ * counted); 1 if none; 1 if a put would wait (never for unbounded). */
+size_t mt_queue_len(const mt_queue *q);
+int mt_queue_empty(const mt_queue *q);
+int mt_queue_full(const mt_queue *q);
+
+/* Events: init (clear), set (wakes every waiter; stays set), clear, is_set. */
+void mt_event_init(mt_event *e);
+void mt_event_set(mt_event *e);
+void mt_event_clear(mt_event *e);
+int mt_event_is_set(const mt_event *e);
+
+/* Semaphores: init with `count` units; signal hands a unit to the first
+ * waiter, or keeps it (MT_ENOMEM when the count would overflow);
+ * try_wait takes a unit without waiting (0 or MT_EAGAIN). */
+void mt_sem_init(mt_sem *sem, unsigned long count);
+int mt_sem_signal(mt_sem *sem);
+int mt_sem_try_wait(mt_sem *sem);
+unsigned long mt_sem_count(const mt_sem *sem);
+
 /* Deadlines. mt_deadline: the tick `timeout` ticks after the task's cycle
  * reading (timeout >= 0). mt_until: the timeout that ends at `deadline`, 0
  * if it has passed; pass it to any wait, or hand the deadline itself down
@@ -518,6 +653,12 @@ int mt__caught(mt_task *t, const char *func);
 int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
 int mt__poll_begin(mt_task *t, long timeout);
 int mt__sleep(mt_task *t, long ms);
+int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout);
+void mt__queue_got(mt_task *t, void *item);
+int mt__queue_put(mt_task *t, mt_queue *q, const void *item, long timeout);
+void mt__queue_putted(mt_task *t, const void *item);
+int mt__event_wait(mt_task *t, mt_event *e, long timeout);
+int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout);
 void mt__poll_end(mt_task *t);
 
 #ifdef __cplusplus

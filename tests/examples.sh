@@ -42,4 +42,26 @@ check sleepers "$bin/sleepers" --virtual <<'OUT'
  1200 ms  slow 3
 OUT
 
-[ $fail = 0 ] && echo "3 passed, 0 failed" || { echo "examples: FAILED"; exit 1; }
+check queue "$bin/queue" <<'OUT'
+sender: sends 10
+sender: sends 20
+receiver: got 10
+sender: sends 30
+receiver: got 20
+receiver: got 30
+-- pipeline, queues of 2 --
+producer: queued 1 (1 waiting)
+producer: queued 2 (2 waiting)
+printer: 1
+producer: queued 3 (0 waiting)
+producer: queued 4 (1 waiting)
+producer: queued 5 (1 waiting)
+producer: queued 6 (2 waiting)
+printer: 4
+printer: 9
+printer: 16
+printer: 25
+printer: 36
+OUT
+
+[ $fail = 0 ] && echo "4 passed, 0 failed" || { echo "examples: FAILED"; exit 1; }
