@@ -612,8 +612,9 @@ int mt_queue_free(mt_queue *q);
 int mt_queue_try_get(mt_queue *q, void *item);
 int mt_queue_try_put(mt_queue *q, const void *item);
 
-/* Items a get would find (items already handed to woken getters are not
- * counted); 1 if none; 1 if a put would wait (never for unbounded). */
+/* mt_queue_len: the items a get would find (items already handed to woken
+ * getters are not counted). mt_queue_empty: 1 if there are none.
+ * mt_queue_full: 1 if a put would wait (never, for an unbounded queue). */
 size_t mt_queue_len(const mt_queue *q);
 int mt_queue_empty(const mt_queue *q);
 int mt_queue_full(const mt_queue *q);
