@@ -509,10 +509,10 @@ static int go_err(mt_task *t, int code, const char *msg)
  * macro to return (MT__GO with the error in t->err, or MT__FAILED). */
 static int wait_begin(mt_task *t, long timeout)
 {
+    if (t->bits & MT__F_FINAL)
+        return MT__FAILED; /* a wait ends a finally section; t keeps its result */
     t->w.msg = NULL;
-    if (t->bits & (MT__F_CANCEL | MT__F_FINAL)) {
-        if (t->bits & MT__F_FINAL)
-            return go_err(t, MT_EINVAL, "a wait in a finally section");
+    if (t->bits & MT__F_CANCEL) {
         t->err = MT_ECANCELED; /* caught once already: end now */
         return MT__FAILED;
     }
@@ -537,6 +537,15 @@ int mt__raise(mt_task *t, int code, const char *msg, const char *func)
     t->err = (int16_t)code;
     t->w.msg = msg;
     note_failure(t, func);
+    return MT__FAILED;
+}
+
+int mt__lost(mt_task *t)
+{
+    if (t->bits & MT__F_FINAL)
+        return MT__DONE; /* a finally pass with no finally section */
+    t->err = MT_EINVAL;
+    t->w.msg = "resume point not found (a wait inside a switch statement?)";
     return MT__FAILED;
 }
 
@@ -584,6 +593,7 @@ static mt_task *finish(mt_sched *s, mt_task *t, int r)
     int code = 0;
     const char *msg = NULL;
 
+    s->finishing = t; /* not to be reused before its finally pass */
     if (r == MT__FAILED) {
         code = t->err ? t->err : MT_EFAIL;
         msg = t->w.msg;
@@ -605,6 +615,7 @@ static mt_task *finish(mt_sched *s, mt_task *t, int r)
         LC_FINAL(t);
         (void)t->fn(t); /* t may be freed from here on */
     }
+    s->finishing = NULL;
     if (p)
         deliver(s, p, code, msg);
     return p;
@@ -667,9 +678,9 @@ int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
         return r;
     if (!c || !fn || c == t)
         return go_err(t, MT_EINVAL, "MT_AWAIT: NULL child or function");
-    if (LIVE(c))
-        return go_err(t, MT_EBUSY, NULL);
     s = sched_of(t);
+    if (LIVE(c) || c == s->finishing)
+        return go_err(t, MT_EBUSY, NULL);
     if (timeout >= 0 && timers_full(s))
         return go_err(t, MT_ENOMEM, "too many timers");
     init_task(c, fn);
@@ -830,11 +841,25 @@ static int queue_has_room(const mt_queue *q)
     return q->unbounded || q->cap - q->len > q->freed;
 }
 
-/* Copy out the first item, then promise the freed slot to a putter. */
-static void queue_take(mt_queue *q, void *item)
+static size_t ring(const mt_queue *q, size_t i)
 {
-    memcpy(item, q->buf + q->head * q->size, q->size);
-    q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
+    i += q->head;
+    return i >= q->cap ? i - q->cap : i;
+}
+
+/* Copy out the first item not promised to a woken getter (the promised
+ * ones are the oldest, so a woken getter, with skip 0, takes the head).
+ * The promised items then move up one slot to keep the ring whole. Then
+ * promise the freed slot to a putter. */
+static void queue_take(mt_queue *q, void *item, size_t skip)
+{
+    size_t i;
+
+    memcpy(item, q->buf + ring(q, skip) * q->size, q->size);
+    for (i = skip; i > 0; i--)
+        memcpy(q->buf + ring(q, i) * q->size, q->buf + ring(q, i - 1) * q->size,
+               q->size);
+    q->head = ring(q, 1);
     q->len--;
     if (!q->unbounded && q->putters.head) {
         q->freed++;
@@ -871,17 +896,12 @@ static int queue_grow(mt_queue *q)
  * to a getter. */
 static int queue_store(mt_queue *q, const void *item)
 {
-    size_t i;
-
     if (q->len == q->cap) {
         int r = queue_grow(q);
         if (r)
             return r;
     }
-    i = q->head + q->len;
-    if (i >= q->cap)
-        i -= q->cap;
-    memcpy(q->buf + i * q->size, item, q->size);
+    memcpy(q->buf + ring(q, q->len) * q->size, item, q->size);
     q->len++;
     if (q->getters.head) {
         q->held++;
@@ -922,8 +942,8 @@ int mt_queue_free(mt_queue *q)
 {
     if (!q)
         return MT_EINVAL;
-    if (q->getters.head || q->putters.head)
-        return MT_EBUSY;
+    if (q->getters.head || q->putters.head || q->held || q->freed)
+        return MT_EBUSY; /* tasks wait on it, or were promised a share */
 #if !MT_NO_HEAP
     if (q->unbounded && q->buf)
         MT_FREE(q->buf);
@@ -941,7 +961,7 @@ int mt_queue_try_get(mt_queue *q, void *item)
         return MT_EINVAL;
     if (!queue_has_item(q))
         return MT_EAGAIN;
-    queue_take(q, item);
+    queue_take(q, item, q->held);
     return 0;
 }
 
@@ -969,7 +989,7 @@ int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout)
     if (!q || !item)
         return go_err(t, MT_EINVAL, "MT_QUEUE_GET: NULL queue or item");
     if (queue_has_item(q)) {
-        queue_take(q, item);
+        queue_take(q, item, q->held);
         return MT__GO;
     }
     return park_on(t, &q->getters, S_QGET, timeout);
@@ -979,7 +999,7 @@ void mt__queue_got(mt_task *t, void *item)
 {
     mt_queue *q = CONTAINER(t->w.obj, mt_queue, getters);
     q->held--;
-    queue_take(q, item);
+    queue_take(q, item, 0);
 }
 
 int mt__queue_put(mt_task *t, mt_queue *q, const void *item, long timeout)
@@ -1103,7 +1123,7 @@ int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn)
 {
     if (!s || !t || !fn)
         return MT_EINVAL;
-    if (LIVE(t))
+    if (LIVE(t) || t == s->finishing)
         return MT_EBUSY;
     init_task(t, fn);
     t->bits |= MT__F_ROOT;

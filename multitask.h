@@ -97,8 +97,9 @@
 #if defined(MT_REALLOC) != defined(MT_FREE)
 #error "define MT_REALLOC and MT_FREE together"
 #endif
-#if MT_WHEEL_BITS != 0 && (MT_WHEEL_BITS < 5 || MT_WHEEL_BITS > 16)
-#error "MT_WHEEL_BITS must be 0 or 5..16"
+/* At most 15, and less than the width of MT_TIME_T. */
+#if MT_WHEEL_BITS != 0 && (MT_WHEEL_BITS < 5 || MT_WHEEL_BITS > 15)
+#error "MT_WHEEL_BITS must be 0 or 5..15"
 #endif
 
 #ifdef __cplusplus
@@ -171,6 +172,7 @@ struct mt_sched {
     void (*report)(mt_task *t, const char *name, void *arg);
     void *report_arg;
     const char *fail_name;      /* function of the top-level task failing now */
+    mt_task *finishing;         /* ending: reported, finally section to run */
     int running;                /* inside mt_sched_run_once */
 };
 
@@ -365,6 +367,9 @@ enum mt_state {
 
 /* Close the task body. Reaching it ends the task normally. */
 #define MT_END(t)                                                            \
+    return MT__DONE;                                                         \
+    default:                                                                 \
+        return mt__lost(t);                                                  \
     }                                                                        \
     (void)sizeof(mt__task_body);                                             \
     }                                                                        \
@@ -376,7 +381,9 @@ enum mt_state {
  * runs once however the task ended (done, failed, cancelled, timed out),
  * after the task's state is final and its error reported, so it may close
  * descriptors and free the frame. The scheduler never touches the frame
- * after the section. It must not wait. */
+ * after the section, and refuses to add or await the frame again before it
+ * (MT_EBUSY). It must not wait: a wait ends the section, and the task keeps
+ * its result. */
 #define MT_FINALLY(t)                                                        \
     (void)sizeof(mt__task_body);                                             \
     return MT__FINISH;                                                       \
@@ -427,6 +434,9 @@ enum mt_state {
                 mt__poll_end(t);                                             \
             }                                                                \
             MT__CHECK(t);                                                    \
+        } else if ((t)->bits & MT__F_CANCEL) {                               \
+            (t)->err = MT_ECANCELED; /* a cancelled task ends at a wait */   \
+            return MT__FAILED;                                               \
         } else {                                                             \
             (t)->err = 0;                                                    \
         }                                                                    \
@@ -514,7 +524,8 @@ int mt_sched_run(mt_sched *s);
  * no task is runnable, fire due timers, then resume each task that was
  * runnable at that point once. Tasks made runnable meanwhile run in the next
  * cycle. With no task runnable and no timer armed, MT_FOREVER returns at
- * once. Returns the number of tasks resumed (>= 0), MT_EINVAL or MT_EBUSY. */
+ * once. Returns the number of tasks taken from the run queue (>= 0),
+ * MT_EINVAL or MT_EBUSY. */
 int mt_sched_run_once(mt_sched *s, long timeout);
 
 /* How many tasks are alive (added or awaited, and not yet ended). */
@@ -651,6 +662,7 @@ long mt_until(mt_task *t, mt_time deadline);
 
 int mt__raise(mt_task *t, int code, const char *msg, const char *func);
 int mt__caught(mt_task *t, const char *func);
+int mt__lost(mt_task *t);
 int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
 int mt__poll_begin(mt_task *t, long timeout);
 int mt__sleep(mt_task *t, long ms);

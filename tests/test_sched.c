@@ -658,6 +658,187 @@ static void test_error_texts(void **state)
     assert_string_equal(mt_strerror(-50), "unknown error");
 }
 
+/* Review findings, kept as regressions. */
+
+/* A report hook that restarts the failed task is refused until the task's
+ * finally section has run: the section runs once, the body is not skipped. */
+struct phoenix {
+    mt_task task;
+    int bodies, finals;
+    int restart_rc;
+    mt_sched *s;
+};
+
+static int phoenix(mt_task *t)
+{
+    struct phoenix *f = (struct phoenix *)t;
+    MT_BEGIN(t);
+    f->bodies++;
+    MT_RAISE(t, MT_EFAIL, "burn");
+    MT_FINALLY(t);
+    f->finals++;
+    MT_END(t);
+}
+
+static void restart_report(mt_task *t, const char *name, void *arg)
+{
+    struct phoenix *f = (struct phoenix *)t;
+    (void)name;
+    (void)arg;
+    f->restart_rc = mt_sched_add(f->s, t, phoenix);
+}
+
+static void test_restart_from_report_refused(void **state)
+{
+    mt_sched s;
+    struct phoenix p = {0};
+    (void)state;
+
+    mt_sched_init(&s);
+    mt_sched_set_report(&s, restart_report, NULL);
+    p.s = &s;
+    mt_sched_add(&s, &p.task, phoenix);
+    assert_int_equal(mt_sched_run(&s), MT_EUNHANDLED);
+    assert_int_equal(p.restart_rc, MT_EBUSY);
+    assert_int_equal(p.bodies, 1);
+    assert_int_equal(p.finals, 1);
+    assert_int_equal(mt_state(&p.task), MT_FAILED);
+    /* After its finally section, the frame is free to reuse. */
+    mt_sched_set_report(&s, NULL, NULL);
+    {
+        struct reports rep = {0};
+        mt_sched_set_report(&s, record_report, &rep);
+        assert_int_equal(mt_sched_add(&s, &p.task, phoenix), 0);
+        assert_int_equal(mt_sched_run(&s), MT_EUNHANDLED);
+        assert_int_equal(p.bodies, 2);
+        assert_int_equal(p.finals, 2);
+    }
+    assert_sched_empty(&s);
+}
+
+/* A wait inside a switch statement of the task's own: with labels it
+ * works; with switch continuations the resume point cannot be found, and
+ * the task fails with MT_EINVAL instead of ending silently. */
+struct switcher {
+    mt_task task;
+    int mode, after;
+};
+
+static int switcher(mt_task *t)
+{
+    struct switcher *f = (struct switcher *)t;
+    MT_BEGIN(t);
+    switch (f->mode) {
+    case 1:
+        MT_YIELD(t);
+        f->after = 1;
+        break;
+    default:
+        break;
+    }
+    MT_END(t);
+}
+
+static void test_wait_inside_switch(void **state)
+{
+    mt_sched s;
+    struct reports rep = {0};
+    struct switcher w = {0};
+    (void)state;
+
+    mt_sched_init(&s);
+    mt_sched_set_report(&s, record_report, &rep);
+    w.mode = 1;
+    mt_sched_add(&s, &w.task, switcher);
+#if MT_LC_LABELS
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(w.after, 1);
+    assert_int_equal(mt_state(&w.task), MT_DONE);
+#else
+    assert_int_equal(mt_sched_run(&s), MT_EUNHANDLED);
+    assert_int_equal(w.after, 0);
+    assert_int_equal(mt_state(&w.task), MT_FAILED);
+    assert_int_equal(mt_err(&w.task), MT_EINVAL);
+    assert_int_equal(rep.count, 1);
+#endif
+    assert_sched_empty(&s);
+}
+
+/* A wait in a finally section ends the section there and does not change
+ * the task's result. */
+struct lingerer {
+    mt_task task;
+    int before, after;
+};
+
+static int lingerer(mt_task *t)
+{
+    struct lingerer *f = (struct lingerer *)t;
+    MT_BEGIN(t);
+    MT_RAISE(t, MT_EUSER - 1, "first");
+    MT_FINALLY(t);
+    f->before = 1;
+    MT_SLEEP(t, 10);
+    f->after = 1;
+    MT_END(t);
+}
+
+static void test_wait_in_finally(void **state)
+{
+    mt_sched s;
+    struct reports rep = {0};
+    struct lingerer l = {0};
+    (void)state;
+
+    mt_sched_init(&s);
+    mt_sched_set_report(&s, record_report, &rep);
+    mt_sched_add(&s, &l.task, lingerer);
+    assert_int_equal(mt_sched_run(&s), MT_EUNHANDLED);
+    assert_int_equal(l.before, 1);
+    assert_int_equal(l.after, 0);
+    assert_int_equal(mt_state(&l.task), MT_FAILED);
+    assert_int_equal(mt_err(&l.task), MT_EUSER - 1);
+    assert_string_equal(mt_errmsg(&l.task), "first");
+    assert_sched_empty(&s);
+}
+
+/* A task that caught its cancellation is ended even at a condition wait
+ * whose condition already holds. */
+struct stubborn {
+    mt_task task;
+    int caught, after;
+};
+
+static int stubborn(mt_task *t)
+{
+    struct stubborn *f = (struct stubborn *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_SLEEP(t, 100));
+    f->caught = mt_err(t);
+    MT_WAIT_UNTIL(t, 1, MT_FOREVER);
+    f->after = 1;
+    MT_END(t);
+}
+
+static void test_cancelled_ends_at_true_condition(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct stubborn st = {0};
+    (void)state;
+
+    mt_sched_init(&s);
+    use_fake_clock(&s, &c, 0);
+    mt_sched_add(&s, &st.task, stubborn);
+    mt_sched_run_once(&s, 0);
+    mt_cancel(&st.task);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(st.caught, MT_ECANCELED);
+    assert_int_equal(st.after, 0);
+    assert_int_equal(mt_state(&st.task), MT_CANCELLED);
+    assert_sched_empty(&s);
+}
+
 /* The library state per task stays small. */
 static void test_task_size(void **state)
 {
@@ -687,6 +868,10 @@ int main(void)
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_error_texts),
         cmocka_unit_test(test_task_size),
+        cmocka_unit_test(test_restart_from_report_refused),
+        cmocka_unit_test(test_wait_inside_switch),
+        cmocka_unit_test(test_wait_in_finally),
+        cmocka_unit_test(test_cancelled_ends_at_true_condition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
