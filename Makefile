@@ -36,11 +36,13 @@ demo: examples
 
 # The whole suite, once per configuration: switch continuations (the
 # default); labels-as-values with a 32-slot timer wheel (most timers in the
-# heap); 64-bit ticks; 16-bit ticks with no wheel (as on a microcontroller).
+# heap); 64-bit ticks; 16-bit ticks with no wheel; the microcontroller
+# setup: timers in a sorted list, no allocator.
 VARIANTS = switch:-DMT_LC_LABELS=0 \
 	labels:'-DMT_LC_LABELS=1 -DMT_WHEEL_BITS=5' \
 	time64:-DMT_TIME_T=uint64_t \
-	time16:'-DMT_TIME_T=uint16_t -DMT_WHEEL_BITS=0'
+	time16:'-DMT_TIME_T=uint16_t -DMT_WHEEL_BITS=0' \
+	mcu:'-DMT_TIMER_LIST=1 -DMT_WHEEL_BITS=0 -DMT_NO_HEAP=1'
 
 test: cmocka
 	@set -e; for v in $(VARIANTS); do \

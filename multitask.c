@@ -19,12 +19,13 @@
 
 #include "multitask.h"
 
+#ifndef MT__C_INCLUDED /* compiled once, however it is included */
+#define MT__C_INCLUDED
+
 #if !MT_NO_STDIO
 #include <stdio.h>
 #endif
-#include <string.h>
 #if MT_POSIX
-#include <errno.h>
 #include <time.h>
 #endif
 #if !MT_NO_HEAP && !defined(MT_REALLOC)
@@ -49,12 +50,20 @@
 #define S_FIRST_PARKED S_CHILD
 
 #define ST(t) ((int)((t)->bits & 0x0Fu))
-#define SET_ST(t, st) ((t)->bits = ((t)->bits & ~(uint32_t)0x0Fu) | (uint32_t)(st))
+#define SET_ST(t, st) ((t)->bits = (mt__bits)(((t)->bits & ~0x0Fu) | (unsigned)(st)))
 #define LIVE(t) (ST(t) >= MT_RUNNABLE)
+#if MT_TIMER_LIST
+typedef uint16_t mt__bits;
+#define POS(t) ((t)->bits >> 8) /* 1: in the timer list */
+#define SET_POS(t, p) ((t)->bits = (mt__bits)(((t)->bits & 0xFFu) | ((p) ? 0x100u : 0u)))
+#define POS_MAX 0xFFFFFFFEu
+#else
+typedef uint32_t mt__bits;
 #define POS(t) ((t)->bits >> 8)
 #define SET_POS(t, p) ((t)->bits = ((t)->bits & 0xFFu) | ((uint32_t)(p) << 8))
 #define POS_MAX 0xFFFFFEu   /* heap positions: 1..POS_MAX */
 #define POS_WHEEL 0xFFFFFFu /* in the timer wheel */
+#endif
 
 #if MT_LC_LABELS
 #define AT_START(t) ((t)->lc == NULL)
@@ -66,21 +75,26 @@
 #define LC_FINAL(t) ((t)->lc = MT__LC_FINAL_LINE)
 #endif
 
-static mt_sched *sched_of(mt_task *t)
+static mt_sched *mt__sched_of(mt_task *t)
 {
     while (!(t->bits & MT__F_ROOT))
         t = t->up.parent;
     return t->up.sched;
 }
 
-static void init_task(mt_task *t, mt_fn fn)
+static void mt__init_task(mt_task *t, mt_fn fn)
 {
     t->next = NULL;
     t->fn = fn;
     t->w.obj = NULL;
-    t->link[0] = t->link[1] = NULL;
+    t->link[0] = NULL;
+#if !MT_TIMER_LIST
+    t->link[1] = NULL;
+#endif
     t->deadline = 0;
+#if !MT_TIMER_LIST
     t->seq = 0;
+#endif
     t->bits = MT_RUNNABLE;
     LC_RESET(t);
     t->err = 0;
@@ -88,7 +102,7 @@ static void init_task(mt_task *t, mt_fn fn)
 
 /* ---- Run queue: FIFO, O(1) --------------------------------------------- */
 
-static void rq_push(mt_sched *s, mt_task *t)
+static void mt__rq_push(mt_sched *s, mt_task *t)
 {
     t->next = NULL;
     if (s->tail)
@@ -98,7 +112,7 @@ static void rq_push(mt_sched *s, mt_task *t)
     s->tail = t;
 }
 
-static mt_task *rq_pop(mt_sched *s)
+static mt_task *mt__rq_pop(mt_sched *s)
 {
     mt_task *t = s->head;
     s->head = t->next;
@@ -107,14 +121,14 @@ static mt_task *rq_pop(mt_sched *s)
     return t;
 }
 
-static mt_time clock_now(mt_sched *s);
+static mt_time mt__clock_now(mt_sched *s);
 
 /* The cycle's clock reading, taken when first needed: a cycle that arms and
  * fires no timer never reads the clock. */
-static mt_time cycle_now(mt_sched *s)
+static mt_time mt__cycle_now(mt_sched *s)
 {
     if (!s->now_valid) {
-        s->now = clock_now(s);
+        s->now = mt__clock_now(s);
         s->now_valid = 1;
     }
     return s->now;
@@ -127,14 +141,15 @@ static mt_time cycle_now(mt_sched *s)
  * replaces parent pointers. Ordered by deadline, then arming order, so equal
  * deadlines fire first come, first served. */
 
-static int earlier(const mt_task *a, const mt_task *b)
+#if !MT_TIMER_LIST
+static int mt__earlier(const mt_task *a, const mt_task *b)
 {
     if (a->deadline != b->deadline)
         return mt_time_before(a->deadline, b->deadline);
     return (uint32_t)(a->seq - b->seq) > 0x7fffffffu;
 }
 
-static int depth_of(uint32_t p)
+static int mt__depth_of(uint32_t p)
 {
 #if defined(__GNUC__)
     /* unsigned long: at least 32 bits, where int may have 16 */
@@ -147,20 +162,20 @@ static int depth_of(uint32_t p)
 #endif
 }
 
-static mt_task *heap_at(const mt_sched *s, uint32_t p)
+static mt_task *mt__heap_at(const mt_sched *s, uint32_t p)
 {
     mt_task *n = s->heap;
     int b;
-    for (b = depth_of(p) - 1; b >= 0; b--)
+    for (b = mt__depth_of(p) - 1; b >= 0; b--)
         n = n->link[(p >> b) & 1u];
     return n;
 }
 
 /* Fill path[] with the ancestors of position p, root first; returns how
  * many (p's depth). */
-static int heap_path(const mt_sched *s, uint32_t p, mt_task **path)
+static int mt__heap_path(const mt_sched *s, uint32_t p, mt_task **path)
 {
-    int d = depth_of(p), i;
+    int d = mt__depth_of(p), i;
     if (d > 0)
         path[0] = s->heap;
     for (i = 1; i < d; i++)
@@ -169,7 +184,7 @@ static int heap_path(const mt_sched *s, uint32_t p, mt_task **path)
 }
 
 /* Child c of a takes a's place; gp is a's parent (NULL: a is the root). */
-static void heap_swap(mt_sched *s, mt_task *gp, mt_task *a, mt_task *c)
+static void mt__heap_swap(mt_sched *s, mt_task *gp, mt_task *a, mt_task *c)
 {
     int side = a->link[1] == c;
     mt_task *other = a->link[!side];
@@ -188,29 +203,29 @@ static void heap_swap(mt_sched *s, mt_task *gp, mt_task *a, mt_task *c)
 }
 
 /* Move t up past the ancestors in path[0..d-1] that it precedes. */
-static void heap_up_path(mt_sched *s, mt_task *t, mt_task **path, int d)
+static void mt__heap_up_path(mt_sched *s, mt_task *t, mt_task **path, int d)
 {
     int i;
-    for (i = d - 1; i >= 0 && earlier(t, path[i]); i--)
-        heap_swap(s, i > 0 ? path[i - 1] : NULL, path[i], t);
+    for (i = d - 1; i >= 0 && mt__earlier(t, path[i]); i--)
+        mt__heap_swap(s, i > 0 ? path[i - 1] : NULL, path[i], t);
 }
 
-static void heap_down(mt_sched *s, mt_task *t, mt_task *parent)
+static void mt__heap_down(mt_sched *s, mt_task *t, mt_task *parent)
 {
     for (;;) {
         mt_task *c = t->link[0];
         if (!c)
             return;
-        if (t->link[1] && earlier(t->link[1], c))
+        if (t->link[1] && mt__earlier(t->link[1], c))
             c = t->link[1];
-        if (!earlier(c, t))
+        if (!mt__earlier(c, t))
             return;
-        heap_swap(s, parent, t, c);
+        mt__heap_swap(s, parent, t, c);
         parent = c;
     }
 }
 
-static void heap_insert(mt_sched *s, mt_task *t)
+static void mt__heap_insert(mt_sched *s, mt_task *t)
 {
     mt_task *path[32]; /* ancestors; positions fit 24 bits */
     uint32_t p = ++s->nheap;
@@ -222,12 +237,12 @@ static void heap_insert(mt_sched *s, mt_task *t)
         s->heap = t;
         return;
     }
-    d = heap_path(s, p, path);
+    d = mt__heap_path(s, p, path);
     path[d - 1]->link[p & 1u] = t;
-    heap_up_path(s, t, path, d);
+    mt__heap_up_path(s, t, path, d);
 }
 
-static void heap_remove(mt_sched *s, mt_task *t)
+static void mt__heap_remove(mt_sched *s, mt_task *t)
 {
     mt_task *last;
     uint32_t p = POS(t), n = s->nheap;
@@ -238,14 +253,14 @@ static void heap_remove(mt_sched *s, mt_task *t)
         last = s->heap;
         s->heap = NULL;
     } else {
-        mt_task *lp = heap_at(s, n >> 1);
+        mt_task *lp = mt__heap_at(s, n >> 1);
         last = lp->link[n & 1u];
         lp->link[n & 1u] = NULL;
     }
     s->nheap = n - 1;
     SET_POS(t, 0);
     if (last != t) {
-        mt_task *parent = p > 1 ? heap_at(s, p >> 1) : NULL; /* pop: no walk */
+        mt_task *parent = p > 1 ? mt__heap_at(s, p >> 1) : NULL; /* pop: no walk */
         last->link[0] = t->link[0];
         last->link[1] = t->link[1];
         SET_POS(last, p);
@@ -253,11 +268,11 @@ static void heap_remove(mt_sched *s, mt_task *t)
             parent->link[parent->link[1] == t] = last;
         else
             s->heap = last;
-        if (parent && earlier(last, parent)) {
+        if (parent && mt__earlier(last, parent)) {
             mt_task *path[32];
-            heap_up_path(s, last, path, heap_path(s, p, path));
+            mt__heap_up_path(s, last, path, mt__heap_path(s, p, path));
         } else
-            heap_down(s, last, parent);
+            mt__heap_down(s, last, parent);
     }
     t->link[0] = t->link[1] = NULL;
 }
@@ -269,7 +284,7 @@ static void heap_remove(mt_sched *s, mt_task *t)
  * with the heap, which holds the others. */
 #define W (1u << MT_WHEEL_BITS)
 
-static int ctz32(uint32_t x)
+static int mt__ctz32(uint32_t x)
 {
 #if defined(__GNUC__)
     return __builtin_ctzl((unsigned long)x);
@@ -283,7 +298,7 @@ static int ctz32(uint32_t x)
 #endif
 }
 
-static void wheel_add(mt_sched *s, mt_task *t)
+static void mt__wheel_add(mt_sched *s, mt_task *t)
 {
     unsigned i = (unsigned)(t->deadline & (W - 1));
     mt_task *head = s->wheel[i];
@@ -301,7 +316,7 @@ static void wheel_add(mt_sched *s, mt_task *t)
     s->nwheel++;
 }
 
-static void wheel_del(mt_sched *s, mt_task *t)
+static void mt__wheel_del(mt_sched *s, mt_task *t)
 {
     unsigned i = (unsigned)(t->deadline & (W - 1));
 
@@ -322,7 +337,7 @@ static void wheel_del(mt_sched *s, mt_task *t)
 /* The first timer of the wheel (its earliest deadline), or NULL. Empty
  * slots are skipped a bitmap word at a time; the wrap of the slot index
  * falls on a word boundary. */
-static mt_task *wheel_first(const mt_sched *s)
+static mt_task *mt__wheel_first(const mt_sched *s)
 {
     unsigned k = 0;
 
@@ -332,53 +347,53 @@ static mt_task *wheel_first(const mt_sched *s)
         unsigned i = (unsigned)((s->wbase + k) & (W - 1));
         uint32_t word = s->wbits[i >> 5] >> (i & 31);
         if (word)
-            return s->wheel[i + (unsigned)ctz32(word)];
+            return s->wheel[i + (unsigned)mt__ctz32(word)];
         k += 32 - (i & 31);
     }
     return NULL;
 }
 #endif
 
-static int timers_full(const mt_sched *s) { return s->nheap >= POS_MAX; }
+static int mt__timers_full(const mt_sched *s) { return s->nheap >= POS_MAX; }
 
 /* Arm t's timer (t->deadline and t->seq are set). */
-static void timer_add(mt_sched *s, mt_task *t)
+static void mt__timer_add(mt_sched *s, mt_task *t)
 {
 #if MT_WHEEL_BITS
     if (!s->nwheel)
-        s->wbase = cycle_now(s); /* an empty wheel moves to now */
+        s->wbase = mt__cycle_now(s); /* an empty wheel moves to now */
     if ((mt_time)(t->deadline - s->wbase) < (mt_time)W) {
-        wheel_add(s, t);
+        mt__wheel_add(s, t);
         return;
     }
 #endif
-    heap_insert(s, t);
+    mt__heap_insert(s, t);
 }
 
-static void timer_del(mt_sched *s, mt_task *t)
+static void mt__timer_del(mt_sched *s, mt_task *t)
 {
 #if MT_WHEEL_BITS
     if (POS(t) == POS_WHEEL) {
-        wheel_del(s, t);
+        mt__wheel_del(s, t);
         return;
     }
 #endif
-    heap_remove(s, t);
+    mt__heap_remove(s, t);
 }
 
 /* The armed timer that fires first, or NULL. */
-static mt_task *timer_first(const mt_sched *s)
+static mt_task *mt__timer_first(const mt_sched *s)
 {
     mt_task *h = s->heap;
 #if MT_WHEEL_BITS
-    mt_task *w = wheel_first(s);
-    if (w && (!h || earlier(w, h)))
+    mt_task *w = mt__wheel_first(s);
+    if (w && (!h || mt__earlier(w, h)))
         return w;
 #endif
     return h;
 }
 
-static int timers_armed(const mt_sched *s)
+static int mt__timers_armed(const mt_sched *s)
 {
 #if MT_WHEEL_BITS
     if (s->nwheel)
@@ -390,7 +405,7 @@ static int timers_armed(const mt_sched *s)
 /* Parked tasks without a deadline: a doubly linked list through link[]
  * (prev, next), so that leaving it is O(1) and the scheduler can still
  * find every parked task (merge, diagnostics). */
-static void ever_add(mt_sched *s, mt_task *t)
+static void mt__ever_add(mt_sched *s, mt_task *t)
 {
     t->link[0] = NULL;
     t->link[1] = s->forever;
@@ -399,7 +414,7 @@ static void ever_add(mt_sched *s, mt_task *t)
     s->forever = t;
 }
 
-static void ever_del(mt_sched *s, mt_task *t)
+static void mt__ever_del(mt_sched *s, mt_task *t)
 {
     if (t->link[0])
         t->link[0]->link[1] = t->link[1];
@@ -409,31 +424,80 @@ static void ever_del(mt_sched *s, mt_task *t)
         t->link[1]->link[0] = t->link[0];
     t->link[0] = t->link[1] = NULL;
 }
+#else /* MT_TIMER_LIST */
 
-
-static void arm(mt_sched *s, mt_task *t, long timeout)
+/* One list sorted by deadline (FIFO among equals) through link[0]: O(n)
+ * arming and cancelling, the smallest code and task header, for targets
+ * with a few tasks. Parked tasks without a deadline are in a second list. */
+static void mt__list_del(mt_task **head, mt_task *t)
 {
-    t->deadline = (mt_time)(cycle_now(s) + (mt_time)timeout);
+    mt_task **pp = head;
+    while (*pp != t)
+        pp = &(*pp)->link[0];
+    *pp = t->link[0];
+    t->link[0] = NULL;
+}
+
+static int mt__timers_full(const mt_sched *s) { return s->nheap >= POS_MAX; }
+
+static void mt__timer_add(mt_sched *s, mt_task *t)
+{
+    mt_task **pp = &s->heap;
+    while (*pp && !mt_time_before(t->deadline, (*pp)->deadline))
+        pp = &(*pp)->link[0];
+    t->link[0] = *pp;
+    *pp = t;
+    SET_POS(t, 1);
+    s->nheap++;
+}
+
+static void mt__timer_del(mt_sched *s, mt_task *t)
+{
+    mt__list_del(&s->heap, t);
+    SET_POS(t, 0);
+    s->nheap--;
+}
+
+static mt_task *mt__timer_first(const mt_sched *s) { return s->heap; }
+
+static int mt__timers_armed(const mt_sched *s) { return s->heap != NULL; }
+
+static void mt__ever_add(mt_sched *s, mt_task *t)
+{
+    t->link[0] = s->forever;
+    s->forever = t;
+}
+
+static void mt__ever_del(mt_sched *s, mt_task *t) { mt__list_del(&s->forever, t); }
+#endif /* MT_TIMER_LIST */
+
+
+
+static void mt__arm(mt_sched *s, mt_task *t, long timeout)
+{
+    t->deadline = (mt_time)(mt__cycle_now(s) + (mt_time)timeout);
+#if !MT_TIMER_LIST
     t->seq = s->seq++;
-    timer_add(s, t);
+#endif
+    mt__timer_add(s, t);
 }
 
 /* Park a running task in state st until woken or `timeout` expires. */
-static void park(mt_sched *s, mt_task *t, int st, void *obj, long timeout)
+static void mt__park(mt_sched *s, mt_task *t, int st, void *obj, long timeout)
 {
     SET_ST(t, st);
     t->w.obj = obj;
     if (timeout < 0) {
         SET_POS(t, 0);
-        ever_add(s, t);
+        mt__ever_add(s, t);
     } else {
-        arm(s, t, timeout);
+        mt__arm(s, t, timeout);
     }
 }
 
 /* ---- Wait lists of queues, events, semaphores: FIFO through next ---- */
 
-static void waitq_push(mt__waitq *q, mt_task *t)
+static void mt__waitq_push(mt__waitq *q, mt_task *t)
 {
     t->next = NULL;
     if (q->tail)
@@ -443,7 +507,7 @@ static void waitq_push(mt__waitq *q, mt_task *t)
     q->tail = t;
 }
 
-static mt_task *waitq_pop(mt__waitq *q)
+static mt_task *mt__waitq_pop(mt__waitq *q)
 {
     mt_task *t = q->head;
     if (t) {
@@ -456,7 +520,7 @@ static mt_task *waitq_pop(mt__waitq *q)
 }
 
 /* O(position): only timeouts and cancellations leave from the middle. */
-static void waitq_del(mt__waitq *q, mt_task *t)
+static void mt__waitq_del(mt__waitq *q, mt_task *t)
 {
     mt_task *prev = NULL, *p = q->head;
 
@@ -477,28 +541,28 @@ static void waitq_del(mt__waitq *q, mt_task *t)
 
 /* Take a parked task off its timer (or the forever list) and the object
  * it waits on. */
-static void unpark(mt_sched *s, mt_task *t)
+static void mt__unpark(mt_sched *s, mt_task *t)
 {
     if (ON_WAITQ(ST(t)))
-        waitq_del((mt__waitq *)t->w.obj, t);
+        mt__waitq_del((mt__waitq *)t->w.obj, t);
     if (POS(t))
-        timer_del(s, t);
+        mt__timer_del(s, t);
     else
-        ever_del(s, t);
+        mt__ever_del(s, t);
 }
 
-static void wake(mt_sched *s, mt_task *t, int err)
+static void mt__wake(mt_sched *s, mt_task *t, int err)
 {
     t->err = (int16_t)err;
     if (err)
         t->w.msg = NULL; /* else w.obj stays: a queue wait completes with it */
     SET_ST(t, S_WOKEN);
-    rq_push(s, t);
+    mt__rq_push(s, t);
 }
 
 /* ---- Waits and task endings --------------------------------------------- */
 
-static int go_err(mt_task *t, int code, const char *msg)
+static int mt__go_err(mt_task *t, int code, const char *msg)
 {
     t->err = (int16_t)code;
     t->w.msg = msg;
@@ -507,7 +571,7 @@ static int go_err(mt_task *t, int code, const char *msg)
 
 /* Checks shared by every wait. Returns 1 to go on, else the status for the
  * macro to return (MT__GO with the error in t->err, or MT__FAILED). */
-static int wait_begin(mt_task *t, long timeout)
+static int mt__wait_begin(mt_task *t, long timeout)
 {
     if (t->bits & MT__F_FINAL)
         return MT__FAILED; /* a wait ends a finally section; t keeps its result */
@@ -517,18 +581,18 @@ static int wait_begin(mt_task *t, long timeout)
         return MT__FAILED;
     }
     if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
-        return go_err(t, MT_EINVAL, "timeout out of range");
+        return mt__go_err(t, MT_EINVAL, "timeout out of range");
     t->err = 0;
     return 1;
 }
 
-static void note_failure(mt_task *t, const char *func)
+static void mt__note_failure(mt_task *t, const char *func)
 {
     if ((t->bits & (MT__F_ROOT | MT__F_FINAL)) == MT__F_ROOT)
         t->up.sched->fail_name = func;
 }
 
-int mt__raise(mt_task *t, int code, const char *msg, const char *func)
+MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func)
 {
     if (code >= 0 || code < INT16_MIN) {
         code = MT_EINVAL;
@@ -536,28 +600,28 @@ int mt__raise(mt_task *t, int code, const char *msg, const char *func)
     }
     t->err = (int16_t)code;
     t->w.msg = msg;
-    note_failure(t, func);
+    mt__note_failure(t, func);
     return MT__FAILED;
 }
 
-int mt__lost(mt_task *t)
+MT_API int mt__lost(mt_task *t)
 {
     if (t->bits & MT__F_FINAL)
         return MT__DONE; /* a finally pass with no finally section */
     t->err = MT_EINVAL;
-    t->w.msg = "resume point not found (a wait inside a switch statement?)";
+    t->w.msg = "mt__resume point not found (a wait inside a switch statement?)";
     return MT__FAILED;
 }
 
-int mt__caught(mt_task *t, const char *func)
+MT_API int mt__caught(mt_task *t, const char *func)
 {
     if (t->bits & MT__F_CATCH)
         return 1;
-    note_failure(t, func);
+    mt__note_failure(t, func);
     return 0;
 }
 
-static void report(mt_sched *s, mt_task *t)
+static void mt__report(mt_sched *s, mt_task *t)
 {
     const char *name = s->fail_name ? s->fail_name : "(unnamed)";
     if (s->report) {
@@ -572,10 +636,10 @@ static void report(mt_sched *s, mt_task *t)
 
 /* Hand a child's ending to its parent. A verdict the parent already has
  * (its await timed out, or it was cancelled) wins over the child's. */
-static void deliver(mt_sched *s, mt_task *p, int code, const char *msg)
+static void mt__deliver(mt_sched *s, mt_task *p, int code, const char *msg)
 {
     if (ST(p) == S_CHILD)
-        unpark(s, p);
+        mt__unpark(s, p);
     if (!p->err) {
         p->err = (int16_t)code;
         p->w.msg = msg;
@@ -587,7 +651,7 @@ static void deliver(mt_sched *s, mt_task *p, int code, const char *msg)
 /* Task t returned ending status r: settle its state, report an unhandled
  * error of a top-level task, run its finally section, then hand the result
  * to its parent. Returns the parent (to resume), or NULL. */
-static mt_task *finish(mt_sched *s, mt_task *t, int r)
+static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
 {
     mt_task *p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
     int code = 0;
@@ -601,7 +665,7 @@ static mt_task *finish(mt_sched *s, mt_task *t, int r)
         SET_ST(t, code == MT_ECANCELED ? MT_CANCELLED : MT_FAILED);
         if (!p && code != MT_ECANCELED) {
             s->failed++;
-            report(s, t);
+            mt__report(s, t);
         }
     } else {
         t->err = 0;
@@ -617,13 +681,13 @@ static mt_task *finish(mt_sched *s, mt_task *t, int r)
     }
     s->finishing = NULL;
     if (p)
-        deliver(s, p, code, msg);
+        mt__deliver(s, p, code, msg);
     return p;
 }
 
 /* Resume t once and act on what it returned. Returns the parent to resume
  * next when t ended while awaited, else NULL. */
-static mt_task *resume(mt_sched *s, mt_task *t)
+static mt_task *mt__resume(mt_sched *s, mt_task *t)
 {
     int r;
 
@@ -639,14 +703,14 @@ static mt_task *resume(mt_sched *s, mt_task *t)
     case MT__WAITING:
         if (ST(t) != MT_RUNNING)
             return NULL; /* a wait parked it */
-        (void)go_err(t, MT_EINVAL, "task function returned outside MT_END");
+        (void)mt__go_err(t, MT_EINVAL, "task function returned outside MT_END");
         r = MT__FAILED;
         break;
     case MT__YIELDED:
         if (!(t->bits & MT__F_CANCEL)) {
             SET_ST(t, MT_RUNNABLE);
             t->err = 0;
-            rq_push(s, t);
+            mt__rq_push(s, t);
             return NULL;
         }
         t->err = MT_ECANCELED; /* ignored its cancellation: end now */
@@ -655,38 +719,38 @@ static mt_task *resume(mt_sched *s, mt_task *t)
         break;
     case MT__POLL:
         SET_ST(t, S_COND);
-        rq_push(s, t);
+        mt__rq_push(s, t);
         return NULL;
     case MT__DONE:
     case MT__FINISH:
     case MT__FAILED:
         break;
     default:
-        (void)go_err(t, MT_EINVAL, "task function returned outside MT_END");
+        (void)mt__go_err(t, MT_EINVAL, "task function returned outside MT_END");
         r = MT__FAILED;
         break;
     }
-    return finish(s, t, r);
+    return mt__finish(s, t, r);
 }
 
-int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
+MT_API int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
 {
     mt_sched *s;
-    int r = wait_begin(t, timeout);
+    int r = mt__wait_begin(t, timeout);
 
     if (r != 1)
         return r;
     if (!c || !fn || c == t)
-        return go_err(t, MT_EINVAL, "MT_AWAIT: NULL child or function");
-    s = sched_of(t);
+        return mt__go_err(t, MT_EINVAL, "MT_AWAIT: NULL child or function");
+    s = mt__sched_of(t);
     if (LIVE(c) || c == s->finishing)
-        return go_err(t, MT_EBUSY, NULL);
-    if (timeout >= 0 && timers_full(s))
-        return go_err(t, MT_ENOMEM, "too many timers");
-    init_task(c, fn);
+        return mt__go_err(t, MT_EBUSY, NULL);
+    if (timeout >= 0 && mt__timers_full(s))
+        return mt__go_err(t, MT_ENOMEM, "too many timers");
+    mt__init_task(c, fn);
     c->up.parent = t;
     s->live++;
-    if (resume(s, c)) {
+    if (mt__resume(s, c)) {
         /* The child ended at once; its result is in t, unless it cancelled
          * t meanwhile: then t resumes at this wait cancelled. */
         if (t->bits & MT__F_CANCEL) {
@@ -695,7 +759,7 @@ int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
         }
         return MT__GO;
     }
-    park(s, t, S_CHILD, c, timeout);
+    mt__park(s, t, S_CHILD, c, timeout);
     if (t->bits & MT__F_CANCEL) { /* cancelled during the child's first run */
         t->err = MT_ECANCELED;
         (void)mt_cancel(c);
@@ -703,52 +767,52 @@ int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
     return MT__WAITING;
 }
 
-int mt__poll_begin(mt_task *t, long timeout)
+MT_API int mt__poll_begin(mt_task *t, long timeout)
 {
-    int r = wait_begin(t, timeout);
+    int r = mt__wait_begin(t, timeout);
 
     if (r != 1)
         return r;
     if (timeout == 0)
-        return go_err(t, MT_ETIMEDOUT, NULL);
+        return mt__go_err(t, MT_ETIMEDOUT, NULL);
     SET_POS(t, 0);
     if (timeout > 0) {
-        mt_sched *s = sched_of(t);
-        if (timers_full(s))
-            return go_err(t, MT_ENOMEM, "too many timers");
-        arm(s, t, timeout);
+        mt_sched *s = mt__sched_of(t);
+        if (mt__timers_full(s))
+            return mt__go_err(t, MT_ENOMEM, "too many timers");
+        mt__arm(s, t, timeout);
     }
     return MT__POLL;
 }
 
-int mt__sleep(mt_task *t, long ms)
+MT_API int mt__sleep(mt_task *t, long ms)
 {
-    int r = wait_begin(t, ms < 0 ? 0 : ms);
+    int r = mt__wait_begin(t, ms < 0 ? 0 : ms);
 
     if (r != 1)
         return r;
     if (ms < 0)
-        return go_err(t, MT_EINVAL, "negative sleep");
+        return mt__go_err(t, MT_EINVAL, "negative sleep");
     if (ms == 0)
         return MT__YIELDED;
     {
-        mt_sched *s = sched_of(t);
-        if (timers_full(s))
-            return go_err(t, MT_ENOMEM, "too many timers");
-        park(s, t, S_SLEEP, NULL, ms);
+        mt_sched *s = mt__sched_of(t);
+        if (mt__timers_full(s))
+            return mt__go_err(t, MT_ENOMEM, "too many timers");
+        mt__park(s, t, S_SLEEP, NULL, ms);
     }
     return MT__WAITING;
 }
 
-mt_time mt_deadline(mt_task *t, long timeout)
+MT_API mt_time mt_deadline(mt_task *t, long timeout)
 {
-    mt_sched *s = sched_of(t);
-    return (mt_time)(cycle_now(s) + (mt_time)(timeout > 0 ? timeout : 0));
+    mt_sched *s = mt__sched_of(t);
+    return (mt_time)(mt__cycle_now(s) + (mt_time)(timeout > 0 ? timeout : 0));
 }
 
-long mt_until(mt_task *t, mt_time deadline)
+MT_API long mt_until(mt_task *t, mt_time deadline)
 {
-    mt_time now = cycle_now(sched_of(t)), left;
+    mt_time now = mt__cycle_now(mt__sched_of(t)), left;
 
     if (!mt_time_before(now, deadline))
         return 0;
@@ -756,20 +820,20 @@ long mt_until(mt_task *t, mt_time deadline)
     return left > (mt_time)MT_TIMEOUT_MAX ? MT_TIMEOUT_MAX : (long)left;
 }
 
-void mt__poll_end(mt_task *t)
+MT_API void mt__poll_end(mt_task *t)
 {
     if (POS(t))
-        timer_del(sched_of(t), t);
+        mt__timer_del(mt__sched_of(t), t);
 }
 
 /* Fire every timer due at the cycle's time. */
-static void expire(mt_sched *s)
+static void mt__expire(mt_sched *s)
 {
     mt_task *t;
 
-    while ((t = timer_first(s)) != NULL &&
-           !mt_time_before(cycle_now(s), t->deadline)) {
-        timer_del(s, t);
+    while ((t = mt__timer_first(s)) != NULL &&
+           !mt_time_before(mt__cycle_now(s), t->deadline)) {
+        mt__timer_del(s, t);
         switch (ST(t)) {
         case S_COND: /* already in the run queue */
             t->err = MT_ETIMEDOUT;
@@ -777,16 +841,16 @@ static void expire(mt_sched *s)
         case S_CHILD: /* the parent resumes once the child has ended */
             if (!t->err)
                 t->err = MT_ETIMEDOUT;
-            ever_add(s, t);
+            mt__ever_add(s, t);
             (void)mt_cancel((mt_task *)t->w.obj);
             break;
         case S_SLEEP:
-            wake(s, t, 0);
+            mt__wake(s, t, 0);
             break;
         default:
             if (ON_WAITQ(ST(t)))
-                waitq_del((mt__waitq *)t->w.obj, t);
-            wake(s, t, MT_ETIMEDOUT);
+                mt__waitq_del((mt__waitq *)t->w.obj, t);
+            mt__wake(s, t, MT_ETIMEDOUT);
             break;
         }
     }
@@ -799,49 +863,59 @@ static void expire(mt_sched *s)
  * Newcomers see only what is not promised, so waiters are served in order
  * and a woken task always finds its share when it resumes. */
 
+/* Byte copy: <string.h> is not among the headers a freestanding build
+ * has, and items are small. */
+static void mt__copy(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *from = (const unsigned char *)src;
+    while (n--)
+        *d++ = *from++;
+}
+
 #define CONTAINER(ptr, type, member)                                         \
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* Wake the first task of a wait list: it resumes in its own scheduler. */
-static int wake_first(mt__waitq *q)
+static int mt__wake_first(mt__waitq *q)
 {
-    mt_task *t = waitq_pop(q);
+    mt_task *t = mt__waitq_pop(q);
     mt_sched *s;
 
     if (!t)
         return 0;
-    s = sched_of(t);
+    s = mt__sched_of(t);
     if (POS(t))
-        timer_del(s, t);
+        mt__timer_del(s, t);
     else
-        ever_del(s, t);
-    wake(s, t, 0);
+        mt__ever_del(s, t);
+    mt__wake(s, t, 0);
     return 1;
 }
 
 /* Park t on wait list q in state st. Returns the status for the macro. */
-static int park_on(mt_task *t, mt__waitq *q, int st, long timeout)
+static int mt__park_on(mt_task *t, mt__waitq *q, int st, long timeout)
 {
     mt_sched *s;
 
     if (timeout == 0)
-        return go_err(t, MT_ETIMEDOUT, NULL);
-    s = sched_of(t);
-    if (timeout > 0 && timers_full(s))
-        return go_err(t, MT_ENOMEM, "too many timers");
-    waitq_push(q, t);
-    park(s, t, st, q, timeout);
+        return mt__go_err(t, MT_ETIMEDOUT, NULL);
+    s = mt__sched_of(t);
+    if (timeout > 0 && mt__timers_full(s))
+        return mt__go_err(t, MT_ENOMEM, "too many timers");
+    mt__waitq_push(q, t);
+    mt__park(s, t, st, q, timeout);
     return MT__WAITING;
 }
 
-static int queue_has_item(const mt_queue *q) { return q->len > q->held; }
+static int mt__queue_has_item(const mt_queue *q) { return q->len > q->held; }
 
-static int queue_has_room(const mt_queue *q)
+static int mt__queue_has_room(const mt_queue *q)
 {
     return q->unbounded || q->cap - q->len > q->freed;
 }
 
-static size_t ring(const mt_queue *q, size_t i)
+static size_t mt__ring(const mt_queue *q, size_t i)
 {
     i += q->head;
     return i >= q->cap ? i - q->cap : i;
@@ -851,23 +925,23 @@ static size_t ring(const mt_queue *q, size_t i)
  * ones are the oldest, so a woken getter, with skip 0, takes the head).
  * The promised items then move up one slot to keep the ring whole. Then
  * promise the freed slot to a putter. */
-static void queue_take(mt_queue *q, void *item, size_t skip)
+static void mt__queue_take(mt_queue *q, void *item, size_t skip)
 {
     size_t i;
 
-    memcpy(item, q->buf + ring(q, skip) * q->size, q->size);
+    mt__copy(item, q->buf + mt__ring(q, skip) * q->size, q->size);
     for (i = skip; i > 0; i--)
-        memcpy(q->buf + ring(q, i) * q->size, q->buf + ring(q, i - 1) * q->size,
+        mt__copy(q->buf + mt__ring(q, i) * q->size, q->buf + mt__ring(q, i - 1) * q->size,
                q->size);
-    q->head = ring(q, 1);
+    q->head = mt__ring(q, 1);
     q->len--;
     if (!q->unbounded && q->putters.head) {
         q->freed++;
-        (void)wake_first(&q->putters);
+        (void)mt__wake_first(&q->putters);
     }
 }
 
-static int queue_grow(mt_queue *q)
+static int mt__queue_grow(mt_queue *q)
 {
 #if MT_NO_HEAP
     (void)q;
@@ -884,7 +958,7 @@ static int queue_grow(mt_queue *q)
     /* Unwrap the ring: the items before head move just past the old end,
      * which fits, since the capacity at least doubled. */
     if (q->head + q->len > q->cap)
-        memcpy(buf + q->cap * q->size, buf,
+        mt__copy(buf + q->cap * q->size, buf,
                (q->head + q->len - q->cap) * q->size);
     q->buf = buf;
     q->cap = cap;
@@ -894,23 +968,23 @@ static int queue_grow(mt_queue *q)
 
 /* Copy in an item (there is room, or the queue can grow), then promise it
  * to a getter. */
-static int queue_store(mt_queue *q, const void *item)
+static int mt__queue_store(mt_queue *q, const void *item)
 {
     if (q->len == q->cap) {
-        int r = queue_grow(q);
+        int r = mt__queue_grow(q);
         if (r)
             return r;
     }
-    memcpy(q->buf + ring(q, q->len) * q->size, item, q->size);
+    mt__copy(q->buf + mt__ring(q, q->len) * q->size, item, q->size);
     q->len++;
     if (q->getters.head) {
         q->held++;
-        (void)wake_first(&q->getters);
+        (void)mt__wake_first(&q->getters);
     }
     return 0;
 }
 
-int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
+MT_API int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
                   size_t capacity, const void *contents, size_t count)
 {
     size_t i;
@@ -919,7 +993,10 @@ int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
         (capacity && capacity > (size_t)-1 / item_size) ||
         (count && !contents) || (capacity && count > capacity))
         return MT_EINVAL;
-    memset(q, 0, sizeof *q);
+    {
+        static const mt_queue empty; /* cppcheck-suppress unassignedVariable */
+        *q = empty;
+    }
     q->buf = (unsigned char *)storage;
     q->size = item_size;
     q->cap = capacity;
@@ -929,7 +1006,7 @@ int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
         return MT_ENOTSUP;
 #endif
     for (i = 0; i < count; i++) {
-        int r = queue_store(q, (const unsigned char *)contents + i * item_size);
+        int r = mt__queue_store(q, (const unsigned char *)contents + i * item_size);
         if (r) {
             (void)mt_queue_free(q);
             return r;
@@ -938,7 +1015,7 @@ int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
     return 0;
 }
 
-int mt_queue_free(mt_queue *q)
+MT_API int mt_queue_free(mt_queue *q)
 {
     if (!q)
         return MT_EINVAL;
@@ -955,124 +1032,126 @@ int mt_queue_free(mt_queue *q)
     return 0;
 }
 
-int mt_queue_try_get(mt_queue *q, void *item)
+MT_API int mt_queue_try_get(mt_queue *q, void *item)
 {
     if (!q || !item)
         return MT_EINVAL;
-    if (!queue_has_item(q))
+    if (!mt__queue_has_item(q))
         return MT_EAGAIN;
-    queue_take(q, item, q->held);
+    mt__queue_take(q, item, q->held);
     return 0;
 }
 
-int mt_queue_try_put(mt_queue *q, const void *item)
+MT_API int mt_queue_try_put(mt_queue *q, const void *item)
 {
     if (!q || !item)
         return MT_EINVAL;
-    if (!queue_has_room(q))
+    if (!mt__queue_has_room(q))
         return MT_EAGAIN;
-    return queue_store(q, item);
+    return mt__queue_store(q, item);
 }
 
-size_t mt_queue_len(const mt_queue *q) { return q ? q->len - q->held : 0; }
+MT_API size_t mt_queue_len(const mt_queue *q) { return q ? q->len - q->held : 0; }
 
-int mt_queue_empty(const mt_queue *q) { return !q || !queue_has_item(q); }
+MT_API int mt_queue_empty(const mt_queue *q) { return !q || !mt__queue_has_item(q); }
 
-int mt_queue_full(const mt_queue *q) { return q && !queue_has_room(q); }
+MT_API int mt_queue_full(const mt_queue *q) { return q && !mt__queue_has_room(q); }
 
-int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout)
+MT_API int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout)
 {
-    int r = wait_begin(t, timeout);
+    int r = mt__wait_begin(t, timeout);
 
     if (r != 1)
         return r;
     if (!q || !item)
-        return go_err(t, MT_EINVAL, "MT_QUEUE_GET: NULL queue or item");
-    if (queue_has_item(q)) {
-        queue_take(q, item, q->held);
+        return mt__go_err(t, MT_EINVAL, "MT_QUEUE_GET: NULL queue or item");
+    if (mt__queue_has_item(q)) {
+        mt__queue_take(q, item, q->held);
         return MT__GO;
     }
-    return park_on(t, &q->getters, S_QGET, timeout);
+    return mt__park_on(t, &q->getters, S_QGET, timeout);
 }
 
-void mt__queue_got(mt_task *t, void *item)
+MT_API void mt__queue_got(mt_task *t, void *item)
 {
     mt_queue *q = CONTAINER(t->w.obj, mt_queue, getters);
     q->held--;
-    queue_take(q, item, 0);
+    mt__queue_take(q, item, 0);
 }
 
-int mt__queue_put(mt_task *t, mt_queue *q, const void *item, long timeout)
+MT_API int mt__queue_put(mt_task *t, mt_queue *q, const void *item, long timeout)
 {
-    int r = wait_begin(t, timeout);
+    int r = mt__wait_begin(t, timeout);
 
     if (r != 1)
         return r;
     if (!q || !item)
-        return go_err(t, MT_EINVAL, "MT_QUEUE_PUT: NULL queue or item");
-    if (queue_has_room(q)) {
-        r = queue_store(q, item);
-        return r ? go_err(t, r, NULL) : MT__GO;
+        return mt__go_err(t, MT_EINVAL, "MT_QUEUE_PUT: NULL queue or item");
+    if (mt__queue_has_room(q)) {
+        r = mt__queue_store(q, item);
+        return r ? mt__go_err(t, r, NULL) : MT__GO;
     }
-    return park_on(t, &q->putters, S_QPUT, timeout);
+    return mt__park_on(t, &q->putters, S_QPUT, timeout);
 }
 
-void mt__queue_putted(mt_task *t, const void *item)
+MT_API void mt__queue_putted(mt_task *t, const void *item)
 {
     mt_queue *q = CONTAINER(t->w.obj, mt_queue, putters);
     q->freed--;
-    (void)queue_store(q, item); /* its slot was kept: cannot fail */
+    (void)mt__queue_store(q, item); /* its slot was kept: cannot fail */
 }
 
-void mt_event_init(mt_event *e)
+MT_API void mt_event_init(mt_event *e)
 {
+    static const mt_event empty; /* cppcheck-suppress unassignedVariable */
     if (e)
-        memset(e, 0, sizeof *e);
+        *e = empty;
 }
 
-void mt_event_set(mt_event *e)
+MT_API void mt_event_set(mt_event *e)
 {
     if (!e)
         return;
     e->set = 1;
-    while (wake_first(&e->waiters)) {
+    while (mt__wake_first(&e->waiters)) {
     }
 }
 
-void mt_event_clear(mt_event *e)
+MT_API void mt_event_clear(mt_event *e)
 {
     if (e)
         e->set = 0;
 }
 
-int mt_event_is_set(const mt_event *e) { return e && e->set; }
+MT_API int mt_event_is_set(const mt_event *e) { return e && e->set; }
 
-int mt__event_wait(mt_task *t, mt_event *e, long timeout)
+MT_API int mt__event_wait(mt_task *t, mt_event *e, long timeout)
 {
-    int r = wait_begin(t, timeout);
+    int r = mt__wait_begin(t, timeout);
 
     if (r != 1)
         return r;
     if (!e)
-        return go_err(t, MT_EINVAL, "MT_EVENT_WAIT: NULL event");
+        return mt__go_err(t, MT_EINVAL, "MT_EVENT_WAIT: NULL event");
     if (e->set)
         return MT__GO;
-    return park_on(t, &e->waiters, S_EVENT, timeout);
+    return mt__park_on(t, &e->waiters, S_EVENT, timeout);
 }
 
-void mt_sem_init(mt_sem *sem, unsigned long count)
+MT_API void mt_sem_init(mt_sem *sem, unsigned long count)
 {
+    static const mt_sem empty; /* cppcheck-suppress unassignedVariable */
     if (!sem)
         return;
-    memset(sem, 0, sizeof *sem);
+    *sem = empty;
     sem->count = count;
 }
 
-int mt_sem_signal(mt_sem *sem)
+MT_API int mt_sem_signal(mt_sem *sem)
 {
     if (!sem)
         return MT_EINVAL;
-    if (wake_first(&sem->waiters))
+    if (mt__wake_first(&sem->waiters))
         return 0; /* handed over */
     if (sem->count == (unsigned long)-1)
         return MT_ENOMEM;
@@ -1080,7 +1159,7 @@ int mt_sem_signal(mt_sem *sem)
     return 0;
 }
 
-int mt_sem_try_wait(mt_sem *sem)
+MT_API int mt_sem_try_wait(mt_sem *sem)
 {
     if (!sem)
         return MT_EINVAL;
@@ -1090,28 +1169,77 @@ int mt_sem_try_wait(mt_sem *sem)
     return 0;
 }
 
-unsigned long mt_sem_count(const mt_sem *sem) { return sem ? sem->count : 0; }
+MT_API unsigned long mt_sem_count(const mt_sem *sem) { return sem ? sem->count : 0; }
 
-int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
+MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
 {
-    int r = wait_begin(t, timeout);
+    int r = mt__wait_begin(t, timeout);
 
     if (r != 1)
         return r;
     if (!sem)
-        return go_err(t, MT_EINVAL, "MT_SEM_WAIT: NULL semaphore");
+        return mt__go_err(t, MT_EINVAL, "MT_SEM_WAIT: NULL semaphore");
     if (sem->count) {
         sem->count--;
         return MT__GO;
     }
-    return park_on(t, &sem->waiters, S_SEM, timeout);
+    return mt__park_on(t, &sem->waiters, S_SEM, timeout);
+}
+
+/* ---- Wake-ups from interrupt handlers ------------------------------------ */
+
+/* Turn posts into wake-ups. The flag is cleared before the scan, so a post
+ * that lands during the scan is seen now or at the next cycle. */
+static void mt__take_signals(mt_sched *s)
+{
+    mt_signal *sig;
+
+    s->signalled = 0;
+    for (sig = s->signals; sig; sig = sig->next) {
+        if (!sig->pending)
+            continue;
+        sig->pending = 0;
+        if (sig->sem.waiters.head || !sig->sem.count)
+            (void)mt_sem_signal(&sig->sem);
+    }
+}
+
+MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
+{
+    if (!s || !sig)
+        return MT_EINVAL;
+    sig->pending = 0;
+    sig->sched = s;
+    mt_sem_init(&sig->sem, 0);
+    sig->next = s->signals;
+    s->signals = sig;
+    s->take_signals = mt__take_signals; /* linked in only if signals are used */
+    return 0;
+}
+
+MT_API void mt_signal_post(mt_signal *sig)
+{
+    /* Two stores and no read-modify-write: safe in a handler. */
+    sig->pending = 1;
+    sig->sched->signalled = 1;
+}
+
+MT_API int mt_sched_signalled(const mt_sched *s) { return s && s->signalled; }
+
+MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout)
+{
+    if (!sig) {
+        int r = mt__wait_begin(t, timeout);
+        return r != 1 ? r : mt__go_err(t, MT_EINVAL, "MT_SIGNAL_WAIT: NULL signal");
+    }
+    return mt__sem_wait(t, &sig->sem, timeout);
 }
 
 /* ---- Scheduler API ------------------------------------------------------ */
 
-static void clock_idle(mt_sched *s, long ms);
+static void mt__clock_idle(mt_sched *s, long ms);
 
-void mt_sched_init(mt_sched *s)
+MT_API void mt_sched_init(mt_sched *s)
 {
     /* cppcheck-suppress unassignedVariable ; zero-initialised, as wanted */
     static const mt_sched empty;
@@ -1119,21 +1247,21 @@ void mt_sched_init(mt_sched *s)
         *s = empty;
 }
 
-int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn)
+MT_API int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn)
 {
     if (!s || !t || !fn)
         return MT_EINVAL;
     if (LIVE(t) || t == s->finishing)
         return MT_EBUSY;
-    init_task(t, fn);
+    mt__init_task(t, fn);
     t->bits |= MT__F_ROOT;
     t->up.sched = s;
     s->live++;
-    rq_push(s, t);
+    mt__rq_push(s, t);
     return 0;
 }
 
-int mt_sched_run_once(mt_sched *s, long timeout)
+MT_API int mt_sched_run_once(mt_sched *s, long timeout)
 {
     mt_task *t, *last;
     int n = 0;
@@ -1144,29 +1272,33 @@ int mt_sched_run_once(mt_sched *s, long timeout)
         return MT_EBUSY;
     s->running = 1;
     s->now_valid = 0;
+    if (s->signalled)
+        s->take_signals(s);
     if (!s->head) {
         long wait = timeout;
-        if ((t = timer_first(s)) != NULL) {
-            mt_time d = t->deadline, now = cycle_now(s);
+        if ((t = mt__timer_first(s)) != NULL) {
+            mt_time d = t->deadline, now = mt__cycle_now(s);
             long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
             if (wait < 0 || left < wait)
                 wait = left;
         }
-        if (wait > 0) {
-            clock_idle(s, wait);
+        if (wait > 0 && !s->signalled) {
+            mt__clock_idle(s, wait);
             s->now_valid = 0;
         }
+        if (s->signalled)
+            s->take_signals(s);
     }
-    expire(s);
+    mt__expire(s);
     /* Only the tasks runnable now: those queued while they run wait for the
      * next cycle, so a task yielding in a loop cannot starve the rest. */
     last = s->tail;
     while (s->head) {
         int stop;
-        t = rq_pop(s);
+        t = mt__rq_pop(s);
         stop = t == last;
         while (t)
-            t = resume(s, t);
+            t = mt__resume(s, t);
         n++;
         if (stop)
             break;
@@ -1175,7 +1307,7 @@ int mt_sched_run_once(mt_sched *s, long timeout)
     return n;
 }
 
-int mt_sched_run(mt_sched *s)
+MT_API int mt_sched_run(mt_sched *s)
 {
     unsigned long failed;
 
@@ -1184,7 +1316,7 @@ int mt_sched_run(mt_sched *s)
     if (s->running)
         return MT_EBUSY;
     failed = s->failed;
-    while (s->head || timers_armed(s)) {
+    while (s->head || mt__timers_armed(s)) {
         int r = mt_sched_run_once(s, MT_FOREVER);
         if (r < 0)
             return r;
@@ -1192,25 +1324,25 @@ int mt_sched_run(mt_sched *s)
     return s->failed != failed ? MT_EUNHANDLED : 0;
 }
 
-unsigned long mt_sched_live(const mt_sched *s) { return s ? s->live : 0; }
+MT_API unsigned long mt_sched_live(const mt_sched *s) { return s ? s->live : 0; }
 
-int mt_sched_has_runnable(const mt_sched *s) { return s && s->head != NULL; }
+MT_API int mt_sched_has_runnable(const mt_sched *s) { return s && s->head != NULL; }
 
-int mt_sched_has_timeouts(const mt_sched *s) { return s && timers_armed(s); }
+MT_API int mt_sched_has_timeouts(const mt_sched *s) { return s && mt__timers_armed(s); }
 
-int mt_sched_has_io_waits(const mt_sched *s)
+MT_API int mt_sched_has_io_waits(const mt_sched *s)
 {
     (void)s;
     return 0;
 }
 
-static void reroot(mt_task *t, mt_sched *s)
+static void mt__reroot(mt_task *t, mt_sched *s)
 {
     if (t->bits & MT__F_ROOT)
         t->up.sched = s;
 }
 
-int mt_sched_merge(mt_sched *dst, mt_sched *src)
+MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
 {
     mt_task *t;
 
@@ -1222,7 +1354,7 @@ int mt_sched_merge(mt_sched *dst, mt_sched *src)
         return MT_ENOMEM;
     dst->now_valid = 0; /* re-arming reads dst's clock */
     for (t = src->head; t; t = t->next)
-        reroot(t, dst);
+        mt__reroot(t, dst);
     if (src->head) {
         if (dst->tail)
             dst->tail->next = src->head;
@@ -1232,16 +1364,18 @@ int mt_sched_merge(mt_sched *dst, mt_sched *src)
     }
     src->head = src->tail = NULL;
     while ((t = src->forever) != NULL) {
-        ever_del(src, t);
-        reroot(t, dst);
-        ever_add(dst, t);
+        mt__ever_del(src, t);
+        mt__reroot(t, dst);
+        mt__ever_add(dst, t);
     }
     /* Popping in order and re-arming keeps src's first-come order. */
-    while ((t = timer_first(src)) != NULL) {
-        timer_del(src, t);
-        reroot(t, dst);
+    while ((t = mt__timer_first(src)) != NULL) {
+        mt__timer_del(src, t);
+        mt__reroot(t, dst);
+#if !MT_TIMER_LIST
         t->seq = dst->seq++;
-        timer_add(dst, t);
+#endif
+        mt__timer_add(dst, t);
     }
     dst->live += src->live;
     dst->failed += src->failed;
@@ -1249,7 +1383,7 @@ int mt_sched_merge(mt_sched *dst, mt_sched *src)
     return 0;
 }
 
-void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
+MT_API void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
                         void (*idle)(void *arg, long ms), void *arg)
 {
     if (!s)
@@ -1259,9 +1393,9 @@ void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
     s->clock_arg = arg;
 }
 
-mt_time mt_sched_now(mt_sched *s) { return s ? cycle_now(s) : 0; }
+MT_API mt_time mt_sched_now(mt_sched *s) { return s ? mt__cycle_now(s) : 0; }
 
-void mt_sched_set_report(mt_sched *s,
+MT_API void mt_sched_set_report(mt_sched *s,
                          void (*fn)(mt_task *t, const char *name, void *arg),
                          void *arg)
 {
@@ -1271,17 +1405,17 @@ void mt_sched_set_report(mt_sched *s,
     s->report_arg = arg;
 }
 
-static mt_sched default_sched; /* zeroed: valid */
+static mt_sched mt__default_sched; /* zeroed: valid */
 
-mt_sched *mt_default(void) { return &default_sched; }
+MT_API mt_sched *mt_default(void) { return &mt__default_sched; }
 
-int mt_add(mt_task *t, mt_fn fn) { return mt_sched_add(&default_sched, t, fn); }
+MT_API int mt_add(mt_task *t, mt_fn fn) { return mt_sched_add(&mt__default_sched, t, fn); }
 
-int mt_run(void) { return mt_sched_run(&default_sched); }
+MT_API int mt_run(void) { return mt_sched_run(&mt__default_sched); }
 
 /* ---- Cancellation, state, errors ----------------------------------------- */
 
-int mt_cancel(mt_task *t)
+MT_API int mt_cancel(mt_task *t)
 {
     mt_sched *s;
 
@@ -1300,7 +1434,7 @@ int mt_cancel(mt_task *t)
         return 0;
     case S_COND:
         if (POS(t))
-            timer_del(sched_of(t), t);
+            mt__timer_del(mt__sched_of(t), t);
         t->err = MT_ECANCELED;
         return 0;
     case S_CHILD: /* children first; we resume when the child has ended */
@@ -1308,14 +1442,14 @@ int mt_cancel(mt_task *t)
             t->err = MT_ECANCELED;
         return mt_cancel((mt_task *)t->w.obj);
     default:
-        s = sched_of(t);
-        unpark(s, t);
-        wake(s, t, MT_ECANCELED);
+        s = mt__sched_of(t);
+        mt__unpark(s, t);
+        mt__wake(s, t, MT_ECANCELED);
         return 0;
     }
 }
 
-int mt_state(const mt_task *t)
+MT_API int mt_state(const mt_task *t)
 {
     int st;
     if (!t)
@@ -1326,9 +1460,9 @@ int mt_state(const mt_task *t)
     return st >= S_FIRST_PARKED ? MT_WAITING : st;
 }
 
-int mt_err(const mt_task *t) { return t ? t->err : MT_EINVAL; }
+MT_API int mt_err(const mt_task *t) { return t ? t->err : MT_EINVAL; }
 
-const char *mt_errmsg(const mt_task *t)
+MT_API const char *mt_errmsg(const mt_task *t)
 {
     if (!t || !t->err)
         return "";
@@ -1338,7 +1472,7 @@ const char *mt_errmsg(const mt_task *t)
     return t->w.msg;
 }
 
-const char *mt_strerror(int code)
+MT_API const char *mt_strerror(int code)
 {
     switch (code) {
     case 0:
@@ -1354,7 +1488,7 @@ const char *mt_strerror(int code)
     return code <= MT_EUSER ? "user-defined error" : "unknown error";
 }
 
-const char *mt_errname(int code)
+MT_API const char *mt_errname(int code)
 {
     switch (code) {
     case 0:
@@ -1374,7 +1508,7 @@ const char *mt_errname(int code)
  * A scheduler's clock and idle wait. The defaults are POSIX; bare-metal
  * ports install theirs with mt_sched_set_clock. */
 
-static mt_time clock_now(mt_sched *s)
+static mt_time mt__clock_now(mt_sched *s)
 {
     if (s->clock)
         return s->clock(s->clock_arg);
@@ -1390,7 +1524,7 @@ static mt_time clock_now(mt_sched *s)
 #endif
 }
 
-static void clock_idle(mt_sched *s, long ms)
+static void mt__clock_idle(mt_sched *s, long ms)
 {
     if (s->idle) {
         s->idle(s->clock_arg, ms);
@@ -1401,8 +1535,32 @@ static void clock_idle(mt_sched *s, long ms)
         struct timespec ts;
         ts.tv_sec = (time_t)(ms / 1000);
         ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        }
+        (void)nanosleep(&ts, NULL); /* a signal ends it: see mt_signal */
     }
 #endif
 }
+
+/* A program that includes this file sees none of its private macros. */
+#undef S_WOKEN
+#undef S_CHILD
+#undef S_COND
+#undef S_SLEEP
+#undef S_QGET
+#undef S_QPUT
+#undef S_EVENT
+#undef S_SEM
+#undef S_FIRST_PARKED
+#undef ON_WAITQ
+#undef ST
+#undef SET_ST
+#undef LIVE
+#undef POS
+#undef SET_POS
+#undef POS_MAX
+#undef POS_WHEEL
+#undef AT_START
+#undef LC_RESET
+#undef LC_FINAL
+#undef W
+#undef CONTAINER
+#endif /* MT__C_INCLUDED */

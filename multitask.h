@@ -21,10 +21,13 @@
  *                             all comparisons are wrap-safe
  *   MT_POSIX        1 on Unix POSIX default clock and idle wait; 0 for
  *                             bare metal (then set hooks with mt_sched_set_clock)
- *   MT_NO_STDIO     0         1: no <stdio.h>; the default error report is silent
- *   MT_NO_HEAP      0         1: no allocator; unbounded queues are refused
+ *   MT_NO_STDIO     0 hosted  1: no <stdio.h>; the default error report is silent
+ *   MT_NO_HEAP      0 hosted  1: no allocator; unbounded queues are refused
  *   MT_REALLOC(p,n) realloc   with MT_FREE(p) (free): the allocator of
  *                             unbounded queues; define both or neither
+ *   MT_TIMER_LIST   0 POSIX   1: timers in one sorted list (O(n) arming, for
+ *                   1 else    a few tasks): a task header of 32 bytes on
+ *                             32-bit targets instead of 40
  *   MT_WHEEL_BITS   10 POSIX  timers due within 2^BITS ticks go in a wheel of
  *                   0 else    that many slots in mt_sched (O(1)); the rest,
  *                             and all with 0, in a heap (O(log n))
@@ -81,18 +84,32 @@
 #endif
 #endif
 #ifndef MT_NO_STDIO
-#define MT_NO_STDIO 0
+#define MT_NO_STDIO (!__STDC_HOSTED__)
+#endif
+#ifndef MT_TIMER_LIST
+#if MT_POSIX
+#define MT_TIMER_LIST 0
+#else
+#define MT_TIMER_LIST 1
+#endif
 #endif
 #ifndef MT_WHEEL_BITS
-#if MT_POSIX
+#if MT_POSIX && !MT_TIMER_LIST
 #define MT_WHEEL_BITS 10
 #else
 #define MT_WHEEL_BITS 0
 #endif
 #endif
+#if MT_TIMER_LIST && MT_WHEEL_BITS
+#error "MT_TIMER_LIST takes no wheel: set MT_WHEEL_BITS to 0"
+#endif
 /* The allocator, used only by unbounded queues. Define both or neither. */
 #ifndef MT_NO_HEAP
+#if __STDC_HOSTED__ || defined(MT_REALLOC)
 #define MT_NO_HEAP 0
+#else
+#define MT_NO_HEAP 1
+#endif
 #endif
 #if defined(MT_REALLOC) != defined(MT_FREE)
 #error "define MT_REALLOC and MT_FREE together"
@@ -100,6 +117,23 @@
 /* At most 15, and less than the width of MT_TIME_T. */
 #if MT_WHEEL_BITS != 0 && (MT_WHEEL_BITS < 5 || MT_WHEEL_BITS > 15)
 #error "MT_WHEEL_BITS must be 0 or 5..15"
+#endif
+
+/* MT_STATIC: every library symbol static, for a program that includes
+ * multitask.c (or defines MT_IMPLEMENTATION) in its one file. */
+#ifdef MT_STATIC
+#if defined(__GNUC__)
+#define MT_API static __attribute__((__unused__))
+#else
+#define MT_API static
+#endif
+#else
+#define MT_API extern
+#endif
+
+/* The flag an interrupt or signal handler writes: one store, atomic. */
+#ifndef MT_FLAG_T
+#define MT_FLAG_T volatile unsigned char
 #endif
 
 #ifdef __cplusplus
@@ -135,13 +169,21 @@ struct mt_task {
         void *obj;
         const char *msg;
     } w;
+#if MT_TIMER_LIST
+    mt_task *link[1];   /* timer list, or forever list: next */
+#else
     mt_task *link[2];   /* heap children, or wheel / forever-list prev, next */
+#endif
 #if MT_LC_LABELS
     void *lc;           /* resume point: label address */
 #endif
     mt_time deadline;   /* when the current wait times out */
+#if MT_TIMER_LIST
+    uint16_t bits;      /* timed << 8 | flags << 4 | state */
+#else
     uint32_t seq;       /* arming order: equal deadlines fire FIFO */
     uint32_t bits;      /* timer position << 8 | flags << 4 | state */
+#endif
 #if !MT_LC_LABELS
     uint16_t lc;        /* resume point: source line */
 #endif
@@ -152,8 +194,8 @@ struct mt_task {
  * default clock and error report; mt_sched_init makes one so. Private. */
 struct mt_sched {
     mt_task *head, *tail;       /* run queue (FIFO) */
-    mt_task *heap;              /* timer heap root */
-    uint32_t nheap;             /* timers in the heap */
+    mt_task *heap;              /* timer heap root (list head with MT_TIMER_LIST) */
+    uint32_t nheap;             /* timers in the heap (or list) */
 #if MT_WHEEL_BITS
     uint32_t nwheel;            /* timers in the wheel */
     mt_time wbase;              /* the wheel holds deadlines wbase + [0, 2^BITS) */
@@ -174,6 +216,9 @@ struct mt_sched {
     const char *fail_name;      /* function of the top-level task failing now */
     mt_task *finishing;         /* ending: reported, finally section to run */
     int running;                /* inside mt_sched_run_once */
+    struct mt_signal *signals;  /* registered interrupt wake-ups */
+    void (*take_signals)(mt_sched *s);
+    MT_FLAG_T signalled;        /* one of them was posted */
 };
 
 /* Tasks waiting on an object, first come first served (private). */
@@ -206,6 +251,15 @@ typedef struct mt_sem {
     unsigned long count;
     mt__waitq waiters;
 } mt_sem;
+
+/* A wake-up that an interrupt handler may post (no locks, no allocation):
+ * the scheduler turns it into a semaphore signal at its next cycle. */
+typedef struct mt_signal {
+    MT_FLAG_T pending;       /* written by the handler */
+    struct mt_signal *next;  /* the scheduler's list */
+    mt_sched *sched;
+    mt_sem sem;              /* one unit at most */
+} mt_signal;
 
 /* ---- Error codes ------------------------------------------------------- */
 
@@ -492,6 +546,11 @@ enum mt_state {
 #define MT_SEM_WAIT(t, sem, timeout)                                         \
     MT__WAIT(t, mt__sem_wait((t), (sem), (timeout)))
 
+/* Wait until signal `sig` is posted (at once if it was since the last
+ * wait), consuming the post. Raises MT_EINVAL, MT_ETIMEDOUT. */
+#define MT_SIGNAL_WAIT(t, sig, timeout)                                      \
+    MT__WAIT(t, mt__signal_wait((t), (sig), (timeout)))
+
 /* Run one wait (any of the macros above, or a later layer's) and keep its
  * error instead of raising it: read it with mt_err / mt_errmsg right after.
  * A cancelled task that catches MT_ECANCELED is still ended at its next
@@ -500,24 +559,24 @@ enum mt_state {
     do {                                                                     \
         (t)->bits |= MT__F_CATCH;                                            \
         wait;                                                                \
-        (t)->bits &= ~(uint32_t)MT__F_CATCH;                                 \
+        (t)->bits &= (uint16_t)~MT__F_CATCH;                                 \
     } while (0)
 
 /* ---- Scheduler ---------------------------------------------------------- */
 
 /* Make `s` an empty scheduler with the default clock and report. */
-void mt_sched_init(mt_sched *s);
+MT_API void mt_sched_init(mt_sched *s);
 
 /* Start task `t` (a frame's header) running `fn` as a top-level task of
  * `s`: it runs in the next cycle. Callable from tasks and from plain code.
  * Returns 0, MT_EINVAL (NULL s, t or fn) or MT_EBUSY (t is live). */
-int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn);
+MT_API int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn);
 
 /* Run cycles until no task is runnable, timed or waiting on I/O. Returns 0,
  * MT_EUNHANDLED if a top-level task ended with an unhandled error during the
  * run (each was reported), MT_EINVAL (NULL) or MT_EBUSY (called from a
  * task). */
-int mt_sched_run(mt_sched *s);
+MT_API int mt_sched_run(mt_sched *s);
 
 /* Run one cycle, for embedding in another loop: wait up to `timeout` ticks
  * (0: poll; MT_FOREVER: until a timer is due) for a timer or an event when
@@ -526,46 +585,46 @@ int mt_sched_run(mt_sched *s);
  * cycle. With no task runnable and no timer armed, MT_FOREVER returns at
  * once. Returns the number of tasks taken from the run queue (>= 0),
  * MT_EINVAL or MT_EBUSY. */
-int mt_sched_run_once(mt_sched *s, long timeout);
+MT_API int mt_sched_run_once(mt_sched *s, long timeout);
 
 /* How many tasks are alive (added or awaited, and not yet ended). */
-unsigned long mt_sched_live(const mt_sched *s);
+MT_API unsigned long mt_sched_live(const mt_sched *s);
 
 /* 1 if a task is runnable, 0 if not. */
-int mt_sched_has_runnable(const mt_sched *s);
+MT_API int mt_sched_has_runnable(const mt_sched *s);
 /* 1 if a task waits on a file descriptor (always 0 without the I/O layer). */
-int mt_sched_has_io_waits(const mt_sched *s);
+MT_API int mt_sched_has_io_waits(const mt_sched *s);
 /* 1 if a timer is armed (a wait with a finite timeout), 0 if not. */
-int mt_sched_has_timeouts(const mt_sched *s);
+MT_API int mt_sched_has_timeouts(const mt_sched *s);
 
 /* Move every task of `src` into `dst`, keeping their order and deadlines;
  * `src` is left empty. Returns 0, MT_EINVAL (NULL or dst == src) or
  * MT_EBUSY (either is running). */
-int mt_sched_merge(mt_sched *dst, mt_sched *src);
+MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src);
 
 /* Replace the clock: `now` returns ticks (wrapping freely); `idle` blocks
  * for up to `ms` ticks (MT_FOREVER: until an event) when nothing is
  * runnable. A virtual clock's idle hook just advances the time. NULL hooks
  * restore the defaults (POSIX: CLOCK_MONOTONIC in ms, nanosleep). */
-void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
+MT_API void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
                         void (*idle)(void *arg, long ms), void *arg);
 
 /* The current cycle's clock reading: taken once per cycle, when first
  * needed (outside a cycle: the last one's, or a fresh reading). */
-mt_time mt_sched_now(mt_sched *s);
+MT_API mt_time mt_sched_now(mt_sched *s);
 
 /* Replace the report of top-level tasks that end with an unhandled error.
  * `name` is the task function's name. NULL restores the default: one line
  * on stderr, "multitask: task NAME failed: MESSAGE (MT_ECODE)". */
-void mt_sched_set_report(mt_sched *s,
+MT_API void mt_sched_set_report(mt_sched *s,
                          void (*report)(mt_task *t, const char *name,
                                         void *arg),
                          void *arg);
 
 /* The default scheduler, and short forms that use it. */
-mt_sched *mt_default(void);
-int mt_add(mt_task *t, mt_fn fn);
-int mt_run(void);
+MT_API mt_sched *mt_default(void);
+MT_API int mt_add(mt_task *t, mt_fn fn);
+MT_API int mt_run(void);
 
 /* ---- Tasks -------------------------------------------------------------- */
 
@@ -579,22 +638,22 @@ int mt_run(void);
  * ends by an uncaught MT_ECANCELED (its own, or a cancelled child's) is
  * MT_CANCELLED and not reported. Cancelling an ended or never-added task
  * does nothing. Returns 0 or MT_EINVAL. */
-int mt_cancel(mt_task *t);
+MT_API int mt_cancel(mt_task *t);
 
 /* The task's state (enum mt_state). */
-int mt_state(const mt_task *t);
+MT_API int mt_state(const mt_task *t);
 
 /* Inside a task: the result of its last wait (0, or the caught error).
  * After the task ended: 0, or the error that ended it. */
-int mt_err(const mt_task *t);
+MT_API int mt_err(const mt_task *t);
 
 /* The message that goes with mt_err: the raiser's message, or
  * mt_strerror(mt_err(t)) when it gave none; "" when mt_err is 0. */
-const char *mt_errmsg(const mt_task *t);
+MT_API const char *mt_errmsg(const mt_task *t);
 
 /* Text and name ("MT_ETIMEDOUT") of an error code; never NULL. */
-const char *mt_strerror(int code);
-const char *mt_errname(int code);
+MT_API const char *mt_strerror(int code);
+MT_API const char *mt_errname(int code);
 
 /* ---- Queues, events, semaphores ------------------------------------------
  * Usable from tasks and from plain code (main, callbacks); a waiter woken by
@@ -610,39 +669,50 @@ const char *mt_errname(int code);
  * q, item_size 0, NULL storage with a capacity, storage with capacity 0,
  * capacity * item_size overflowing, more contents than capacity),
  * MT_ENOTSUP (unbounded with MT_NO_HEAP), MT_ENOMEM (allocation failed). */
-int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
+MT_API int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
                   size_t capacity, const void *contents, size_t count);
 
 /* Release an unbounded queue's storage (nothing for a bounded one).
  * Returns 0, MT_EINVAL, or MT_EBUSY while tasks wait on it. */
-int mt_queue_free(mt_queue *q);
+MT_API int mt_queue_free(mt_queue *q);
 
 /* Without waiting: take the oldest item into *item / append a copy of
  * *item. Return 0, MT_EAGAIN (empty / full), MT_EINVAL (NULL), or MT_ENOMEM
  * (an unbounded queue could not grow). */
-int mt_queue_try_get(mt_queue *q, void *item);
-int mt_queue_try_put(mt_queue *q, const void *item);
+MT_API int mt_queue_try_get(mt_queue *q, void *item);
+MT_API int mt_queue_try_put(mt_queue *q, const void *item);
 
 /* mt_queue_len: the items a get would find (items already handed to woken
  * getters are not counted). mt_queue_empty: 1 if there are none.
  * mt_queue_full: 1 if a put would wait (never, for an unbounded queue). */
-size_t mt_queue_len(const mt_queue *q);
-int mt_queue_empty(const mt_queue *q);
-int mt_queue_full(const mt_queue *q);
+MT_API size_t mt_queue_len(const mt_queue *q);
+MT_API int mt_queue_empty(const mt_queue *q);
+MT_API int mt_queue_full(const mt_queue *q);
 
 /* Events: init (clear), set (wakes every waiter; stays set), clear, is_set. */
-void mt_event_init(mt_event *e);
-void mt_event_set(mt_event *e);
-void mt_event_clear(mt_event *e);
-int mt_event_is_set(const mt_event *e);
+MT_API void mt_event_init(mt_event *e);
+MT_API void mt_event_set(mt_event *e);
+MT_API void mt_event_clear(mt_event *e);
+MT_API int mt_event_is_set(const mt_event *e);
 
 /* Semaphores: init with `count` units; signal hands a unit to the first
  * waiter, or keeps it (MT_ENOMEM when the count would overflow);
  * try_wait takes a unit without waiting (0 or MT_EAGAIN). */
-void mt_sem_init(mt_sem *sem, unsigned long count);
-int mt_sem_signal(mt_sem *sem);
-int mt_sem_try_wait(mt_sem *sem);
-unsigned long mt_sem_count(const mt_sem *sem);
+MT_API void mt_sem_init(mt_sem *sem, unsigned long count);
+MT_API int mt_sem_signal(mt_sem *sem);
+MT_API int mt_sem_try_wait(mt_sem *sem);
+MT_API unsigned long mt_sem_count(const mt_sem *sem);
+
+/* ---- Wake-ups from interrupt handlers ------------------------------------
+ * mt_signal_init registers `sig` with `s` (plain code, before use).
+ * mt_signal_post may be called from an interrupt or signal handler: it only
+ * stores two flags. The scheduler's next cycle turns the post into a wake-up
+ * of the first task in MT_SIGNAL_WAIT (posts before anyone waits are kept,
+ * at most one). An idle hook that sleeps until an interrupt should not
+ * sleep if mt_sched_signalled(s) (check it with interrupts masked). */
+MT_API int mt_signal_init(mt_sched *s, mt_signal *sig);
+MT_API void mt_signal_post(mt_signal *sig);
+MT_API int mt_sched_signalled(const mt_sched *s);
 
 /* Deadlines. mt_deadline: the tick `timeout` ticks after the task's cycle
  * reading (timeout >= 0). mt_until: the timeout that ends at `deadline`, 0
@@ -650,8 +720,8 @@ unsigned long mt_sem_count(const mt_sem *sem);
  * to a child, so a chain of tasks shares one deadline. Both take the task
  * (for its scheduler's clock) and need `deadline` within MT_TIMEOUT_MAX of
  * now. */
-mt_time mt_deadline(mt_task *t, long timeout);
-long mt_until(mt_task *t, mt_time deadline);
+MT_API mt_time mt_deadline(mt_task *t, long timeout);
+MT_API long mt_until(mt_task *t, mt_time deadline);
 
 /* 1 if tick `a` comes before tick `b`, wrap-safe (for times less than half
  * the range of mt_time apart). */
@@ -660,25 +730,33 @@ long mt_until(mt_task *t, mt_time deadline);
 
 /* ---- Internals used by the macros ---------------------------------------- */
 
-int mt__raise(mt_task *t, int code, const char *msg, const char *func);
-int mt__caught(mt_task *t, const char *func);
-int mt__lost(mt_task *t);
-int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
-int mt__poll_begin(mt_task *t, long timeout);
-int mt__sleep(mt_task *t, long ms);
-int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout);
-void mt__queue_got(mt_task *t, void *item);
-int mt__queue_put(mt_task *t, mt_queue *q, const void *item, long timeout);
-void mt__queue_putted(mt_task *t, const void *item);
-int mt__event_wait(mt_task *t, mt_event *e, long timeout);
-int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout);
-void mt__poll_end(mt_task *t);
+MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func);
+MT_API int mt__caught(mt_task *t, const char *func);
+MT_API int mt__lost(mt_task *t);
+MT_API int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
+MT_API int mt__poll_begin(mt_task *t, long timeout);
+MT_API int mt__sleep(mt_task *t, long ms);
+MT_API int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout);
+MT_API void mt__queue_got(mt_task *t, void *item);
+MT_API int mt__queue_put(mt_task *t, mt_queue *q, const void *item, long timeout);
+MT_API void mt__queue_putted(mt_task *t, const void *item);
+MT_API int mt__event_wait(mt_task *t, mt_event *e, long timeout);
+MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout);
+MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout);
+MT_API void mt__poll_end(mt_task *t);
 
 #ifdef __cplusplus
 }
 #endif
 
 #endif /* MULTITASK_H */
+
+/* One file of a program may define MT_IMPLEMENTATION before including this
+ * header to compile the implementation there (with MT_STATIC, privately). */
+#if defined(MT_IMPLEMENTATION) && !defined(MT__IMPLEMENTED)
+#define MT__IMPLEMENTED
+#include "multitask.c"
+#endif
 
 /* MIT License. Copyright (c) 2026 the multitask for C authors.
  *
