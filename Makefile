@@ -12,7 +12,7 @@ TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
 
-.PHONY: all examples test demo bench asan valgrind lint clean check-variant cmocka
+.PHONY: all examples test demo bench asan valgrind lint size target-test clean check-variant cmocka
 
 all: examples
 
@@ -50,6 +50,7 @@ test: cmocka
 	done
 	@$(MAKE) --no-print-directory examples
 	@tests/examples.sh $(BUILD)/examples
+	@CC='$(CC)' BUILD='$(BUILD)' tests/unity/run.sh
 	@echo 'all test suites passed'
 
 VDIR = $(BUILD)/$(VARIANT)
@@ -89,14 +90,22 @@ asan:
 valgrind:
 	@$(MAKE) --no-print-directory test BUILD=$(BUILD)/valgrind CFLAGS='-O1 -g' RUNNER='$(VALGRIND)'
 
+# Microcontroller targets (arm-none-eabi, riscv64-unknown-elf, avr-gcc,
+# qemu-system-arm, simavr): the core tests run under emulation; sizes.
+target-test:
+	@BUILD='$(BUILD)' tests/target/run.sh test
+
+size:
+	@BUILD='$(BUILD)' tests/target/run.sh size
+
 # Static analysis of the library in its main configurations.
 lint:
 	cppcheck --enable=warning,style,performance,portability --std=c99 \
 		--inline-suppr --error-exitcode=1 -q -I. -UMT_USER_CONFIG \
-		-DMT_LC_LABELS=0 -DMT_WHEEL_BITS=10 multitask.c
+		-DMT_LC_LABELS=0 -DMT_POSIX=1 -DMT_TIMER_LIST=0 -DMT_WHEEL_BITS=10 multitask.c
 	cppcheck --enable=warning,style,performance,portability --std=c99 \
 		--inline-suppr --error-exitcode=1 -q -I. -UMT_USER_CONFIG \
-		-DMT_LC_LABELS=0 -DMT_WHEEL_BITS=0 -DMT_POSIX=0 multitask.c
+		-DMT_LC_LABELS=0 -DMT_WHEEL_BITS=0 -DMT_POSIX=0 -DMT_TIMER_LIST=1 multitask.c
 
 clean:
 	rm -rf $(BUILD)

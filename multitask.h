@@ -22,6 +22,7 @@
  *   MT_POSIX        1 on Unix POSIX default clock and idle wait; 0 for
  *                             bare metal (then set hooks with mt_sched_set_clock)
  *   MT_NO_STDIO     0 hosted  1: no <stdio.h>; the default error report is silent
+ *   MT_FUNC         __func__  how reports name a failed task; 0: no names
  *   MT_NO_HEAP      0 hosted  1: no allocator; unbounded queues are refused
  *   MT_REALLOC(p,n) realloc   with MT_FREE(p) (free): the allocator of
  *                             unbounded queues; define both or neither
@@ -129,6 +130,12 @@
 #endif
 #else
 #define MT_API extern
+#endif
+
+/* How a failing task is named in reports: its function's name. Where
+ * strings cost RAM (AVR), -DMT_FUNC=0 drops the names. */
+#ifndef MT_FUNC
+#define MT_FUNC __func__
 #endif
 
 /* The flag an interrupt or signal handler writes: one store, atomic. */
@@ -376,7 +383,7 @@ enum mt_state {
 
 /* After a wait: raise its error unless caught. */
 #define MT__CHECK(t)                                                         \
-    if ((t)->err && !mt__caught((t), __func__)) return MT__FAILED
+    if ((t)->err && !mt__caught((t), MT_FUNC)) return MT__FAILED
 
 /* A wait whose starter returns MT__GO (done now), or a status to return. */
 #define MT__WAIT(t, start)                                                   \
@@ -465,7 +472,7 @@ enum mt_state {
 #define MT_RAISE(t, code, msg)                                               \
     do {                                                                     \
         (void)sizeof(mt__task_body);                                         \
-        return mt__raise((t), (code), (msg), __func__);                      \
+        return mt__raise((t), (code), (msg), MT_FUNC);                       \
     } while (0)
 
 /* Wait until `cond` holds, re-checking it once per scheduler cycle, for at

@@ -1,0 +1,110 @@
+/* Cortex-M port for the target tests, on qemu's mps2-an385 board (a
+ * Cortex-M3 that runs Cortex-M0 code): vector table, reset, SysTick at
+ * 1 kHz, wfi as the idle wait, semihosting for output and the exit code. */
+#include <stdint.h>
+
+#include "../port.h"
+
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
+int main(void);
+
+static volatile mt_time ticks = (mt_time)0xFFFFFFF0u; /* wraps at once */
+
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define CPU_HZ 25000000u /* mps2-an385 */
+
+static int semihost(int op, const void *arg)
+{
+    register int r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+void port_putc(char c) { (void)semihost(0x03, &c); }
+
+void port_exit(int code)
+{
+    static uint32_t block[2];
+    block[0] = 0x20026u; /* ADP_Stopped_ApplicationExit */
+    block[1] = (uint32_t)code;
+    (void)semihost(0x20, block);
+    for (;;) {
+    }
+}
+
+mt_time port_ticks(void) { return ticks; }
+
+void port_idle(long ms, mt_sched *s)
+{
+    mt_time start = ticks;
+    while ((long)(mt_time)(ticks - start) < ms) {
+        /* Masked, a pending interrupt still ends wfi, and a post that
+         * landed before the mask is seen by the check. */
+        __asm__ volatile("cpsid i" ::: "memory");
+        if (mt_sched_signalled(s)) {
+            __asm__ volatile("cpsie i" ::: "memory");
+            return;
+        }
+        __asm__ volatile("wfi\n\tcpsie i" ::: "memory");
+    }
+}
+
+void port_init(void)
+{
+    SYST_RVR = CPU_HZ / 1000u - 1u;
+    SYST_CVR = 0;
+    SYST_CSR = 7u; /* enable, interrupt, processor clock */
+}
+
+void SysTick_Handler(void)
+{
+    ticks++;
+    target_tick_isr();
+}
+
+static void Default_Handler(void)
+{
+    port_exit(99);
+}
+
+void Reset_Handler(void)
+{
+    uint32_t *src = &_sidata, *dst = &_sdata;
+    while (dst < &_edata)
+        *dst++ = *src++;
+    for (dst = &_sbss; dst < &_ebss;)
+        *dst++ = 0;
+    port_exit(main());
+}
+
+#define V(f) ((uintptr_t)(f))
+__attribute__((section(".vectors"), used)) static const uintptr_t vectors[16] = {
+    V(&_estack), V(Reset_Handler), V(Default_Handler), V(Default_Handler),
+    V(Default_Handler), V(Default_Handler), V(Default_Handler), 0, 0, 0, 0,
+    V(Default_Handler), V(Default_Handler), 0, V(Default_Handler),
+    V(SysTick_Handler),
+};
+
+/* The compiler may call these for struct copies; there is no libc here. */
+void *memcpy(void *dst, const void *src, unsigned int n);
+void *memset(void *dst, int c, unsigned int n);
+
+void *memcpy(void *dst, const void *src, unsigned int n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    while (n--)
+        *d++ = *s++;
+    return dst;
+}
+
+void *memset(void *dst, int c, unsigned int n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    while (n--)
+        *d++ = (unsigned char)c;
+    return dst;
+}

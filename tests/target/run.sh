@@ -1,0 +1,71 @@
+#!/bin/sh
+# The library on microcontroller targets.
+#   run.sh test  build the target tests for Cortex-M0, Cortex-M4, RV32IMAC and
+#                AVR; run them under qemu (Cortex-M) and simavr (AVR)
+#   run.sh size  .text/.data/.bss of the library object per target, the
+#                core's share of a linked program, and sizeof(mt_task)
+set -eu
+cd "$(dirname "$0")/../.."
+mode=${1:-test}
+out=${BUILD:-build}/target
+mkdir -p "$out"
+W="-std=c99 -Wall -Wextra -Wpedantic -Werror -Os -ffunction-sections -fdata-sections"
+ARM="arm-none-eabi-gcc $W -mthumb -ffreestanding -fno-tree-loop-distribute-patterns"
+RV="riscv64-unknown-elf-gcc $W -march=rv32imac -mabi=ilp32 -ffreestanding -fno-tree-loop-distribute-patterns"
+AVR="avr-gcc $W -mmcu=atmega328p -DF_CPU=16000000UL -DMT_FUNC=0"
+T=tests/target
+fail=0
+
+if [ "$mode" = size ]; then
+    printf '| target | .text | .data | .bss | sizeof(mt_task) | core in a linked program |\n|---|---|---|---|---|---|\n'
+    row() { # name, compile command, size tool, nm tool
+        name=$1 cc=$2 sz=$3 nm=$4
+        $cc -I. -c multitask.c -o "$out/$name.o"
+        printf '#include "multitask.h"\nchar mt_task_size[sizeof(mt_task)];\n' > "$out/sizeof.c"
+        $cc -I. -c "$out/sizeof.c" -o "$out/$name-sizeof.o"
+        task=$($nm -S "$out/$name-sizeof.o" | awk '$4 == "mt_task_size" { print $2 }')
+        core=-
+        if [ "$name" = cortex-m0 ]; then
+            $cc -I. -nostdlib -Wl,--gc-sections -Wl,-e,main multitask.c $T/size_core.c -lgcc -o "$out/core.elf"
+            core=$($nm -S "$out/core.elf" | awk '$3 ~ /^[tT]$/ && $4 ~ /^mt_/ { print $2 }' |
+                   while read -r h; do echo $((0x$h)); done | awk '{ s += $1 } END { print s " B" }')
+        fi
+        $sz "$out/$name.o" | awk -v n="$name" -v task="$((0x$task))" -v core="$core" \
+            'NR == 2 { printf "| %s | %s | %s | %s | %s | %s |\n", n, $1, $2, $3, task, core }'
+    }
+    row cortex-m0 "$ARM -mcpu=cortex-m0" arm-none-eabi-size arm-none-eabi-nm
+    row cortex-m4 "$ARM -mcpu=cortex-m4" arm-none-eabi-size arm-none-eabi-nm
+    row rv32imac "$RV" riscv64-unknown-elf-size riscv64-unknown-elf-nm
+    row atmega328p "$AVR" avr-size avr-nm
+    printf '%s\n' "(core: the library functions linked into $T/size_core.c, a program using tasks, yield, sleep, await, catch and cancel)"
+    exit 0
+fi
+
+arm_run() { # cpu board
+    elf=$out/tests-$1.elf
+    $ARM -mcpu="$1" -nostdlib -I. -I$T -T $T/arm/mps2.ld multitask.c $T/target_tests.c $T/arm/port.c \
+        -Wl,--gc-sections -lgcc -o "$elf"
+    if timeout 60 qemu-system-arm -nographic -monitor none -semihosting-config enable=on,target=native \
+        -M "$2" -kernel "$elf" > "$out/$1.log" 2>&1 && grep -q '^EXIT 0' "$out/$1.log"; then
+        echo "ok   $1 on qemu $2 ($(grep -c '^ok ' "$out/$1.log") checks)"
+    else
+        echo "FAIL $1 on qemu $2"; cat "$out/$1.log"; fail=1
+    fi
+}
+arm_run cortex-m0 mps2-an385
+arm_run cortex-m4 mps2-an386
+
+# RISC-V: built (the library and the portable tests) to prove it compiles and links.
+$RV -I. -I$T -c multitask.c -o "$out/rv32.o" && $RV -I. -I$T -c $T/target_tests.c -o "$out/rv32-tests.o" &&
+    echo "ok   rv32imac builds" || { echo "FAIL rv32imac build"; fail=1; }
+
+elf=$out/tests-avr.elf
+$AVR -I. -I$T multitask.c $T/target_tests.c $T/avr/port.c -Wl,--gc-sections -o "$elf"
+# simavr exits 0 whatever happens and shows newlines as "."; read the marker.
+timeout 60 simavr -m atmega328p -f 16000000 "$elf" > "$out/avr.log" 2>&1 || true
+if grep -aq 'EXIT 0' "$out/avr.log" && ! grep -aq 'FAIL' "$out/avr.log"; then
+    echo "ok   atmega328p on simavr ($(grep -ac 'ok [0-9]' "$out/avr.log") checks)"
+else
+    echo "FAIL atmega328p on simavr"; cat "$out/avr.log"; fail=1
+fi
+[ $fail = 0 ] && echo "target tests: 4 passed, 0 failed" || { echo "target tests FAILED"; exit 1; }

@@ -1,0 +1,324 @@
+/* Core behaviour tests that run on a microcontroller (or its emulator):
+ * no cmocka, no libc, no heap. A port supplies port_init, port_putc,
+ * port_exit, a millisecond tick and an idle wait, and calls
+ * target_tick_isr() from its 1 kHz timer interrupt. Output: one line per
+ * check, then "EXIT <failures>". The tick starts just below the 32-bit wrap,
+ * so every timer here crosses it. */
+#include "multitask.h"
+#include "port.h"
+
+static int failures, checks;
+
+static void puts_(const char *s)
+{
+    while (*s)
+        port_putc(*s++);
+}
+
+static void putn(long n)
+{
+    char b[12];
+    int i = 0;
+    if (n < 0) {
+        port_putc('-');
+        n = -n;
+    }
+    do
+        b[i++] = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    while (i)
+        port_putc(b[--i]);
+}
+
+/* Lines, not the checks' text: on AVR every string costs RAM. */
+static void check(int ok, int line)
+{
+    checks++;
+    if (!ok)
+        failures++;
+    puts_(ok ? "ok " : "FAIL ");
+    putn(checks);
+    puts_(" line ");
+    putn(line);
+    puts_("\n");
+}
+#define CHECK(cond) check((cond) != 0, __LINE__)
+
+static mt_sched sched;
+static mt_signal tick_signal;
+static volatile unsigned ticks_to_post; /* the ISR posts when it reaches 0 */
+
+void target_tick_isr(void)
+{
+    if (ticks_to_post && --ticks_to_post == 0)
+        mt_signal_post(&tick_signal);
+}
+
+static char trail[32];
+static int ntrail;
+static void mark(char c)
+{
+    if (ntrail < (int)sizeof trail - 1)
+        trail[ntrail++] = c;
+    trail[ntrail] = 0;
+}
+
+static int same(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
+/* ---- tasks ---- */
+
+struct turn { mt_task task; char c; int i; };
+
+static int turn(mt_task *t)
+{
+    struct turn *f = (struct turn *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < 3; f->i++) {
+        mark(f->c);
+        MT_YIELD(t);
+    }
+    MT_END(t);
+}
+
+struct kid { mt_task task; int value; int fail; };
+
+static int kid(mt_task *t)
+{
+    struct kid *f = (struct kid *)t;
+    MT_BEGIN(t);
+    MT_SLEEP(t, 3);
+    if (f->fail)
+        MT_RAISE(t, MT_EUSER - 1, "kid");
+    f->value = 42;
+    MT_END(t);
+}
+
+struct parent {
+    mt_task task;
+    struct kid k;
+    int value, caught, timed_out, kid_state;
+};
+
+static int parent(mt_task *t)
+{
+    struct parent *f = (struct parent *)t;
+    MT_BEGIN(t);
+    MT_AWAIT(t, &f->k.task, kid, MT_FOREVER);
+    f->value = f->k.value;
+    f->k.fail = 1;
+    MT_CATCH(t, MT_AWAIT(t, &f->k.task, kid, MT_FOREVER));
+    f->caught = mt_err(t);
+    f->k.fail = 0;
+    MT_CATCH(t, MT_AWAIT(t, &f->k.task, kid, 1)); /* kid needs 3 ticks */
+    f->timed_out = mt_err(t);
+    f->kid_state = mt_state(&f->k.task);
+    MT_END(t);
+}
+
+struct sleeper { mt_task task; long ms; char c; };
+
+static int sleeper(mt_task *t)
+{
+    struct sleeper *f = (struct sleeper *)t;
+    MT_BEGIN(t);
+    MT_SLEEP(t, f->ms);
+    mark(f->c);
+    MT_END(t);
+}
+
+static int qstore[1];
+static mt_queue q;
+
+struct producer { mt_task task; int i, item; };
+
+static int producer(mt_task *t)
+{
+    struct producer *f = (struct producer *)t;
+    MT_BEGIN(t);
+    for (f->i = 1; f->i <= 5; f->i++) {
+        f->item = f->i;
+        MT_QUEUE_PUT(t, &q, &f->item, 100);
+    }
+    MT_END(t);
+}
+
+struct consumer { mt_task task; int item, expect, sum, order_ok, timeout; };
+
+static int consumer(mt_task *t)
+{
+    struct consumer *f = (struct consumer *)t;
+    MT_BEGIN(t);
+    f->order_ok = 1;
+    for (;;) {
+        MT_CATCH(t, MT_QUEUE_GET(t, &q, &f->item, 20));
+        if (mt_err(t)) {
+            f->timeout = mt_err(t);
+            break;
+        }
+        f->order_ok &= f->item == f->expect + 1;
+        f->expect = f->item;
+        f->sum += f->item;
+    }
+    MT_END(t);
+}
+
+static mt_event ev;
+static mt_sem sem;
+
+struct evwaiter { mt_task task; char c; };
+
+static int evwaiter(mt_task *t)
+{
+    struct evwaiter *f = (struct evwaiter *)t;
+    MT_BEGIN(t);
+    MT_EVENT_WAIT(t, &ev, MT_FOREVER);
+    mark(f->c);
+    MT_SEM_WAIT(t, &sem, MT_FOREVER);
+    mark((char)(f->c - 'a' + 'A'));
+    MT_END(t);
+}
+
+static int releaser(mt_task *t)
+{
+    MT_BEGIN(t);
+    MT_SLEEP(t, 2);
+    mt_event_set(&ev);
+    MT_SLEEP(t, 2);
+    mt_sem_signal(&sem);
+    mt_sem_signal(&sem);
+    mt_sem_signal(&sem);
+    MT_END(t);
+}
+
+struct victim { mt_task task; int cleaned; };
+
+static int victim(mt_task *t)
+{
+    struct victim *f = (struct victim *)t;
+    MT_BEGIN(t);
+    MT_SLEEP(t, 1000);
+    MT_FINALLY(t);
+    f->cleaned = 1;
+    MT_END(t);
+}
+
+struct irqwaiter { mt_task task; mt_time start, waited; int err; };
+
+static int irqwaiter(mt_task *t)
+{
+    struct irqwaiter *f = (struct irqwaiter *)t;
+    MT_BEGIN(t);
+    f->start = mt_sched_now(&sched);
+    ticks_to_post = 20; /* the timer interrupt posts in 20 ms */
+    MT_CATCH(t, MT_SIGNAL_WAIT(t, &tick_signal, 1000));
+    f->err = mt_err(t);
+    f->waited = (mt_time)(mt_sched_now(&sched) - f->start);
+    MT_END(t);
+}
+
+/* ---- the run ---- */
+
+static mt_time clock_now(void *arg)
+{
+    (void)arg;
+    return port_ticks();
+}
+
+static void clock_idle(void *arg, long ms)
+{
+    (void)arg;
+    port_idle(ms, &sched);
+}
+
+int main(void)
+{
+    static struct turn a, b;
+    static struct parent p;
+    static struct sleeper s1, s2, s3;
+    static struct producer pr;
+    static struct consumer co;
+    static struct evwaiter e1, e2, e3;
+    static mt_task rel;
+    static struct victim v;
+    static struct irqwaiter iw;
+
+    port_init();
+    puts_("multitask target tests\n");
+    mt_sched_init(&sched);
+    mt_sched_set_clock(&sched, clock_now, clock_idle, 0);
+    CHECK(sizeof(mt_task) <= 4 * sizeof(void *) + 16);
+
+    a.c = 'a', b.c = 'b';
+    mt_sched_add(&sched, &a.task, turn);
+    mt_sched_add(&sched, &b.task, turn);
+    CHECK(mt_sched_run(&sched) == 0);
+    CHECK(same(trail, "ababab"));
+
+    mt_sched_add(&sched, &p.task, parent);
+    CHECK(mt_sched_run(&sched) == 0);
+    CHECK(p.value == 42);
+    CHECK(p.caught == MT_EUSER - 1);
+    CHECK(p.timed_out == MT_ETIMEDOUT);
+    CHECK(p.kid_state == MT_CANCELLED);
+
+    ntrail = 0;
+    s1.ms = 30, s1.c = '3';
+    s2.ms = 10, s2.c = '1';
+    s3.ms = 20, s3.c = '2';
+    mt_sched_add(&sched, &s1.task, sleeper);
+    mt_sched_add(&sched, &s2.task, sleeper);
+    mt_sched_add(&sched, &s3.task, sleeper);
+    CHECK(mt_sched_run(&sched) == 0);
+    CHECK(same(trail, "123"));
+
+    CHECK(mt_queue_init(&q, qstore, sizeof(int), 1, 0, 0) == 0);
+    mt_sched_add(&sched, &pr.task, producer);
+    mt_sched_add(&sched, &co.task, consumer);
+    CHECK(mt_sched_run(&sched) == 0);
+    CHECK(co.sum == 15);
+    CHECK(co.order_ok);
+    CHECK(co.timeout == MT_ETIMEDOUT);
+#if MT_NO_HEAP
+    CHECK(mt_queue_init(&q, 0, sizeof(int), 0, 0, 0) == MT_ENOTSUP);
+#else
+    CHECK(mt_queue_init(&q, 0, sizeof(int), 0, 0, 0) == 0);
+    CHECK(mt_queue_free(&q) == 0);
+#endif
+
+    ntrail = 0;
+    mt_event_init(&ev);
+    mt_sem_init(&sem, 0);
+    e1.c = 'x', e2.c = 'y', e3.c = 'z';
+    mt_sched_add(&sched, &e1.task, evwaiter);
+    mt_sched_add(&sched, &e2.task, evwaiter);
+    mt_sched_add(&sched, &e3.task, evwaiter);
+    mt_sched_add(&sched, &rel, releaser);
+    CHECK(mt_sched_run(&sched) == 0);
+    CHECK(same(trail, "xyzXYZ"));
+
+    mt_sched_add(&sched, &v.task, victim);
+    mt_sched_run_once(&sched, 0);
+    CHECK(mt_state(&v.task) == MT_WAITING);
+    mt_cancel(&v.task);
+    CHECK(mt_sched_run(&sched) == 0);
+    CHECK(v.cleaned == 1);
+    CHECK(mt_state(&v.task) == MT_CANCELLED);
+
+    CHECK(mt_signal_init(&sched, &tick_signal) == 0);
+    mt_sched_add(&sched, &iw.task, irqwaiter);
+    CHECK(mt_sched_run(&sched) == 0);
+    CHECK(iw.err == 0);
+    CHECK(iw.waited >= 19 && iw.waited < 1000);
+    CHECK(mt_sched_live(&sched) == 0);
+
+    puts_("EXIT ");
+    putn(failures);
+    puts_("\n");
+    port_exit(failures);
+    return failures;
+}
