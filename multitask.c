@@ -28,6 +28,16 @@
 #if MT_POSIX
 #include <time.h>
 #endif
+#if MT_IO
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/select.h>
+#if MT_BACKEND == MT_BACKEND_POLL
+#include <poll.h>
+#endif
+#endif
 #if !MT_NO_HEAP && !defined(MT_REALLOC)
 #include <stdlib.h>
 #define MT_REALLOC(p, n) realloc((p), (n))
@@ -46,6 +56,8 @@
 #define S_QPUT 11  /* parked in a queue's putters (w.obj: that list) */
 #define S_EVENT 12 /* parked on an event (w.obj: its waiters) */
 #define S_SEM 13   /* parked on a semaphore (w.obj: its waiters) */
+#define S_IO 14    /* parked on a descriptor (w.io: fd << 3 | events) */
+#define S_IORDY 15 /* runnable: its descriptor is ready; timer kept */
 #define ON_WAITQ(st) ((st) >= S_QGET && (st) <= S_SEM)
 #define S_FIRST_PARKED S_CHILD
 
@@ -541,8 +553,16 @@ static void mt__waitq_del(mt__waitq *q, mt_task *t)
 
 /* Take a parked task off its timer (or the forever list) and the object
  * it waits on. */
+#if MT_IO
+static void mt__io_del(mt_sched *s, mt_task *t);
+#endif
+
 static void mt__unpark(mt_sched *s, mt_task *t)
 {
+#if MT_IO
+    if (ST(t) == S_IO)
+        mt__io_del(s, t);
+#endif
     if (ON_WAITQ(ST(t)))
         mt__waitq_del((mt__waitq *)t->w.obj, t);
     if (POS(t))
@@ -836,6 +856,7 @@ static void mt__expire(mt_sched *s)
         mt__timer_del(s, t);
         switch (ST(t)) {
         case S_COND: /* already in the run queue */
+        case S_IORDY:
             t->err = MT_ETIMEDOUT;
             break;
         case S_CHILD: /* the parent resumes once the child has ended */
@@ -850,6 +871,10 @@ static void mt__expire(mt_sched *s)
         default:
             if (ON_WAITQ(ST(t)))
                 mt__waitq_del((mt__waitq *)t->w.obj, t);
+#if MT_IO
+            if (ST(t) == S_IO)
+                mt__io_del(s, t);
+#endif
             mt__wake(s, t, MT_ETIMEDOUT);
             break;
         }
@@ -1186,6 +1211,502 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
     return mt__park_on(t, &sem->waiters, S_SEM, timeout);
 }
 
+/* ---- I/O: descriptors and sockets ---------------------------------------
+ * Tasks waiting on descriptors are in the scheduler's io list (through next)
+ * and, as every parked task, in the timers or the forever list. When its
+ * descriptor is ready a task leaves the list but keeps its timer: the
+ * operation retries, and may wait again, within the same timeout. The
+ * backend (select or poll) only builds its sets from the list and wakes the
+ * tasks whose events came. */
+#if MT_IO
+
+#define IO_FD(t) ((int)((t)->w.io >> 3))
+#define IO_EV(t) ((int)((t)->w.io & 7))
+
+static void mt__io_del(mt_sched *s, mt_task *t)
+{
+    mt_task *prev = NULL, *p = s->io_head;
+    while (p && p != t) {
+        prev = p;
+        p = p->next;
+    }
+    if (!p)
+        return;
+    if (prev)
+        prev->next = t->next;
+    else
+        s->io_head = t->next;
+    if (s->io_tail == t)
+        s->io_tail = prev;
+    t->next = NULL;
+    s->nio--;
+}
+
+/* Wake t: `ready` events came (or err is set). */
+static void mt__io_wake(mt_sched *s, mt_task *t, int ready, int err)
+{
+    if (!POS(t))
+        mt__ever_del(s, t);
+    t->w.io = ready;
+    t->err = (int16_t)err;
+    SET_ST(t, S_IORDY);
+    mt__rq_push(s, t);
+}
+
+MT_API int mt__io_begin(mt_task *t, long timeout)
+{
+    int r = mt__wait_begin(t, timeout);
+    if (r != 1)
+        return r;
+    t->w.io = 0; /* no readiness yet: the first try */
+    return MT__GO;
+}
+
+MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout)
+{
+    mt_sched *s = mt__sched_of(t);
+
+    if (fd < 0 || !(events & 7))
+        return mt__go_err(t, MT_EINVAL, "bad descriptor or events");
+#if MT_BACKEND == MT_BACKEND_SELECT
+    if (fd >= FD_SETSIZE)
+        return mt__go_err(t, MT_ERANGE, "descriptor >= FD_SETSIZE (select)");
+#endif
+    if (!POS(t)) { /* the first wait of this operation, or no deadline */
+        if (timeout == 0)
+            return mt__go_err(t, MT_ETIMEDOUT, NULL);
+        if (timeout > 0) {
+            if (mt__timers_full(s))
+                return mt__go_err(t, MT_ENOMEM, "too many timers");
+            mt__arm(s, t, timeout);
+        } else {
+            mt__ever_add(s, t);
+        }
+    }
+    SET_ST(t, S_IO);
+    t->w.io = ((intptr_t)fd << 3) | (events & 7);
+    t->next = NULL;
+    if (s->io_tail)
+        s->io_tail->next = t;
+    else
+        s->io_head = t;
+    s->io_tail = t;
+    s->nio++;
+    return MT__WAITING;
+}
+
+MT_API void mt__io_end(mt_task *t)
+{
+    if (POS(t))
+        mt__timer_del(mt__sched_of(t), t);
+}
+
+MT_API int mt_fd_ready(const mt_task *t) { return t ? (int)(t->w.io & 7) : 0; }
+
+MT_API int mt_fd_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return MT_ESYS(errno);
+    return 0;
+}
+
+static int mt__would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+
+/* An operation's system error: 1 if it would block, else 0 with t->err set. */
+static int mt__io_failed(mt_task *t)
+{
+    int e = errno;
+    if (mt__would_block(e))
+        return 1;
+    t->err = (int16_t)(e == EBADF ? MT_EBADF : MT_ESYS(e));
+    t->w.msg = NULL;
+    return 0;
+}
+
+#if MT_BACKEND == MT_BACKEND_POLL
+static short mt__poll_events(int ev)
+{
+    return (short)(((ev & MT_READABLE) ? POLLIN : 0) |
+                   ((ev & MT_WRITABLE) ? POLLOUT : 0) |
+                   ((ev & MT_EXCEPT) ? POLLPRI : 0));
+}
+
+static int mt__poll_ready(short re)
+{
+    return ((re & (POLLIN | POLLHUP | POLLERR)) ? MT_READABLE : 0) |
+           ((re & (POLLOUT | POLLHUP | POLLERR)) ? MT_WRITABLE : 0) |
+           ((re & POLLPRI) ? MT_EXCEPT : 0);
+}
+#endif
+
+/* Readiness now, without waiting (MT_WAIT_FD tries first). */
+MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
+{
+    if (t->w.io) /* woken: the backend said which */
+        return 0;
+    if (fd < 0 || !(events & 7)) {
+        (void)mt__go_err(t, MT_EINVAL, "bad descriptor or events");
+        return 0;
+    }
+#if MT_BACKEND == MT_BACKEND_POLL
+    {
+        struct pollfd p;
+        int n;
+        p.fd = fd;
+        p.events = mt__poll_events(events);
+        p.revents = 0;
+        do
+            n = poll(&p, 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n > 0 && (p.revents & POLLNVAL)) {
+            t->err = MT_EBADF;
+            return 0;
+        }
+        t->w.io = n > 0 ? (mt__poll_ready(p.revents) & events) : 0;
+    }
+#else
+    {
+        fd_set r, w, x;
+        struct timeval tv = {0, 0};
+        int n;
+        if (fd >= FD_SETSIZE) {
+            (void)mt__go_err(t, MT_ERANGE, "descriptor >= FD_SETSIZE (select)");
+            return 0;
+        }
+        FD_ZERO(&r);
+        FD_ZERO(&w);
+        FD_ZERO(&x);
+        if (events & MT_READABLE)
+            FD_SET(fd, &r);
+        if (events & MT_WRITABLE)
+            FD_SET(fd, &w);
+        if (events & MT_EXCEPT)
+            FD_SET(fd, &x);
+        do
+            n = select(fd + 1, &r, &w, &x, &tv);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            t->err = errno == EBADF ? MT_EBADF : (int16_t)MT_ESYS(errno);
+            return 0;
+        }
+        t->w.io = (FD_ISSET(fd, &r) ? MT_READABLE : 0) |
+                  (FD_ISSET(fd, &w) ? MT_WRITABLE : 0) |
+                  (FD_ISSET(fd, &x) ? MT_EXCEPT : 0);
+    }
+#endif
+    return t->w.io == 0;
+}
+
+MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n)
+{
+    for (;;) {
+        ssize_t r = read(fd, buf, len);
+        if (r >= 0) {
+            *n = r;
+            return 0;
+        }
+        if (errno != EINTR) {
+            *n = -1;
+            return mt__io_failed(t);
+        }
+    }
+}
+
+MT_API int mt__write(mt_task *t, int fd, const void *buf, size_t len, ssize_t *n)
+{
+    for (;;) {
+        ssize_t r = write(fd, buf, len);
+        if (r >= 0) {
+            *n = r;
+            return 0;
+        }
+        if (errno != EINTR) {
+            *n = -1;
+            return mt__io_failed(t);
+        }
+    }
+}
+
+MT_API int mt__recv(mt_task *t, int fd, void *buf, size_t len, int flags,
+                    ssize_t *n, struct sockaddr *addr, socklen_t *addrlen)
+{
+    for (;;) {
+        ssize_t r = addr ? recvfrom(fd, buf, len, flags, addr, addrlen)
+                         : recv(fd, buf, len, flags);
+        if (r >= 0) {
+            *n = r;
+            return 0;
+        }
+        if (errno != EINTR) {
+            *n = -1;
+            return mt__io_failed(t);
+        }
+    }
+}
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* BSDs: set SO_NOSIGPIPE on the socket instead */
+#endif
+
+MT_API int mt__send(mt_task *t, int fd, const void *buf, size_t len, int flags,
+                    ssize_t *n, const struct sockaddr *addr, socklen_t addrlen)
+{
+    for (;;) {
+        ssize_t r = addr ? sendto(fd, buf, len, flags | MSG_NOSIGNAL, addr, addrlen)
+                         : send(fd, buf, len, flags | MSG_NOSIGNAL);
+        if (r >= 0) {
+            *n = r;
+            return 0;
+        }
+        if (errno != EINTR) {
+            *n = -1;
+            return mt__io_failed(t);
+        }
+    }
+}
+
+MT_API int mt__accept(mt_task *t, int fd, int *newfd, struct sockaddr *addr,
+                      socklen_t *addrlen)
+{
+    for (;;) {
+        int c = accept(fd, addr, addrlen);
+        if (c >= 0) {
+            int r = mt_fd_nonblock(c);
+            if (r) {
+                close(c);
+                t->err = (int16_t)r;
+                *newfd = -1;
+                return 0;
+            }
+            *newfd = c;
+            return 0;
+        }
+        /* The peer gave up before we took it: take the next one. */
+        if (errno == ECONNABORTED || errno == EINTR)
+            continue;
+        *newfd = -1;
+        return mt__io_failed(t);
+    }
+}
+
+MT_API int mt__connect(mt_task *t, int fd, const struct sockaddr *addr,
+                       socklen_t addrlen)
+{
+    if (t->w.io) { /* writable after EINPROGRESS: the outcome is in SO_ERROR */
+        int e = 0;
+        socklen_t sl = sizeof e;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
+            e = errno;
+        if (e)
+            t->err = (int16_t)MT_ESYS(e);
+        return 0;
+    }
+    if (connect(fd, addr, addrlen) == 0)
+        return 0;
+    if (errno == EINPROGRESS || errno == EINTR)
+        return 1;
+    return mt__io_failed(t) ? 1 : 0;
+}
+
+MT_API int mt__xfer_all(mt_task *t, int fd, void *buf, size_t len,
+                        size_t *done, int writing)
+{
+    if (!t->w.io)
+        *done = 0; /* the first try */
+    while (*done < len) {
+        char *p = (char *)buf + *done;
+        ssize_t r = writing ? send(fd, p, len - *done, MSG_NOSIGNAL)
+                            : read(fd, p, len - *done);
+        if (r < 0 && writing && errno == ENOTSOCK)
+            r = write(fd, p, len - *done);
+        if (r > 0) {
+            *done += (size_t)r;
+            continue;
+        }
+        if (r == 0) {
+            t->err = MT_EEOF;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        return mt__io_failed(t);
+    }
+    return 0;
+}
+
+MT_API void mt_line_init(mt_line *lb, char *storage, size_t cap)
+{
+    if (!lb)
+        return;
+    lb->buf = storage;
+    lb->cap = storage ? cap : 0;
+    lb->len = lb->line = 0;
+}
+
+MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
+{
+    size_t i;
+
+    if (!t->w.io && lb->line) { /* the first try: drop the previous line */
+        memmove(lb->buf, lb->buf + lb->line, lb->len - lb->line);
+        lb->len -= lb->line;
+        lb->line = 0;
+    }
+    for (;;) {
+        ssize_t r;
+        for (i = 0; i < lb->len; i++)
+            if (lb->buf[i] == '\n') {
+                lb->line = i + 1;
+                return 0;
+            }
+        if (lb->len == lb->cap) {
+            (void)mt__go_err(t, MT_ETOOLONG, NULL);
+            return 0;
+        }
+        r = read(fd, lb->buf + lb->len, lb->cap - lb->len);
+        if (r > 0) {
+            lb->len += (size_t)r;
+            continue;
+        }
+        if (r == 0) { /* EOF: the rest, unterminated, or 0 */
+            lb->line = lb->len;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        return mt__io_failed(t);
+    }
+}
+
+#if MT_BACKEND == MT_BACKEND_SELECT
+/* Find the waiters whose descriptor was closed under them (EBADF). */
+static void mt__io_badf(mt_sched *s)
+{
+    mt_task *t = s->io_head, *next;
+    for (; t; t = next) {
+        next = t->next;
+        if (fcntl(IO_FD(t), F_GETFD) < 0 && errno == EBADF) {
+            mt__io_del(s, t);
+            mt__io_wake(s, t, 0, MT_EBADF);
+        }
+    }
+}
+#endif
+
+#if MT_BACKEND == MT_BACKEND_POLL
+static void mt__io_poll(mt_sched *s, long ms)
+{
+    struct pollfd *p;
+    mt_task *t, *prev, *next;
+    size_t i, n = s->nio;
+    int r;
+
+    if (n + 1 > s->io_cap) { /* grow: the only allocation of the I/O layer */
+        size_t cap = n < 64 ? 64 : n * 2 + 1;
+        p = (struct pollfd *)MT_REALLOC(s->io_buf, cap * sizeof *p);
+        if (!p)
+            return; /* retried next cycle; timers still fire */
+        s->io_buf = p;
+        s->io_cap = cap;
+    }
+    p = (struct pollfd *)s->io_buf;
+    for (i = 0, t = s->io_head; t; t = t->next, i++) {
+        p[i].fd = IO_FD(t);
+        p[i].events = mt__poll_events(IO_EV(t));
+        p[i].revents = 0;
+    }
+    p[n].fd = s->wake_pipe ? s->wake_fd[0] : -1; /* a post ends the wait */
+    p[n].events = POLLIN;
+    p[n].revents = 0;
+    r = poll(p, (nfds_t)n + 1, ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
+    if (r <= 0)
+        return; /* EINTR: the cycle goes on (a handler may have posted) */
+    for (i = 0, prev = NULL, t = s->io_head; t; t = next, i++) {
+        int ready = mt__poll_ready(p[i].revents) & IO_EV(t);
+        next = t->next;
+        if (!ready && !(p[i].revents & POLLNVAL)) {
+            prev = t;
+            continue;
+        }
+        if (prev)
+            prev->next = next;
+        else
+            s->io_head = next;
+        if (s->io_tail == t)
+            s->io_tail = prev;
+        s->nio--;
+        mt__io_wake(s, t, ready, (p[i].revents & POLLNVAL) ? MT_EBADF : 0);
+    }
+    if (!s->nio) { /* idle: give the array back */
+        MT_FREE(s->io_buf);
+        s->io_buf = NULL;
+        s->io_cap = 0;
+    }
+}
+#else
+static void mt__io_poll(mt_sched *s, long ms)
+{
+    fd_set r, w, x;
+    struct timeval tv, *tvp = NULL;
+    mt_task *t, *prev, *next;
+    int maxfd = -1, n;
+
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&x);
+    if (s->wake_pipe && s->wake_fd[0] < FD_SETSIZE) {
+        FD_SET(s->wake_fd[0], &r); /* a post ends the wait; drained later */
+        maxfd = s->wake_fd[0];
+    }
+    for (t = s->io_head; t; t = t->next) {
+        int fd = IO_FD(t), ev = IO_EV(t);
+        if (ev & MT_READABLE)
+            FD_SET(fd, &r);
+        if (ev & MT_WRITABLE)
+            FD_SET(fd, &w);
+        if (ev & MT_EXCEPT)
+            FD_SET(fd, &x);
+        if (fd > maxfd)
+            maxfd = fd;
+    }
+    if (ms >= 0) {
+        tv.tv_sec = (time_t)(ms / 1000);
+        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+        tvp = &tv;
+    }
+    n = select(maxfd + 1, &r, &w, &x, tvp);
+    if (n < 0) {
+        if (errno == EBADF)
+            mt__io_badf(s);
+        return; /* EINTR: the cycle goes on (a handler may have posted) */
+    }
+    if (n == 0)
+        return;
+    for (prev = NULL, t = s->io_head; t; t = next) {
+        int fd = IO_FD(t), ev = IO_EV(t);
+        int ready = ((ev & MT_READABLE) && FD_ISSET(fd, &r) ? MT_READABLE : 0) |
+                    ((ev & MT_WRITABLE) && FD_ISSET(fd, &w) ? MT_WRITABLE : 0) |
+                    ((ev & MT_EXCEPT) && FD_ISSET(fd, &x) ? MT_EXCEPT : 0);
+        next = t->next;
+        if (!ready) {
+            prev = t;
+            continue;
+        }
+        if (prev)
+            prev->next = next;
+        else
+            s->io_head = next;
+        if (s->io_tail == t)
+            s->io_tail = prev;
+        s->nio--;
+        mt__io_wake(s, t, ready, 0);
+    }
+}
+#endif
+#endif /* MT_IO */
+
 /* ---- Wake-ups from interrupt handlers ------------------------------------ */
 
 /* Turn posts into wake-ups. The flag is cleared before the scan, so a post
@@ -1195,6 +1716,13 @@ static void mt__take_signals(mt_sched *s)
     mt_signal *sig;
 
     s->signalled = 0;
+#if MT_IO
+    if (s->wake_pipe) {
+        char b[64];
+        while (read(s->wake_fd[0], b, sizeof b) > 0) {
+        }
+    }
+#endif
     for (sig = s->signals; sig; sig = sig->next) {
         if (!sig->pending)
             continue;
@@ -1211,6 +1739,18 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
     sig->pending = 0;
     sig->sched = s;
     mt_sem_init(&sig->sem, 0);
+#if MT_IO
+    if (!s->wake_pipe) { /* one self-pipe per scheduler, both ends non-blocking */
+        if (pipe(s->wake_fd) < 0)
+            return MT_ESYS(errno);
+        if (mt_fd_nonblock(s->wake_fd[0]) || mt_fd_nonblock(s->wake_fd[1])) {
+            close(s->wake_fd[0]);
+            close(s->wake_fd[1]);
+            return MT_ESYS(errno);
+        }
+        s->wake_pipe = 1;
+    }
+#endif
     sig->next = s->signals;
     s->signals = sig;
     s->take_signals = mt__take_signals; /* linked in only if signals are used */
@@ -1222,6 +1762,15 @@ MT_API void mt_signal_post(mt_signal *sig)
     /* Two stores and no read-modify-write: safe in a handler. */
     sig->pending = 1;
     sig->sched->signalled = 1;
+#if MT_IO
+    if (sig->sched->wake_pipe) { /* write(2) is async-signal-safe */
+        int e = errno;
+        char b = 1;
+        ssize_t r = write(sig->sched->wake_fd[1], &b, 1); /* full: it wakes anyway */
+        (void)r;
+        errno = e;
+    }
+#endif
 }
 
 MT_API int mt_sched_signalled(const mt_sched *s) { return s && s->signalled; }
@@ -1245,6 +1794,26 @@ MT_API void mt_sched_init(mt_sched *s)
     static const mt_sched empty;
     if (s)
         *s = empty;
+}
+
+MT_API int mt_sched_destroy(mt_sched *s)
+{
+    if (!s)
+        return MT_EINVAL;
+    if (s->live || s->running)
+        return MT_EBUSY;
+#if MT_IO
+    if (s->wake_pipe) {
+        close(s->wake_fd[0]);
+        close(s->wake_fd[1]);
+    }
+#endif
+#if !MT_NO_HEAP
+    if (s->io_buf)
+        MT_FREE(s->io_buf);
+#endif
+    mt_sched_init(s);
+    return 0;
 }
 
 MT_API int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn)
@@ -1274,15 +1843,25 @@ MT_API int mt_sched_run_once(mt_sched *s, long timeout)
     s->now_valid = 0;
     if (s->signalled)
         s->take_signals(s);
-    if (!s->head) {
-        long wait = timeout;
+    {
+        long wait = s->head ? 0 : timeout;
         if ((t = mt__timer_first(s)) != NULL) {
             mt_time d = t->deadline, now = mt__cycle_now(s);
             long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
             if (wait < 0 || left < wait)
                 wait = left;
         }
-        if (wait > 0 && !s->signalled) {
+#if MT_IO
+        if (s->nio || (s->wake_pipe && wait != 0)) {
+            /* Polled even with tasks runnable, so I/O never starves; with
+             * a clock hook, its idle wait stands for the blocking part. */
+            mt__io_poll(s, s->idle || s->signalled ? 0 : wait);
+            s->now_valid = 0;
+            if (!s->idle)
+                wait = 0;
+        }
+#endif
+        if (wait > 0 && !s->signalled && !s->head) {
             mt__clock_idle(s, wait);
             s->now_valid = 0;
         }
@@ -1316,7 +1895,7 @@ MT_API int mt_sched_run(mt_sched *s)
     if (s->running)
         return MT_EBUSY;
     failed = s->failed;
-    while (s->head || mt__timers_armed(s)) {
+    while (s->head || mt__timers_armed(s) || s->nio) {
         int r = mt_sched_run_once(s, MT_FOREVER);
         if (r < 0)
             return r;
@@ -1330,11 +1909,7 @@ MT_API int mt_sched_has_runnable(const mt_sched *s) { return s && s->head != NUL
 
 MT_API int mt_sched_has_timeouts(const mt_sched *s) { return s && mt__timers_armed(s); }
 
-MT_API int mt_sched_has_io_waits(const mt_sched *s)
-{
-    (void)s;
-    return 0;
-}
+MT_API int mt_sched_has_io_waits(const mt_sched *s) { return s && s->nio > 0; }
 
 static void mt__reroot(mt_task *t, mt_sched *s)
 {
@@ -1363,6 +1938,18 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
         dst->tail = src->tail;
     }
     src->head = src->tail = NULL;
+    for (t = src->io_head; t; t = t->next)
+        mt__reroot(t, dst);
+    if (src->io_head) {
+        if (dst->io_tail)
+            dst->io_tail->next = src->io_head;
+        else
+            dst->io_head = src->io_head;
+        dst->io_tail = src->io_tail;
+        dst->nio += src->nio;
+        src->io_head = src->io_tail = NULL;
+        src->nio = 0;
+    }
     while ((t = src->forever) != NULL) {
         mt__ever_del(src, t);
         mt__reroot(t, dst);
@@ -1433,6 +2020,7 @@ MT_API int mt_cancel(mt_task *t)
         t->w.msg = NULL;
         return 0;
     case S_COND:
+    case S_IORDY:
         if (POS(t))
             mt__timer_del(mt__sched_of(t), t);
         t->err = MT_ECANCELED;
@@ -1455,7 +2043,7 @@ MT_API int mt_state(const mt_task *t)
     if (!t)
         return MT_EINVAL;
     st = ST(t);
-    if (st == S_WOKEN)
+    if (st == S_WOKEN || st == S_IORDY)
         return MT_RUNNABLE;
     return st >= S_FIRST_PARKED ? MT_WAITING : st;
 }
@@ -1467,7 +2055,7 @@ MT_API const char *mt_errmsg(const mt_task *t)
     if (!t || !t->err)
         return "";
     /* While parked, w holds the object waited on, not a message. */
-    if (ST(t) >= S_FIRST_PARKED || !t->w.msg)
+    if ((ST(t) >= S_FIRST_PARKED && ST(t) != S_IORDY) || !t->w.msg)
         return mt_strerror(t->err);
     return t->w.msg;
 }
@@ -1485,6 +2073,10 @@ MT_API const char *mt_strerror(int code)
     default:
         break;
     }
+#if MT_IO
+    if (code <= MT_ESYS_BASE && code > MT_ESYS_BASE - 4096)
+        return strerror(MT_ESYS_BASE - code);
+#endif
     return code <= MT_EUSER ? "user-defined error" : "unknown error";
 }
 
@@ -1501,6 +2093,8 @@ MT_API const char *mt_errname(int code)
     default:
         break;
     }
+    if (code <= MT_ESYS_BASE)
+        return "MT_ESYS";
     return code <= MT_EUSER ? "MT_EUSER" : "MT_E?";
 }
 
@@ -1563,4 +2157,6 @@ static void mt__clock_idle(mt_sched *s, long ms)
 #undef LC_FINAL
 #undef W
 #undef CONTAINER
+#undef IO_FD
+#undef IO_EV
 #endif /* MT__C_INCLUDED */

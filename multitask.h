@@ -23,6 +23,8 @@
  *                             bare metal (then set hooks with mt_sched_set_clock)
  *   MT_NO_STDIO     0 hosted  1: no <stdio.h>; the default error report is silent
  *   MT_FUNC         __func__  how reports name a failed task; 0: no names
+ *   MT_IO           MT_POSIX  the I/O layer (descriptors, sockets)
+ *   MT_BACKEND      SELECT    MT_BACKEND_SELECT or MT_BACKEND_POLL
  *   MT_NO_HEAP      0 hosted  1: no allocator; unbounded queues are refused
  *   MT_REALLOC(p,n) realloc   with MT_FREE(p) (free): the allocator of
  *                             unbounded queues; define both or neither
@@ -104,6 +106,16 @@
 #if MT_TIMER_LIST && MT_WHEEL_BITS
 #error "MT_TIMER_LIST takes no wheel: set MT_WHEEL_BITS to 0"
 #endif
+/* The I/O layer: POSIX descriptors and sockets, one backend. */
+#ifndef MT_IO
+#define MT_IO MT_POSIX
+#endif
+#define MT_BACKEND_SELECT 1
+#define MT_BACKEND_POLL 2
+#ifndef MT_BACKEND
+#define MT_BACKEND MT_BACKEND_SELECT
+#endif
+
 /* The allocator, used only by unbounded queues. Define both or neither. */
 #ifndef MT_NO_HEAP
 #if __STDC_HOSTED__ || defined(MT_REALLOC)
@@ -111,6 +123,9 @@
 #else
 #define MT_NO_HEAP 1
 #endif
+#endif
+#if MT_IO && MT_BACKEND == MT_BACKEND_POLL && MT_NO_HEAP
+#error "the poll backend needs an allocator (MT_NO_HEAP is set)"
 #endif
 #if defined(MT_REALLOC) != defined(MT_FREE)
 #error "define MT_REALLOC and MT_FREE together"
@@ -175,6 +190,7 @@ struct mt_task {
     union {             /* while waiting: what on; after an error: message */
         void *obj;
         const char *msg;
+        intptr_t io;    /* fd << 3 | events; after the wait: events ready */
     } w;
 #if MT_TIMER_LIST
     mt_task *link[1];   /* timer list, or forever list: next */
@@ -223,6 +239,12 @@ struct mt_sched {
     const char *fail_name;      /* function of the top-level task failing now */
     mt_task *finishing;         /* ending: reported, finally section to run */
     int running;                /* inside mt_sched_run_once */
+    mt_task *io_head, *io_tail; /* tasks waiting on descriptors */
+    unsigned long nio;
+    void *io_buf;               /* poll backend: its pollfd array */
+    size_t io_cap;
+    int wake_pipe;              /* 1: wake_fd[] is a self-pipe for posts */
+    int wake_fd[2];
     struct mt_signal *signals;  /* registered interrupt wake-ups */
     void (*take_signals)(mt_sched *s);
     MT_FLAG_T signalled;        /* one of them was posted */
@@ -280,15 +302,23 @@ typedef struct mt_signal {
     X(MT_EUNHANDLED, -6, "a top-level task ended with an unhandled error")   \
     X(MT_ENOMEM, -7, "out of capacity")                                      \
     X(MT_EAGAIN, -8, "would block")                                          \
-    X(MT_ENOTSUP, -9, "not supported in this build")
+    X(MT_ENOTSUP, -9, "not supported in this build")                         \
+    X(MT_EBADF, -10, "bad file descriptor (closed while waited on?)")        \
+    X(MT_ERANGE, -11, "descriptor out of range for the I/O backend")         \
+    X(MT_EEOF, -12, "end of file before the whole buffer")                   \
+    X(MT_ETOOLONG, -13, "line longer than the buffer")
 
 enum mt_error_code {
     MT_OK = 0,
 #define MT__ENUM(name, value, text) name = value,
     MT__ERRORS(MT__ENUM)
 #undef MT__ENUM
-    MT_EUSER = -100 /* first user code; users may raise MT_EUSER..-999 */
+    MT_EUSER = -100, /* first user code; users may raise MT_EUSER..-999 */
+    MT_ESYS_BASE = -1000 /* system errors: MT_ESYS(errno) */
 };
+
+/* A system error (errno value e) as an error code, e.g. MT_ESYS(ECONNRESET). */
+#define MT_ESYS(e) (MT_ESYS_BASE - (e))
 
 /* Task states, as mt_state reports them. "Live" is one comparison:
  * state >= MT_RUNNABLE. */
@@ -569,10 +599,135 @@ enum mt_state {
         (t)->bits &= (uint16_t)~MT__F_CATCH;                                 \
     } while (0)
 
+/* ---- I/O --------------------------------------------------------------- */
+#if MT_IO
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#define MT_READABLE 1
+#define MT_WRITABLE 2
+#define MT_EXCEPT 4
+
+/* A wait on a descriptor: try `attempt` (nonzero: it would block), and
+ * while it would block, wait for `ev` on `fd`. The timeout counts once, from
+ * the first wait. Private. */
+#define MT__IO(t, fd, ev, timeout, attempt)                                  \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        {                                                                    \
+            int mt__r = mt__io_begin((t), (timeout));                        \
+            if (mt__r != MT__GO) return mt__r;                               \
+        }                                                                    \
+        while (!(t)->err && (attempt)) {                                     \
+            {                                                                \
+                int mt__r = mt__io_park((t), (fd), (ev), (timeout));         \
+                if (mt__r != MT__GO) return mt__r;                           \
+            }                                                                \
+            MT__LC_HERE(t);                                                  \
+        }                                                                    \
+        mt__io_end(t);                                                       \
+        MT__CHECK(t);                                                        \
+    } while (0)
+
+/* Wait until `fd` is ready for any of `events` (MT_READABLE | MT_WRITABLE |
+ * MT_EXCEPT); then mt_fd_ready(t) says which. Raises MT_EINVAL (fd < 0,
+ * no events), MT_ERANGE (select: fd >= FD_SETSIZE), MT_EBADF (fd closed),
+ * MT_ETIMEDOUT. */
+#define MT_WAIT_FD(t, fd, events, timeout)                                   \
+    MT__IO(t, fd, events, timeout, mt__fd_ready_now((t), (fd), (events)))
+
+/* The operations: each tries at once and waits only when the call would
+ * block; results go where the last pointers point (frame fields: the
+ * arguments are evaluated again at each try). System errors are raised as
+ * MT_ESYS(errno). Sends never raise SIGPIPE (MSG_NOSIGNAL; write() to a
+ * socket: use MT_SEND). */
+#define MT_READ(t, fd, buf, len, n, timeout)                                 \
+    MT__IO(t, fd, MT_READABLE, timeout,                                      \
+           mt__read((t), (fd), (buf), (len), (n)))
+#define MT_WRITE(t, fd, buf, len, n, timeout)                                \
+    MT__IO(t, fd, MT_WRITABLE, timeout,                                      \
+           mt__write((t), (fd), (buf), (len), (n)))
+#define MT_RECV(t, fd, buf, len, flags, n, timeout)                          \
+    MT__IO(t, fd, MT_READABLE, timeout,                                      \
+           mt__recv((t), (fd), (buf), (len), (flags), (n), NULL, NULL))
+#define MT_SEND(t, fd, buf, len, flags, n, timeout)                          \
+    MT__IO(t, fd, MT_WRITABLE, timeout,                                      \
+           mt__send((t), (fd), (buf), (len), (flags), (n), NULL, 0))
+#define MT_RECVFROM(t, fd, buf, len, flags, n, addr, addrlen, timeout)       \
+    MT__IO(t, fd, MT_READABLE, timeout,                                      \
+           mt__recv((t), (fd), (buf), (len), (flags), (n), (addr), (addrlen)))
+#define MT_SENDTO(t, fd, buf, len, flags, n, addr, addrlen, timeout)         \
+    MT__IO(t, fd, MT_WRITABLE, timeout,                                      \
+           mt__send((t), (fd), (buf), (len), (flags), (n), (addr), (addrlen)))
+/* *newfd: the accepted connection, non-blocking; addr/addrlen may be NULL. */
+#define MT_ACCEPT(t, fd, newfd, addr, addrlen, timeout)                      \
+    MT__IO(t, fd, MT_READABLE, timeout,                                      \
+           mt__accept((t), (fd), (newfd), (addr), (addrlen)))
+/* Connect a non-blocking socket: start, wait writable, read SO_ERROR. */
+#define MT_CONNECT(t, fd, addr, addrlen, timeout)                            \
+    MT__IO(t, fd, MT_WRITABLE, timeout,                                      \
+           mt__connect((t), (fd), (addr), (addrlen)))
+/* Move all `len` bytes; *done counts them (also on error). Reading raises
+ * MT_EEOF if the peer closes first. The timeout covers the whole. */
+#define MT_READ_ALL(t, fd, buf, len, done, timeout)                          \
+    MT__IO(t, fd, MT_READABLE, timeout,                                      \
+           mt__xfer_all((t), (fd), (buf), (len), (done), 0))
+#define MT_WRITE_ALL(t, fd, buf, len, done, timeout)                         \
+    MT__IO(t, fd, MT_WRITABLE, timeout,                                      \
+           mt__xfer_all((t), (fd), (void *)(buf), (len), (done), 1))
+
+/* A line reader over a buffer you give (the seed's readline). */
+typedef struct mt_line {
+    char *buf;     /* your storage */
+    size_t cap;    /* its size: the longest line */
+    size_t len;    /* bytes held */
+    size_t line;   /* the current line: buf[0, line), '\n' included; 0 at EOF */
+} mt_line;
+
+MT_API void mt_line_init(mt_line *lb, char *storage, size_t cap);
+
+/* Read the next line into lb (dropping the previous one): lb->buf[0,
+ * lb->line), ending in '\n', or the last bytes before EOF without one;
+ * lb->line is 0 at EOF. Raises MT_ETOOLONG if no '\n' fits in lb->cap. */
+#define MT_READLINE(t, fd, lb, timeout)                                      \
+    MT__IO(t, fd, MT_READABLE, timeout, mt__readline((t), (fd), (lb)))
+
+/* After MT_WAIT_FD: the events that were ready. */
+MT_API int mt_fd_ready(const mt_task *t);
+
+/* Make fd non-blocking (and close-on-exec). Returns 0 or MT_ESYS(errno). */
+MT_API int mt_fd_nonblock(int fd);
+
+MT_API int mt__io_begin(mt_task *t, long timeout);
+MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout);
+MT_API void mt__io_end(mt_task *t);
+MT_API int mt__fd_ready_now(mt_task *t, int fd, int events);
+MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n);
+MT_API int mt__write(mt_task *t, int fd, const void *buf, size_t len, ssize_t *n);
+MT_API int mt__recv(mt_task *t, int fd, void *buf, size_t len, int flags,
+                    ssize_t *n, struct sockaddr *addr, socklen_t *addrlen);
+MT_API int mt__send(mt_task *t, int fd, const void *buf, size_t len, int flags,
+                    ssize_t *n, const struct sockaddr *addr, socklen_t addrlen);
+MT_API int mt__accept(mt_task *t, int fd, int *newfd, struct sockaddr *addr,
+                      socklen_t *addrlen);
+MT_API int mt__connect(mt_task *t, int fd, const struct sockaddr *addr,
+                       socklen_t addrlen);
+MT_API int mt__xfer_all(mt_task *t, int fd, void *buf, size_t len,
+                        size_t *done, int writing);
+MT_API int mt__readline(mt_task *t, int fd, mt_line *lb);
+#endif /* MT_IO */
+
 /* ---- Scheduler ---------------------------------------------------------- */
 
 /* Make `s` an empty scheduler with the default clock and report. */
 MT_API void mt_sched_init(mt_sched *s);
+
+/* Release what a scheduler acquired on its own: the self-pipe of
+ * mt_signal_init and the poll backend's array. Call it when done with a
+ * scheduler that used them; it must have no live task (MT_EBUSY) and is
+ * left empty and reusable. Returns 0, MT_EINVAL or MT_EBUSY. */
+MT_API int mt_sched_destroy(mt_sched *s);
 
 /* Start task `t` (a frame's header) running `fn` as a top-level task of
  * `s`: it runs in the next cycle. Callable from tasks and from plain code.
@@ -713,7 +868,9 @@ MT_API unsigned long mt_sem_count(const mt_sem *sem);
 /* ---- Wake-ups from interrupt handlers ------------------------------------
  * mt_signal_init registers `sig` with `s` (plain code, before use).
  * mt_signal_post may be called from an interrupt or signal handler: it only
- * stores two flags. The scheduler's next cycle turns the post into a wake-up
+ * stores two flags (and, with the I/O layer, writes a byte to a self-pipe
+ * the scheduler polls, so a blocked cycle wakes at once; this also makes it
+ * safe from another thread). The scheduler's next cycle turns the post into a wake-up
  * of the first task in MT_SIGNAL_WAIT (posts before anyone waits are kept,
  * at most one). An idle hook that sleeps until an interrupt should not
  * sleep if mt_sched_signalled(s) (check it with interrupts masked). */

@@ -83,6 +83,7 @@ static void test_post_during_idle_wakes_waiter(void **state)
     assert_int_equal(w.woken, 1);
     assert_int_equal(k.c.now, 105);
     assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
 static void test_post_before_wait_is_kept_once(void **state)
@@ -106,6 +107,7 @@ static void test_post_before_wait_is_kept_once(void **state)
     assert_int_equal(w.woken, 1);
     assert_int_equal(w.err, MT_ETIMEDOUT);
     assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
 /* A real POSIX signal handler posts; the scheduler wakes the waiter. */
@@ -146,6 +148,8 @@ static void test_posix_signal_handler_posts(void **state)
     assert_int_equal(w.err, MT_ECANCELED);
     signal(SIGUSR1, SIG_DFL);
     assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+    assert_int_equal(mt_sched_destroy(NULL), MT_EINVAL);
 }
 
 static void test_signal_misuse(void **state)
