@@ -7,7 +7,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA) -I.
 BUILD ?= build/$(notdir $(firstword $(CC)))
 RUNNER ?=
 
-EXAMPLES = printer children sleepers queue
+EXAMPLES = printer children sleepers queue echo_server echo_client
 TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
@@ -33,16 +33,19 @@ demo: examples
 	@$(BUILD)/examples/sleepers
 	@echo '== queue (the seed: sender and receiver; a bounded pipeline) =='
 	@$(BUILD)/examples/queue
+	@echo '== echo_server --demo (the seed: a listener and a task per connection) =='
+	@$(BUILD)/examples/echo_server --demo
 
 # The whole suite, once per configuration: switch continuations (the
 # default); labels-as-values with a 32-slot timer wheel (most timers in the
 # heap); 64-bit ticks; 16-bit ticks with no wheel; the microcontroller
-# setup: timers in a sorted list, no allocator.
+# setup: timers in a sorted list, no allocator; the poll backend.
 VARIANTS = switch:-DMT_LC_LABELS=0 \
 	labels:'-DMT_LC_LABELS=1 -DMT_WHEEL_BITS=5' \
 	time64:-DMT_TIME_T=uint64_t \
 	time16:'-DMT_TIME_T=uint16_t -DMT_WHEEL_BITS=0' \
-	mcu:'-DMT_TIMER_LIST=1 -DMT_WHEEL_BITS=0 -DMT_NO_HEAP=1'
+	mcu:'-DMT_TIMER_LIST=1 -DMT_WHEEL_BITS=0 -DMT_NO_HEAP=1' \
+	poll:-DMT_BACKEND=MT_BACKEND_POLL
 
 test: cmocka
 	@set -e; for v in $(VARIANTS); do \

@@ -4,12 +4,13 @@
 set -eu
 bin=${1:-build/examples}
 fail=0
+pass=0
 
 check() {
     name=$1; shift
     expected=$(cat)
     if actual=$("$@" 2>&1) && [ "$actual" = "$expected" ]; then
-        echo "ok   $name"
+        echo "ok   $name"; pass=$((pass + 1))
     else
         echo "FAIL $name"; echo "--- expected"; echo "$expected"; echo "--- actual"; echo "$actual"
         fail=1
@@ -64,4 +65,25 @@ printer: 25
 printer: 36
 OUT
 
-[ $fail = 0 ] && echo "4 passed, 0 failed" || { echo "examples: FAILED"; exit 1; }
+# The echo server driven by real clients over loopback: our client (50
+# connections x 200 messages, every echo checked), nc if installed, an
+# idle connection timed out, then SIGTERM: a clean exit.
+out=$(mktemp)
+"$bin/echo_server" 0 300 > "$out" &
+srv=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q listening "$out" && break; sleep 0.1; done
+port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out")
+if "$bin/echo_client" "$port" 50 200 | grep -q '10000 echoes verified, 0 connections failed'; then
+    echo "ok   echo_server with echo_client"; pass=$((pass + 1))
+else
+    echo "FAIL echo_server with echo_client"; fail=1
+fi
+if command -v nc >/dev/null 2>&1; then
+    got=$(printf 'hello\nworld\n' | timeout 5 nc -q 1 127.0.0.1 "$port" 2>/dev/null || printf 'hello\nworld\n' | timeout 5 nc -N 127.0.0.1 "$port")
+    if [ "$got" = "$(printf 'hello\nworld')" ]; then echo "ok   echo_server with nc"; pass=$((pass + 1)); else echo "FAIL echo_server with nc: '$got'"; fail=1; fi
+fi
+kill -TERM "$srv"
+if wait "$srv"; then echo "ok   echo_server exits cleanly on SIGTERM"; pass=$((pass + 1)); else echo "FAIL echo_server exit"; fail=1; fi
+rm -f "$out"
+
+[ $fail = 0 ] && echo "$pass passed, 0 failed" || { echo "examples: FAILED"; exit 1; }
