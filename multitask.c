@@ -717,6 +717,7 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t)
         r = MT__FAILED;
     } else {
         SET_ST(t, MT_RUNNING);
+        s->burst = 0;
         r = t->fn(t);
     }
     switch (r) {
@@ -1259,6 +1260,10 @@ MT_API int mt__io_begin(mt_task *t, long timeout)
     if (r != 1)
         return r;
     t->w.io = 0; /* no readiness yet: the first try */
+    /* Bounded work per resume: past the burst, give way first (the
+     * operation then starts afresh when the task resumes). */
+    if (++mt__sched_of(t)->burst > MT_IO_BURST)
+        return MT__YIELDED;
     return MT__GO;
 }
 

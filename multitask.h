@@ -110,6 +110,11 @@
 #ifndef MT_IO
 #define MT_IO MT_POSIX
 #endif
+/* How many I/O operations a task may complete without waiting in one
+ * resume before it gives way: a flood on one socket cannot starve others. */
+#ifndef MT_IO_BURST
+#define MT_IO_BURST 16
+#endif
 #define MT_BACKEND_SELECT 1
 #define MT_BACKEND_POLL 2
 #ifndef MT_BACKEND
@@ -243,6 +248,7 @@ struct mt_sched {
     unsigned long nio;
     void *io_buf;               /* poll backend: its pollfd array */
     size_t io_cap;
+    unsigned burst;             /* I/O operations done without waiting, this resume */
     int wake_pipe;              /* 1: wake_fd[] is a self-pipe for posts */
     int wake_fd[2];
     struct mt_signal *signals;  /* registered interrupt wake-ups */
