@@ -39,20 +39,19 @@ demo: examples
 # The whole suite, once per configuration: switch continuations (the
 # default); labels-as-values with a 32-slot timer wheel (most timers in the
 # heap); 64-bit ticks; 16-bit ticks with no wheel; the microcontroller
-# setup: timers in a sorted list, no allocator; the poll backend.
+# setup: timers in a sorted list, no allocator; the poll and epoll backends.
+# Each also runs the examples (the echo server with real clients).
 VARIANTS = switch:-DMT_LC_LABELS=0 \
 	labels:'-DMT_LC_LABELS=1 -DMT_WHEEL_BITS=5' \
 	time64:-DMT_TIME_T=uint64_t \
 	time16:'-DMT_TIME_T=uint16_t -DMT_WHEEL_BITS=0' \
 	mcu:'-DMT_TIMER_LIST=1 -DMT_WHEEL_BITS=0 -DMT_NO_HEAP=1' \
-	poll:-DMT_BACKEND=MT_BACKEND_POLL
+	poll:-DMT_BACKEND=MT_BACKEND_POLL epoll:-DMT_BACKEND=MT_BACKEND_EPOLL
 
 test: cmocka
 	@set -e; for v in $(VARIANTS); do \
 		$(MAKE) --no-print-directory check-variant VARIANT=$${v%%:*} EXTRA="$(EXTRA) $${v#*:}"; \
 	done
-	@$(MAKE) --no-print-directory examples
-	@tests/examples.sh $(BUILD)/examples
 	@CC='$(CC)' BUILD='$(BUILD)' tests/unity/run.sh
 	@echo 'all test suites passed'
 
@@ -62,6 +61,7 @@ check-variant: $(TESTS:%=$(VDIR)/%)
 	@$(MAKE) --no-print-directory examples EXDIR=$(VDIR)/examples
 	@set -e; for t in $(TESTS); do \
 		echo "== $(VARIANT): $$t"; $(RUNNER) $(VDIR)/$$t; done
+	@tests/examples.sh $(VDIR)/examples
 
 $(VDIR)/test_%: tests/test_%.c tests/util.h multitask.c multitask.h
 	@mkdir -p $(@D)

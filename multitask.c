@@ -37,6 +37,9 @@
 #if MT_BACKEND == MT_BACKEND_POLL
 #include <poll.h>
 #endif
+#if MT_BACKEND == MT_BACKEND_EPOLL
+#include <sys/epoll.h>
+#endif
 #endif
 #if !MT_NO_HEAP && !defined(MT_REALLOC)
 #include <stdlib.h>
@@ -1224,6 +1227,20 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
 #define IO_FD(t) ((int)((t)->w.io >> 3))
 #define IO_EV(t) ((int)((t)->w.io & 7))
 
+#if MT_BACKEND != MT_BACKEND_EPOLL
+/* select, poll: one list of waiters, scanned at each poll anyway. */
+static int mt__io_link(mt_sched *s, mt_task *t)
+{
+    t->next = NULL;
+    if (s->io_tail)
+        s->io_tail->next = t;
+    else
+        s->io_head = t;
+    s->io_tail = t;
+    s->nio++;
+    return 0;
+}
+
 static void mt__io_del(mt_sched *s, mt_task *t)
 {
     mt_task *prev = NULL, *p = s->io_head;
@@ -1242,6 +1259,10 @@ static void mt__io_del(mt_sched *s, mt_task *t)
     t->next = NULL;
     s->nio--;
 }
+#else
+static int mt__io_link(mt_sched *s, mt_task *t);
+static void mt__io_del(mt_sched *s, mt_task *t);
+#endif
 
 /* Wake t: `ready` events came (or err is set). */
 static void mt__io_wake(mt_sched *s, mt_task *t, int ready, int err)
@@ -1267,6 +1288,14 @@ MT_API int mt__io_begin(mt_task *t, long timeout)
     return MT__GO;
 }
 
+static void mt__unpark_timer(mt_sched *s, mt_task *t)
+{
+    if (POS(t))
+        mt__timer_del(s, t);
+    else
+        mt__ever_del(s, t);
+}
+
 MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout)
 {
     mt_sched *s = mt__sched_of(t);
@@ -1290,13 +1319,14 @@ MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout)
     }
     SET_ST(t, S_IO);
     t->w.io = ((intptr_t)fd << 3) | (events & 7);
-    t->next = NULL;
-    if (s->io_tail)
-        s->io_tail->next = t;
-    else
-        s->io_head = t;
-    s->io_tail = t;
-    s->nio++;
+    {
+        int r = mt__io_link(s, t);
+        if (r) { /* not registered: undo the park, raise the error */
+            mt__unpark_timer(s, t);
+            SET_ST(t, MT_RUNNING);
+            return mt__go_err(t, r, NULL);
+        }
+    }
     return MT__WAITING;
 }
 
@@ -1650,7 +1680,7 @@ static void mt__io_poll(mt_sched *s, long ms)
         s->io_cap = 0;
     }
 }
-#else
+#elif MT_BACKEND == MT_BACKEND_SELECT
 static void mt__io_poll(mt_sched *s, long ms)
 {
     fd_set r, w, x;
@@ -1710,6 +1740,162 @@ static void mt__io_poll(mt_sched *s, long ms)
     }
 }
 #endif
+
+#if MT_BACKEND == MT_BACKEND_EPOLL
+/* epoll: each descriptor someone waits on has its own short list of waiters
+ * (through next) in a table indexed by descriptor, and a one-shot
+ * registration re-armed at each wait, so a closed and reused descriptor
+ * number simply registers again. */
+static mt_task **mt__ep_slot(mt_sched *s, int fd)
+{
+    if ((size_t)fd >= s->io_cap) {
+        size_t cap = s->io_cap ? s->io_cap : 64, i;
+        mt_task **tab;
+        while (cap <= (size_t)fd)
+            cap *= 2;
+        tab = (mt_task **)MT_REALLOC(s->io_buf, cap * sizeof *tab);
+        if (!tab)
+            return NULL;
+        for (i = s->io_cap; i < cap; i++)
+            tab[i] = NULL;
+        s->io_buf = tab;
+        s->io_cap = cap;
+    }
+    return (mt_task **)s->io_buf + fd;
+}
+
+/* (Re)arm fd for what its waiters want. Returns 0 or an error code. */
+static int mt__ep_arm(mt_sched *s, int fd)
+{
+    struct epoll_event ev;
+    mt_task *t;
+    int want = 0;
+
+    for (t = ((mt_task **)s->io_buf)[fd]; t; t = t->next)
+        want |= IO_EV(t);
+    if (!want)
+        return 0;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLONESHOT | ((want & MT_READABLE) ? EPOLLIN | EPOLLRDHUP : 0) |
+                ((want & MT_WRITABLE) ? EPOLLOUT : 0) | ((want & MT_EXCEPT) ? EPOLLPRI : 0);
+    ev.data.fd = fd;
+    if (epoll_ctl(s->io_fd, EPOLL_CTL_MOD, fd, &ev) == 0)
+        return 0;
+    if (errno == ENOENT && epoll_ctl(s->io_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
+        return 0;
+    return errno == EBADF ? MT_EBADF : MT_ESYS(errno);
+}
+
+static int mt__ep_open(mt_sched *s)
+{
+    if (s->io_open)
+        return 0;
+    s->io_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (s->io_fd < 0)
+        return MT_ESYS(errno);
+    s->io_open = 1;
+    if (s->wake_pipe) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN; /* level: stays ready until drained */
+        ev.data.fd = s->wake_fd[0];
+        if (epoll_ctl(s->io_fd, EPOLL_CTL_ADD, s->wake_fd[0], &ev) < 0)
+            return MT_ESYS(errno);
+    }
+    return 0;
+}
+
+static int mt__io_link(mt_sched *s, mt_task *t)
+{
+    int fd = IO_FD(t), r = mt__ep_open(s);
+    mt_task **slot;
+
+    if (r)
+        return r;
+    slot = mt__ep_slot(s, fd);
+    if (!slot)
+        return MT_ENOMEM;
+    t->next = *slot;
+    *slot = t;
+    r = mt__ep_arm(s, fd);
+    if (r) {
+        *slot = t->next;
+        t->next = NULL;
+        return r;
+    }
+    s->nio++;
+    return 0;
+}
+
+static void mt__io_del(mt_sched *s, mt_task *t)
+{
+    int fd = IO_FD(t);
+    mt_task **pp;
+
+    if ((size_t)fd >= s->io_cap)
+        return;
+    for (pp = (mt_task **)s->io_buf + fd; *pp && *pp != t; pp = &(*pp)->next) {
+    }
+    if (!*pp)
+        return;
+    *pp = t->next;
+    t->next = NULL;
+    s->nio--;
+    (void)mt__ep_arm(s, fd); /* the others' events only */
+}
+
+/* Wake the waiters of descriptors that were closed under them: epoll drops
+ * a closed descriptor silently, so check when the loop found nothing. */
+static void mt__ep_badf(mt_sched *s)
+{
+    size_t fd;
+    for (fd = 0; fd < s->io_cap; fd++) {
+        mt_task **slot = (mt_task **)s->io_buf + fd, *t;
+        if (!*slot || fcntl((int)fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        while ((t = *slot) != NULL) {
+            *slot = t->next;
+            t->next = NULL;
+            s->nio--;
+            mt__io_wake(s, t, 0, MT_EBADF);
+        }
+    }
+}
+
+static void mt__io_poll(mt_sched *s, long ms)
+{
+    struct epoll_event evs[256];
+    int n, i;
+
+    if (mt__ep_open(s))
+        return;
+    n = epoll_wait(s->io_fd, evs, 256,
+                   ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
+    if (n == 0 && ms != 0)
+        mt__ep_badf(s);
+    for (i = 0; i < n; i++) {
+        int fd = evs[i].data.fd;
+        unsigned e = evs[i].events;
+        int ready = ((e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? MT_READABLE : 0) |
+                    ((e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? MT_WRITABLE : 0) |
+                    ((e & EPOLLPRI) ? MT_EXCEPT : 0);
+        mt_task **pp, *t;
+        if ((size_t)fd >= s->io_cap || (s->wake_pipe && fd == s->wake_fd[0]))
+            continue;
+        for (pp = (mt_task **)s->io_buf + fd; (t = *pp) != NULL;) {
+            if (!(ready & IO_EV(t))) {
+                pp = &t->next;
+                continue;
+            }
+            *pp = t->next;
+            t->next = NULL;
+            s->nio--;
+            mt__io_wake(s, t, ready & IO_EV(t), 0);
+        }
+        (void)mt__ep_arm(s, fd); /* one-shot: re-arm for those still waiting */
+    }
+}
+#endif
 #endif /* MT_IO */
 
 /* ---- Wake-ups from interrupt handlers ------------------------------------ */
@@ -1754,6 +1940,16 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
             return MT_ESYS(errno);
         }
         s->wake_pipe = 1;
+#if MT_BACKEND == MT_BACKEND_EPOLL
+        if (s->io_open) { /* epoll already open: register the pipe now */
+            struct epoll_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.events = EPOLLIN;
+            ev.data.fd = s->wake_fd[0];
+            if (epoll_ctl(s->io_fd, EPOLL_CTL_ADD, s->wake_fd[0], &ev) < 0)
+                return MT_ESYS(errno);
+        }
+#endif
     }
 #endif
     sig->next = s->signals;
@@ -1812,6 +2008,8 @@ MT_API int mt_sched_destroy(mt_sched *s)
         close(s->wake_fd[0]);
         close(s->wake_fd[1]);
     }
+    if (s->io_open)
+        close(s->io_fd);
 #endif
 #if !MT_NO_HEAP
     if (s->io_buf)
@@ -1969,6 +2167,21 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
 #endif
         mt__timer_add(dst, t);
     }
+#if MT_IO && MT_BACKEND == MT_BACKEND_EPOLL
+    { /* re-register each waiter with dst's epoll */
+        size_t fd;
+        for (fd = 0; fd < src->io_cap; fd++) {
+            mt_task **slot = (mt_task **)src->io_buf + fd;
+            while ((t = *slot) != NULL) {
+                *slot = t->next;
+                src->nio--;
+                mt__reroot(t, dst);
+                if (mt__io_link(dst, t)) /* cannot register: fail its wait */
+                    mt__io_wake(dst, t, 0, MT_ENOMEM);
+            }
+        }
+    }
+#endif
     dst->live += src->live;
     dst->failed += src->failed;
     src->live = src->failed = 0;

@@ -24,7 +24,7 @@
  *   MT_NO_STDIO     0 hosted  1: no <stdio.h>; the default error report is silent
  *   MT_FUNC         __func__  how reports name a failed task; 0: no names
  *   MT_IO           MT_POSIX  the I/O layer (descriptors, sockets)
- *   MT_BACKEND      SELECT    MT_BACKEND_SELECT or MT_BACKEND_POLL
+ *   MT_BACKEND      SELECT    MT_BACKEND_SELECT, _POLL or _EPOLL (Linux)
  *   MT_NO_HEAP      0 hosted  1: no allocator; unbounded queues are refused
  *   MT_REALLOC(p,n) realloc   with MT_FREE(p) (free): the allocator of
  *                             unbounded queues; define both or neither
@@ -117,6 +117,7 @@
 #endif
 #define MT_BACKEND_SELECT 1
 #define MT_BACKEND_POLL 2
+#define MT_BACKEND_EPOLL 3
 #ifndef MT_BACKEND
 #define MT_BACKEND MT_BACKEND_SELECT
 #endif
@@ -129,8 +130,8 @@
 #define MT_NO_HEAP 1
 #endif
 #endif
-#if MT_IO && MT_BACKEND == MT_BACKEND_POLL && MT_NO_HEAP
-#error "the poll backend needs an allocator (MT_NO_HEAP is set)"
+#if MT_IO && MT_BACKEND != MT_BACKEND_SELECT && MT_NO_HEAP
+#error "the poll and epoll backends need an allocator (MT_NO_HEAP is set)"
 #endif
 #if defined(MT_REALLOC) != defined(MT_FREE)
 #error "define MT_REALLOC and MT_FREE together"
@@ -244,10 +245,12 @@ struct mt_sched {
     const char *fail_name;      /* function of the top-level task failing now */
     mt_task *finishing;         /* ending: reported, finally section to run */
     int running;                /* inside mt_sched_run_once */
-    mt_task *io_head, *io_tail; /* tasks waiting on descriptors */
+    mt_task *io_head, *io_tail; /* tasks waiting on descriptors (select,
+                                   poll; epoll keeps them per descriptor) */
     unsigned long nio;
-    void *io_buf;               /* poll backend: its pollfd array */
+    void *io_buf;               /* poll: its pollfd array; epoll: per fd */
     size_t io_cap;
+    int io_fd, io_open;         /* epoll: its descriptor */
     unsigned burst;             /* I/O operations done without waiting, this resume */
     int wake_pipe;              /* 1: wake_fd[] is a self-pipe for posts */
     int wake_fd[2];
