@@ -70,8 +70,25 @@ $(VDIR)/test_%: tests/test_%.c tests/util.h multitask.c multitask.h
 # Benchmarks: -O2, figures as ratios to baselines measured in the same run.
 # BENCH_ARGS=10 divides the sizes (CI runs them briefly, asserting nothing).
 BENCH_ARGS ?=
-bench: $(BUILD)/bench/bench_core
-	@$(BUILD)/bench/bench_core $(BENCH_ARGS)
+BENCH_MS ?= 2000
+BENCH_BIN = $(BUILD)/bench
+bench: $(BENCH_BIN)/bench_core $(BENCH_BIN)/raw_epoll_echo $(BENCH_BIN)/echo_load \
+	$(BENCH_BIN)/echo_select $(BENCH_BIN)/echo_poll $(BENCH_BIN)/echo_epoll
+	@$(BENCH_BIN)/bench_core $(BENCH_ARGS)
+	@echo
+	@bench/echo_bench.sh $(BENCH_BIN) $(BENCH_MS)
+
+$(BENCH_BIN)/echo_%: examples/echo_server.c multitask.c multitask.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g -DMT_BACKEND=MT_BACKEND_$(shell echo $* | tr a-z A-Z) -I. -o $@ examples/echo_server.c multitask.c
+
+$(BENCH_BIN)/echo_load: bench/echo_load.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=gnu99 -Wall -Werror -o $@ $<
+
+$(BENCH_BIN)/raw_epoll_echo: bench/raw_epoll_echo.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=gnu99 -Wall -Werror -o $@ $<
 
 $(BUILD)/bench/%: bench/%.c multitask.c multitask.h
 	@mkdir -p $(@D)
