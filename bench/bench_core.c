@@ -125,6 +125,85 @@ static double bench_await(long n)
     return (t1 - t0) / (double)n;
 }
 
+/* ---- queue hand-off: producer -> capacity-1 queue -> consumer ---- */
+struct qtask { mt_task task; mt_queue *q; long i, n; int item; };
+
+static int qproducer(mt_task *t)
+{
+    struct qtask *f = (struct qtask *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        f->item = (int)f->i;
+        MT_QUEUE_PUT(t, f->q, &f->item, MT_FOREVER);
+    }
+    MT_END(t);
+}
+
+static int qconsumer(mt_task *t)
+{
+    struct qtask *f = (struct qtask *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < f->n; f->i++)
+        MT_QUEUE_GET(t, f->q, &f->item, MT_FOREVER);
+    MT_END(t);
+}
+
+static double bench_queue(long n)
+{
+    mt_sched s;
+    static mt_queue q;
+    static int store[1];
+    static struct qtask p, c;
+    double t0, t1;
+
+    mt_sched_init(&s);
+    mt_queue_init(&q, store, sizeof(int), 1, NULL, 0);
+    p.q = c.q = &q;
+    p.n = c.n = n;
+    mt_sched_add(&s, &p.task, qproducer);
+    mt_sched_add(&s, &c.task, qconsumer);
+    t0 = now_ns();
+    mt_sched_run(&s);
+    t1 = now_ns();
+    return (t1 - t0) / (double)n;
+}
+
+/* ---- event and semaphore ping-pong between two tasks ---- */
+struct ptask { mt_task task; mt_sem *mine, *other; long i, n; };
+
+static int pinger(mt_task *t)
+{
+    struct ptask *f = (struct ptask *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        mt_sem_signal(f->other);
+        MT_SEM_WAIT(t, f->mine, MT_FOREVER);
+    }
+    MT_END(t);
+}
+
+static double bench_sem(long n)
+{
+    mt_sched s;
+    static mt_sem a, b;
+    static struct ptask x, y;
+    double t0, t1;
+
+    mt_sched_init(&s);
+    mt_sem_init(&a, 0);
+    mt_sem_init(&b, 1);
+    x.mine = &a, x.other = &b;
+    y.mine = &b, y.other = &a;
+    x.n = n;
+    y.n = n;
+    mt_sched_add(&s, &x.task, pinger);
+    mt_sched_add(&s, &y.task, pinger);
+    t0 = now_ns();
+    mt_sched_run(&s);
+    t1 = now_ns();
+    return (t1 - t0) / (double)(2 * n);
+}
+
 /* ---- timers: n tasks each sleep a random 1..100 ticks, virtual clock ---- */
 struct sleeper { mt_task task; long ms; };
 
@@ -165,8 +244,8 @@ static double bench_timers(long n)
 int main(int argc, char **argv)
 {
     long scale = argc > 1 ? atol(argv[1]) : 1; /* CI passes a small divisor */
-    double y2[REPS], y10k[REPS], sp[REPS], aw[REPS], tm[REPS];
-    struct stat s_y2, s_y10k, s_sp, s_aw, s_tm;
+    double y2[REPS], y10k[REPS], sp[REPS], aw[REPS], tm[REPS], qu[REPS], se[REPS];
+    struct stat s_y2, s_y10k, s_sp, s_aw, s_tm, s_qu, s_se;
     int r;
     long n = 1000000 / (scale > 0 ? scale : 1);
 
@@ -176,7 +255,11 @@ int main(int argc, char **argv)
         sp[r] = bench_spawn(n);
         aw[r] = bench_await(n);
         tm[r] = bench_timers(n);
+        qu[r] = bench_queue(10 * n);
+        se[r] = bench_sem(10 * n);
     }
+    s_qu = summarize(qu);
+    s_se = summarize(se);
     s_y2 = summarize(y2);
     s_y10k = summarize(y10k);
     s_sp = summarize(sp);
@@ -188,6 +271,8 @@ int main(int argc, char **argv)
     printf("| yield, 10,000 tasks | %.2f | %.2f-%.2f | %.2f |\n", s_y10k.med, s_y10k.min, s_y10k.max, s_y10k.med / s_y2.med);
     printf("| spawn: add + run + finish | %.2f | %.2f-%.2f | %.2f |\n", s_sp.med, s_sp.min, s_sp.max, s_sp.med / s_y2.med);
     printf("| await a child that ends at once | %.2f | %.2f-%.2f | %.2f |\n", s_aw.med, s_aw.min, s_aw.max, s_aw.med / s_y2.med);
+    printf("| queue hand-off (capacity 1, producer -> consumer) | %.2f | %.2f-%.2f | %.2f |\n", s_qu.med, s_qu.min, s_qu.max, s_qu.med / s_y2.med);
+    printf("| semaphore hand-off (ping-pong, per signal) | %.2f | %.2f-%.2f | %.2f |\n", s_se.med, s_se.min, s_se.max, s_se.med / s_y2.med);
     printf("| task + sleep 1-100 ticks (arm + fire) | %.2f | %.2f-%.2f | %.2f |\n", s_tm.med, s_tm.min, s_tm.max, s_tm.med / s_y2.med);
     printf("| timer alone (sleep task - spawn) | %.2f | | %.2f |\n", s_tm.med - s_sp.med, (s_tm.med - s_sp.med) / s_y2.med);
     printf("\nsizeof(mt_task) = %zu bytes, sizeof(mt_sched) = %zu bytes\n", sizeof(mt_task), sizeof(mt_sched));
