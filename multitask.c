@@ -34,7 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/select.h>
-#if MT_BACKEND == MT_BACKEND_POLL
+#if MT_BACKEND != MT_BACKEND_SELECT
 #include <poll.h>
 #endif
 #if MT_BACKEND == MT_BACKEND_EPOLL
@@ -115,26 +115,52 @@ static void mt__init_task(mt_task *t, mt_fn fn)
     t->err = 0;
 }
 
-/* ---- Run queue: FIFO, O(1) --------------------------------------------- */
+/* ---- Task FIFOs through next: the run queue, wait lists, I/O waiters ---- */
 
-static void mt__rq_push(mt_sched *s, mt_task *t)
+static void mt__waitq_push(mt__waitq *q, mt_task *t)
 {
     t->next = NULL;
-    if (s->tail)
-        s->tail->next = t;
+    if (q->tail)
+        q->tail->next = t;
     else
-        s->head = t;
-    s->tail = t;
+        q->head = t;
+    q->tail = t;
 }
 
-static mt_task *mt__rq_pop(mt_sched *s)
+static mt_task *mt__waitq_pop(mt__waitq *q)
 {
-    mt_task *t = s->head;
-    s->head = t->next;
-    if (!s->head)
-        s->tail = NULL;
+    mt_task *t = q->head;
+    if (t) {
+        q->head = t->next;
+        if (!q->head)
+            q->tail = NULL;
+        t->next = NULL;
+    }
     return t;
 }
+
+/* O(position): only timeouts and cancellations leave from the middle. */
+static int mt__waitq_del(mt__waitq *q, mt_task *t)
+{
+    mt_task *prev = NULL, *p = q->head;
+
+    while (p && p != t) {
+        prev = p;
+        p = p->next;
+    }
+    if (!p)
+        return 0;
+    if (prev)
+        prev->next = t->next;
+    else
+        q->head = t->next;
+    if (q->tail == t)
+        q->tail = prev;
+    t->next = NULL;
+    return 1;
+}
+
+static void mt__rq_push(mt_sched *s, mt_task *t) { mt__waitq_push(&s->rq, t); }
 
 static mt_time mt__clock_now(mt_sched *s);
 
@@ -510,50 +536,6 @@ static void mt__park(mt_sched *s, mt_task *t, int st, void *obj, long timeout)
     }
 }
 
-/* ---- Wait lists of queues, events, semaphores: FIFO through next ---- */
-
-static void mt__waitq_push(mt__waitq *q, mt_task *t)
-{
-    t->next = NULL;
-    if (q->tail)
-        q->tail->next = t;
-    else
-        q->head = t;
-    q->tail = t;
-}
-
-static mt_task *mt__waitq_pop(mt__waitq *q)
-{
-    mt_task *t = q->head;
-    if (t) {
-        q->head = t->next;
-        if (!q->head)
-            q->tail = NULL;
-        t->next = NULL;
-    }
-    return t;
-}
-
-/* O(position): only timeouts and cancellations leave from the middle. */
-static void mt__waitq_del(mt__waitq *q, mt_task *t)
-{
-    mt_task *prev = NULL, *p = q->head;
-
-    while (p && p != t) {
-        prev = p;
-        p = p->next;
-    }
-    if (!p)
-        return;
-    if (prev)
-        prev->next = t->next;
-    else
-        q->head = t->next;
-    if (q->tail == t)
-        q->tail = prev;
-    t->next = NULL;
-}
-
 /* Take a parked task off its timer (or the forever list) and the object
  * it waits on. */
 #if MT_IO
@@ -720,7 +702,7 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t)
         r = MT__FAILED;
     } else {
         SET_ST(t, MT_RUNNING);
-        s->burst = 0;
+        s->burst = 1; /* the operation it resumes in, if any, counts */
         r = t->fn(t);
     }
     switch (r) {
@@ -1231,33 +1213,15 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
 /* select, poll: one list of waiters, scanned at each poll anyway. */
 static int mt__io_link(mt_sched *s, mt_task *t)
 {
-    t->next = NULL;
-    if (s->io_tail)
-        s->io_tail->next = t;
-    else
-        s->io_head = t;
-    s->io_tail = t;
+    mt__waitq_push(&s->io, t);
     s->nio++;
     return 0;
 }
 
 static void mt__io_del(mt_sched *s, mt_task *t)
 {
-    mt_task *prev = NULL, *p = s->io_head;
-    while (p && p != t) {
-        prev = p;
-        p = p->next;
-    }
-    if (!p)
-        return;
-    if (prev)
-        prev->next = t->next;
-    else
-        s->io_head = t->next;
-    if (s->io_tail == t)
-        s->io_tail = prev;
-    t->next = NULL;
-    s->nio--;
+    if (mt__waitq_del(&s->io, t))
+        s->nio--;
 }
 #else
 static int mt__io_link(mt_sched *s, mt_task *t);
@@ -1360,7 +1324,7 @@ static int mt__io_failed(mt_task *t)
     return 0;
 }
 
-#if MT_BACKEND == MT_BACKEND_POLL
+#if MT_BACKEND != MT_BACKEND_SELECT
 static short mt__poll_events(int ev)
 {
     return (short)(((ev & MT_READABLE) ? POLLIN : 0) |
@@ -1385,7 +1349,7 @@ MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
         (void)mt__go_err(t, MT_EINVAL, "bad descriptor or events");
         return 0;
     }
-#if MT_BACKEND == MT_BACKEND_POLL
+#if MT_BACKEND != MT_BACKEND_SELECT
     {
         struct pollfd p;
         int n;
@@ -1619,7 +1583,7 @@ MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
 /* Find the waiters whose descriptor was closed under them (EBADF). */
 static void mt__io_badf(mt_sched *s)
 {
-    mt_task *t = s->io_head, *next;
+    mt_task *t = s->io.head, *next;
     for (; t; t = next) {
         next = t->next;
         if (fcntl(IO_FD(t), F_GETFD) < 0 && errno == EBADF) {
@@ -1647,7 +1611,7 @@ static void mt__io_poll(mt_sched *s, long ms)
         s->io_cap = cap;
     }
     p = (struct pollfd *)s->io_buf;
-    for (i = 0, t = s->io_head; t; t = t->next, i++) {
+    for (i = 0, t = s->io.head; t; t = t->next, i++) {
         p[i].fd = IO_FD(t);
         p[i].events = mt__poll_events(IO_EV(t));
         p[i].revents = 0;
@@ -1658,7 +1622,7 @@ static void mt__io_poll(mt_sched *s, long ms)
     r = poll(p, (nfds_t)n + 1, ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
     if (r <= 0)
         return; /* EINTR: the cycle goes on (a handler may have posted) */
-    for (i = 0, prev = NULL, t = s->io_head; t; t = next, i++) {
+    for (i = 0, prev = NULL, t = s->io.head; t; t = next, i++) {
         int ready = mt__poll_ready(p[i].revents) & IO_EV(t);
         next = t->next;
         if (!ready && !(p[i].revents & POLLNVAL)) {
@@ -1668,9 +1632,9 @@ static void mt__io_poll(mt_sched *s, long ms)
         if (prev)
             prev->next = next;
         else
-            s->io_head = next;
-        if (s->io_tail == t)
-            s->io_tail = prev;
+            s->io.head = next;
+        if (s->io.tail == t)
+            s->io.tail = prev;
         s->nio--;
         mt__io_wake(s, t, ready, (p[i].revents & POLLNVAL) ? MT_EBADF : 0);
     }
@@ -1695,7 +1659,7 @@ static void mt__io_poll(mt_sched *s, long ms)
         FD_SET(s->wake_fd[0], &r); /* a post ends the wait; drained later */
         maxfd = s->wake_fd[0];
     }
-    for (t = s->io_head; t; t = t->next) {
+    for (t = s->io.head; t; t = t->next) {
         int fd = IO_FD(t), ev = IO_EV(t);
         if (ev & MT_READABLE)
             FD_SET(fd, &r);
@@ -1719,7 +1683,7 @@ static void mt__io_poll(mt_sched *s, long ms)
     }
     if (n == 0)
         return;
-    for (prev = NULL, t = s->io_head; t; t = next) {
+    for (prev = NULL, t = s->io.head; t; t = next) {
         int fd = IO_FD(t), ev = IO_EV(t);
         int ready = ((ev & MT_READABLE) && FD_ISSET(fd, &r) ? MT_READABLE : 0) |
                     ((ev & MT_WRITABLE) && FD_ISSET(fd, &w) ? MT_WRITABLE : 0) |
@@ -1732,9 +1696,9 @@ static void mt__io_poll(mt_sched *s, long ms)
         if (prev)
             prev->next = next;
         else
-            s->io_head = next;
-        if (s->io_tail == t)
-            s->io_tail = prev;
+            s->io.head = next;
+        if (s->io.tail == t)
+            s->io.tail = prev;
         s->nio--;
         mt__io_wake(s, t, ready, 0);
     }
@@ -1871,8 +1835,8 @@ static void mt__io_poll(mt_sched *s, long ms)
         return;
     n = epoll_wait(s->io_fd, evs, 256,
                    ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
-    if (n == 0 && ms != 0)
-        mt__ep_badf(s);
+    if (n == 0 && (ms != 0 || !s->rq.head))
+        mt__ep_badf(s); /* idle: a cheap moment to look */
     for (i = 0; i < n; i++) {
         int fd = evs[i].data.fd;
         unsigned e = evs[i].events;
@@ -2047,7 +2011,7 @@ MT_API int mt_sched_run_once(mt_sched *s, long timeout)
     if (s->signalled)
         s->take_signals(s);
     {
-        long wait = s->head ? 0 : timeout;
+        long wait = s->rq.head ? 0 : timeout;
         if ((t = mt__timer_first(s)) != NULL) {
             mt_time d = t->deadline, now = mt__cycle_now(s);
             long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
@@ -2064,7 +2028,7 @@ MT_API int mt_sched_run_once(mt_sched *s, long timeout)
                 wait = 0;
         }
 #endif
-        if (wait > 0 && !s->signalled && !s->head) {
+        if (wait > 0 && !s->signalled && !s->rq.head) {
             mt__clock_idle(s, wait);
             s->now_valid = 0;
         }
@@ -2074,10 +2038,10 @@ MT_API int mt_sched_run_once(mt_sched *s, long timeout)
     mt__expire(s);
     /* Only the tasks runnable now: those queued while they run wait for the
      * next cycle, so a task yielding in a loop cannot starve the rest. */
-    last = s->tail;
-    while (s->head) {
+    last = s->rq.tail;
+    while (s->rq.head) {
         int stop;
-        t = mt__rq_pop(s);
+        t = mt__waitq_pop(&s->rq);
         stop = t == last;
         while (t)
             t = mt__resume(s, t);
@@ -2098,7 +2062,7 @@ MT_API int mt_sched_run(mt_sched *s)
     if (s->running)
         return MT_EBUSY;
     failed = s->failed;
-    while (s->head || mt__timers_armed(s) || s->nio) {
+    while (s->rq.head || mt__timers_armed(s) || s->nio) {
         int r = mt_sched_run_once(s, MT_FOREVER);
         if (r < 0)
             return r;
@@ -2108,7 +2072,7 @@ MT_API int mt_sched_run(mt_sched *s)
 
 MT_API unsigned long mt_sched_live(const mt_sched *s) { return s ? s->live : 0; }
 
-MT_API int mt_sched_has_runnable(const mt_sched *s) { return s && s->head != NULL; }
+MT_API int mt_sched_has_runnable(const mt_sched *s) { return s && s->rq.head != NULL; }
 
 MT_API int mt_sched_has_timeouts(const mt_sched *s) { return s && mt__timers_armed(s); }
 
@@ -2131,26 +2095,26 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
     if (src->nheap > POS_MAX - dst->nheap)
         return MT_ENOMEM;
     dst->now_valid = 0; /* re-arming reads dst's clock */
-    for (t = src->head; t; t = t->next)
+    for (t = src->rq.head; t; t = t->next)
         mt__reroot(t, dst);
-    if (src->head) {
-        if (dst->tail)
-            dst->tail->next = src->head;
+    if (src->rq.head) {
+        if (dst->rq.tail)
+            dst->rq.tail->next = src->rq.head;
         else
-            dst->head = src->head;
-        dst->tail = src->tail;
+            dst->rq.head = src->rq.head;
+        dst->rq.tail = src->rq.tail;
     }
-    src->head = src->tail = NULL;
-    for (t = src->io_head; t; t = t->next)
+    src->rq.head = src->rq.tail = NULL;
+    for (t = src->io.head; t; t = t->next)
         mt__reroot(t, dst);
-    if (src->io_head) {
-        if (dst->io_tail)
-            dst->io_tail->next = src->io_head;
+    if (src->io.head) {
+        if (dst->io.tail)
+            dst->io.tail->next = src->io.head;
         else
-            dst->io_head = src->io_head;
-        dst->io_tail = src->io_tail;
+            dst->io.head = src->io.head;
+        dst->io.tail = src->io.tail;
         dst->nio += src->nio;
-        src->io_head = src->io_tail = NULL;
+        src->io.head = src->io.tail = NULL;
         src->nio = 0;
     }
     while ((t = src->forever) != NULL) {

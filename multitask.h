@@ -219,10 +219,16 @@ struct mt_task {
     int16_t err;        /* result of the last wait, or the final error */
 };
 
+/* A FIFO of tasks through their next links: the run queue, the waiters of
+ * a queue, event or semaphore, the descriptor waiters (private). */
+typedef struct mt__waitq {
+    mt_task *head, *tail;
+} mt__waitq;
+
 /* The scheduler. A zeroed mt_sched is a valid empty scheduler with the
  * default clock and error report; mt_sched_init makes one so. Private. */
 struct mt_sched {
-    mt_task *head, *tail;       /* run queue (FIFO) */
+    mt__waitq rq;               /* the run queue */
     mt_task *heap;              /* timer heap root (list head with MT_TIMER_LIST) */
     uint32_t nheap;             /* timers in the heap (or list) */
 #if MT_WHEEL_BITS
@@ -245,7 +251,7 @@ struct mt_sched {
     const char *fail_name;      /* function of the top-level task failing now */
     mt_task *finishing;         /* ending: reported, finally section to run */
     int running;                /* inside mt_sched_run_once */
-    mt_task *io_head, *io_tail; /* tasks waiting on descriptors (select,
+    mt__waitq io;               /* tasks waiting on descriptors (select,
                                    poll; epoll keeps them per descriptor) */
     unsigned long nio;
     void *io_buf;               /* poll: its pollfd array; epoll: per fd */
@@ -258,11 +264,6 @@ struct mt_sched {
     void (*take_signals)(mt_sched *s);
     MT_FLAG_T signalled;        /* one of them was posted */
 };
-
-/* Tasks waiting on an object, first come first served (private). */
-typedef struct mt__waitq {
-    mt_task *head, *tail;
-} mt__waitq;
 
 /* A FIFO of fixed-size items copied in and out (the seed's Queue). All
  * fields private; see mt_queue_init. */
