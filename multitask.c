@@ -1779,12 +1779,13 @@ static int mt__io_link(mt_sched *s, mt_task *t)
     slot = mt__ep_slot(s, fd);
     if (!slot)
         return MT_ENOMEM;
-    t->next = *slot;
+    while (*slot) /* append: first come, first served, as with select */
+        slot = &(*slot)->next;
+    t->next = NULL;
     *slot = t;
     r = mt__ep_arm(s, fd);
     if (r) {
-        *slot = t->next;
-        t->next = NULL;
+        *slot = NULL;
         return r;
     }
     s->nio++;
@@ -1833,8 +1834,11 @@ static void mt__io_poll(mt_sched *s, long ms)
 
     if (mt__ep_open(s))
         return;
-    n = epoll_wait(s->io_fd, evs, 256,
-                   ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
+    /* Never block past a second while tasks wait: epoll drops a closed
+     * descriptor without a word, and the idle check below finds it. */
+    if (s->nio && (ms < 0 || ms > 1000))
+        ms = 1000;
+    n = epoll_wait(s->io_fd, evs, 256, ms < 0 ? -1 : (int)ms);
     if (n == 0 && (ms != 0 || !s->rq.head))
         mt__ep_badf(s); /* idle: a cheap moment to look */
     for (i = 0; i < n; i++) {
@@ -1862,7 +1866,25 @@ static void mt__io_poll(mt_sched *s, long ms)
 #endif
 #endif /* MT_IO */
 
-/* ---- Wake-ups from interrupt handlers ------------------------------------ */
+/* ---- Wake-ups from interrupt handlers ------------------------------------
+ * The flags are written by handlers (and other threads) and read by the
+ * scheduler: with GCC or Clang through atomic builtins (release, acquire),
+ * else as plain volatile bytes, which a single-core MCU needs no more. */
+#if defined(__GNUC__) && defined(__ATOMIC_RELEASE)
+#define FLAG_SET(f) __atomic_store_n(&(f), 1, __ATOMIC_RELEASE)
+#define FLAG_TAKE(f) __atomic_exchange_n(&(f), 0, __ATOMIC_ACQ_REL)
+#define FLAG_GET(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
+#else
+#define FLAG_SET(f) ((f) = 1)
+#define FLAG_TAKE(f) mt__flag_take(&(f))
+#define FLAG_GET(f) (f)
+static int mt__flag_take(MT_FLAG_T *f)
+{
+    int v = *f;
+    *f = 0;
+    return v;
+}
+#endif
 
 /* Turn posts into wake-ups. The flag is cleared before the scan, so a post
  * that lands during the scan is seen now or at the next cycle. */
@@ -1870,7 +1892,7 @@ static void mt__take_signals(mt_sched *s)
 {
     mt_signal *sig;
 
-    s->signalled = 0;
+    (void)FLAG_TAKE(s->signalled);
 #if MT_IO
     if (s->wake_pipe) {
         char b[64];
@@ -1879,9 +1901,8 @@ static void mt__take_signals(mt_sched *s)
     }
 #endif
     for (sig = s->signals; sig; sig = sig->next) {
-        if (!sig->pending)
+        if (!FLAG_TAKE(sig->pending))
             continue;
-        sig->pending = 0;
         if (sig->sem.waiters.head || !sig->sem.count)
             (void)mt_sem_signal(&sig->sem);
     }
@@ -1925,8 +1946,8 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
 MT_API void mt_signal_post(mt_signal *sig)
 {
     /* Two stores and no read-modify-write: safe in a handler. */
-    sig->pending = 1;
-    sig->sched->signalled = 1;
+    FLAG_SET(sig->pending);
+    FLAG_SET(sig->sched->signalled);
 #if MT_IO
     if (sig->sched->wake_pipe) { /* write(2) is async-signal-safe */
         int e = errno;
@@ -1938,7 +1959,7 @@ MT_API void mt_signal_post(mt_signal *sig)
 #endif
 }
 
-MT_API int mt_sched_signalled(const mt_sched *s) { return s && s->signalled; }
+MT_API int mt_sched_signalled(const mt_sched *s) { return s && FLAG_GET(s->signalled); }
 
 MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout)
 {
@@ -2008,7 +2029,7 @@ MT_API int mt_sched_run_once(mt_sched *s, long timeout)
         return MT_EBUSY;
     s->running = 1;
     s->now_valid = 0;
-    if (s->signalled)
+    if (FLAG_GET(s->signalled))
         s->take_signals(s);
     {
         long wait = s->rq.head ? 0 : timeout;
@@ -2022,17 +2043,17 @@ MT_API int mt_sched_run_once(mt_sched *s, long timeout)
         if (s->nio || (s->wake_pipe && wait != 0)) {
             /* Polled even with tasks runnable, so I/O never starves; with
              * a clock hook, its idle wait stands for the blocking part. */
-            mt__io_poll(s, s->idle || s->signalled ? 0 : wait);
+            mt__io_poll(s, s->idle || FLAG_GET(s->signalled) ? 0 : wait);
             s->now_valid = 0;
             if (!s->idle)
                 wait = 0;
         }
 #endif
-        if (wait > 0 && !s->signalled && !s->rq.head) {
+        if (wait > 0 && !FLAG_GET(s->signalled) && !s->rq.head) {
             mt__clock_idle(s, wait);
             s->now_valid = 0;
         }
-        if (s->signalled)
+        if (FLAG_GET(s->signalled))
             s->take_signals(s);
     }
     mt__expire(s);
@@ -2341,4 +2362,7 @@ static void mt__clock_idle(mt_sched *s, long ms)
 #undef CONTAINER
 #undef IO_FD
 #undef IO_EV
+#undef FLAG_SET
+#undef FLAG_TAKE
+#undef FLAG_GET
 #endif /* MT__C_INCLUDED */
