@@ -1872,19 +1872,25 @@ static void mt__io_poll(mt_sched *s, long ms)
  * else as plain volatile bytes, which a single-core MCU needs no more. */
 #if defined(__GNUC__) && defined(__ATOMIC_RELEASE)
 #define FLAG_SET(f) __atomic_store_n(&(f), 1, __ATOMIC_RELEASE)
-#define FLAG_TAKE(f) __atomic_exchange_n(&(f), 0, __ATOMIC_ACQ_REL)
+#define FLAG_CLEAR(f) __atomic_store_n(&(f), 0, __ATOMIC_RELEASE)
 #define FLAG_GET(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
 #else
 #define FLAG_SET(f) ((f) = 1)
-#define FLAG_TAKE(f) mt__flag_take(&(f))
+#define FLAG_CLEAR(f) ((f) = 0)
 #define FLAG_GET(f) (f)
+#endif
+
+/* Read and clear: loads and stores only (a Cortex-M0 has no atomic
+ * exchange). A post landing between the two is merged with the one being
+ * taken, which is what a post means: "at least once since". */
 static int mt__flag_take(MT_FLAG_T *f)
 {
-    int v = *f;
-    *f = 0;
-    return v;
+    if (!FLAG_GET(*f))
+        return 0;
+    FLAG_CLEAR(*f);
+    return 1;
 }
-#endif
+#define FLAG_TAKE(f) mt__flag_take(&(f))
 
 /* Turn posts into wake-ups. The flag is cleared before the scan, so a post
  * that lands during the scan is seen now or at the next cycle. */
@@ -2363,6 +2369,7 @@ static void mt__clock_idle(mt_sched *s, long ms)
 #undef IO_FD
 #undef IO_EV
 #undef FLAG_SET
+#undef FLAG_CLEAR
 #undef FLAG_TAKE
 #undef FLAG_GET
 #endif /* MT__C_INCLUDED */
