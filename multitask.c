@@ -139,6 +139,18 @@ static mt_task *mt__waitq_pop(mt__waitq *q)
     return t;
 }
 
+/* Unlink t, which follows prev (NULL: t is the head). */
+static void mt__waitq_unlink(mt__waitq *q, mt_task *prev, mt_task *t)
+{
+    if (prev)
+        prev->next = t->next;
+    else
+        q->head = t->next;
+    if (q->tail == t)
+        q->tail = prev;
+    t->next = NULL;
+}
+
 /* O(position): only timeouts and cancellations leave from the middle. */
 static int mt__waitq_del(mt__waitq *q, mt_task *t)
 {
@@ -150,13 +162,7 @@ static int mt__waitq_del(mt__waitq *q, mt_task *t)
     }
     if (!p)
         return 0;
-    if (prev)
-        prev->next = t->next;
-    else
-        q->head = t->next;
-    if (q->tail == t)
-        q->tail = prev;
-    t->next = NULL;
+    mt__waitq_unlink(q, prev, t);
     return 1;
 }
 
@@ -1629,12 +1635,7 @@ static void mt__io_poll(mt_sched *s, long ms)
             prev = t;
             continue;
         }
-        if (prev)
-            prev->next = next;
-        else
-            s->io.head = next;
-        if (s->io.tail == t)
-            s->io.tail = prev;
+        mt__waitq_unlink(&s->io, prev, t);
         s->nio--;
         mt__io_wake(s, t, ready, (p[i].revents & POLLNVAL) ? MT_EBADF : 0);
     }
@@ -1693,12 +1694,7 @@ static void mt__io_poll(mt_sched *s, long ms)
             prev = t;
             continue;
         }
-        if (prev)
-            prev->next = next;
-        else
-            s->io.head = next;
-        if (s->io.tail == t)
-            s->io.tail = prev;
+        mt__waitq_unlink(&s->io, prev, t);
         s->nio--;
         mt__io_wake(s, t, ready, 0);
     }
