@@ -39,14 +39,16 @@ demo: examples
 # The whole suite, once per configuration: switch continuations (the
 # default); labels-as-values with a 32-slot timer wheel (most timers in the
 # heap); 64-bit ticks; 16-bit ticks with no wheel; the microcontroller
-# setup: timers in a sorted list, no allocator; the poll and epoll backends.
+# setup: timers in a sorted list, no allocator; the poll and epoll backends;
+# the debug configuration (names, lost-locals poison, per-wait statistics).
 # Each also runs the examples (the echo server with real clients).
 VARIANTS = switch:-DMT_LC_LABELS=0 \
 	labels:'-DMT_LC_LABELS=1 -DMT_WHEEL_BITS=5' \
 	time64:-DMT_TIME_T=uint64_t \
 	time16:'-DMT_TIME_T=uint16_t -DMT_WHEEL_BITS=0' \
 	mcu:'-DMT_TIMER_LIST=1 -DMT_WHEEL_BITS=0 -DMT_NO_HEAP=1' \
-	poll:-DMT_BACKEND=MT_BACKEND_POLL epoll:-DMT_BACKEND=MT_BACKEND_EPOLL
+	poll:-DMT_BACKEND=MT_BACKEND_POLL epoll:-DMT_BACKEND=MT_BACKEND_EPOLL \
+	debug:-DMT_DEBUG=1
 
 test: cmocka
 	@set -e; for v in $(VARIANTS); do \

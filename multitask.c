@@ -81,10 +81,12 @@ typedef uint32_t mt__bits;
 #endif
 
 #if MT_LC_LABELS
+#define LINE_OF(t) ((t)->line)
 #define AT_START(t) ((t)->lc == NULL)
 #define LC_RESET(t) ((t)->lc = NULL)
 #define LC_FINAL(t) ((void)0) /* the F_FINAL flag selects the section */
 #else
+#define LINE_OF(t) ((t)->lc)
 #define AT_START(t) ((t)->lc == 0)
 #define LC_RESET(t) ((t)->lc = 0)
 #define LC_FINAL(t) ((t)->lc = MT__LC_FINAL_LINE)
@@ -112,6 +114,12 @@ static void mt__init_task(mt_task *t, mt_fn fn)
 #endif
     t->bits = MT_RUNNABLE;
     LC_RESET(t);
+#if MT_LC_LABELS
+    t->line = 0;
+#endif
+#if MT_DEBUG
+    t->func = t->file = NULL; /* until MT_BEGIN says */
+#endif
     t->err = 0;
 }
 
@@ -696,6 +704,11 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     return p;
 }
 
+#if MT_DEBUG
+static mt__stat *mt__stat_at(mt_sched *s, mt_task *t);
+static void mt__poison_stack(void);
+#endif
+
 /* Resume t once and act on what it returned. Returns the parent to resume
  * next when t ended while awaited, else NULL. */
 static mt_task *mt__resume(mt_sched *s, mt_task *t)
@@ -707,9 +720,29 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t)
         t->w.msg = NULL;
         r = MT__FAILED;
     } else {
+        mt_task *outer = s->current; /* a parent whose await runs t inline */
+#if MT_DEBUG
+        mt__stat *st = mt__stat_at(s, t);
+        mt_time began = mt__clock_now(s);
+        mt__poison_stack();
+#endif
         SET_ST(t, MT_RUNNING);
         s->burst = 1; /* the operation it resumes in, if any, counts */
+        s->current = t;
         r = t->fn(t);
+        s->current = outer;
+#if MT_DEBUG
+        if (st) {
+            mt_time ran = (mt_time)(mt__clock_now(s) - began);
+            if (!st->file) { /* MT_BEGIN has just told: a frame is valid here */
+                st->name = t->func;
+                st->file = t->file;
+            }
+            st->resumes++;
+            if (ran > st->longest)
+                st->longest = ran;
+        }
+#endif
     }
     switch (r) {
     case MT__WAITING:
@@ -1975,6 +2008,7 @@ MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout)
 /* ---- Scheduler API ------------------------------------------------------ */
 
 static void mt__clock_idle(mt_sched *s, long ms);
+static void mt__stranded(mt_sched *s);
 
 MT_API void mt_sched_init(mt_sched *s)
 {
@@ -2089,6 +2123,15 @@ MT_API int mt_sched_run(mt_sched *s)
         int r = mt_sched_run_once(s, MT_FOREVER);
         if (r < 0)
             return r;
+    }
+    if (s->live) { /* all parked without a deadline, and no descriptor */
+#if MT_POSIX && !MT_NO_STDIO
+        mt__stranded(s);
+#else
+        if (s->stranded) /* bare metal: the dump and its strings (RAM on */
+            s->stranded(s); /* AVR) are linked in only with an output */
+#endif
+        return MT_ESTRANDED;
     }
     return s->failed != failed ? MT_EUNHANDLED : 0;
 }
@@ -2303,6 +2346,426 @@ MT_API const char *mt_errname(int code)
     return code <= MT_EUSER ? "MT_EUSER" : "MT_E?";
 }
 
+/* ---- Diagnostics -----------------------------------------------------------
+ * The task dump, the stranded-task report, and in MT_DEBUG builds the
+ * lost-locals poison and the per-wait statistics. A task's name and file
+ * come from its own function: called with the query resume point, MT_BEGIN
+ * answers with __func__ and __FILE__, so tasks carry no strings. */
+
+MT_API int mt__query(mt_task *t, const char *func, const char *file)
+{
+    mt_sched *s = mt__sched_of(t);
+    s->q_name = func;
+    s->q_file = file;
+    return MT__QUERIED;
+}
+
+#if MT_DUMP
+/* Ask t's function for its name and file; NULL for what it cannot say. */
+static void mt__ask(mt_sched *s, mt_task *t, const char **name, const char **file)
+{
+#if MT_DEBUG
+    if (t->func || t->file) { /* it has run: MT_BEGIN said */
+        *name = t->name ? t->name : t->func;
+        *file = t->file;
+        return;
+    }
+#endif
+#if MT_LC_LABELS
+    void *lc = t->lc;
+    t->lc = MT__LC_QUERY;
+#else
+    uint16_t lc = t->lc;
+    t->lc = MT__LC_QUERY_LINE;
+#endif
+    s->q_name = s->q_file = NULL;
+    if (t->fn(t) != MT__QUERIED)
+        s->q_name = s->q_file = NULL;
+    t->lc = lc;
+    *name = s->q_name;
+    *file = s->q_file;
+#if MT_DEBUG
+    if (t->name)
+        *name = t->name;
+#endif
+}
+
+/* A line of text built in place: no stdio, no allocation, cut at the end
+ * of the buffer rather than overflowing it. */
+#define LINE_MAX_ 192
+struct mt__text {
+    char buf[LINE_MAX_];
+    size_t n;
+};
+
+static void mt__put(struct mt__text *x, const char *str)
+{
+    while (*str && x->n < LINE_MAX_ - 2)
+        x->buf[x->n++] = *str++;
+}
+
+static void mt__put_num(struct mt__text *x, unsigned long v, unsigned base)
+{
+    char d[3 * sizeof v + 1];
+    size_t i = sizeof d;
+    d[--i] = '\0';
+    do {
+        d[--i] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    if (base == 16)
+        mt__put(x, "0x");
+    mt__put(x, d + i);
+}
+
+static void mt__put_ptr(struct mt__text *x, const void *p)
+{
+    mt__put_num(x, (unsigned long)(uintptr_t)p, 16); /* low bits: enough to tell apart */
+}
+
+static void mt__emit(const mt_sched *s, mt_out out, void *arg, struct mt__text *x)
+{
+    x->buf[x->n++] = '\n';
+    x->buf[x->n] = '\0';
+    if (out)
+        out(arg, x->buf);
+    else if (s->out)
+        s->out(s->out_arg, x->buf);
+#if !MT_NO_STDIO
+    else
+        fputs(x->buf, stderr);
+#endif
+    x->n = 0;
+}
+
+static const char *mt__state_word(const mt_task *t)
+{
+    switch (ST(t)) {
+    case MT_RUNNABLE:
+        return AT_START(t) ? "new" : "runnable";
+    case MT_RUNNING:
+        return "running";
+    case S_WOKEN:
+    case S_IORDY:
+        return "woken";
+    case S_COND:
+        return "polling";
+    default:
+        return "waiting";
+    }
+}
+
+/* What a parked task waits on. */
+static void mt__put_wait(mt_sched *s, struct mt__text *x, const mt_task *t)
+{
+    const void *obj = t->w.obj;
+    switch (ST(t)) {
+    case S_CHILD:
+        mt__put(x, "child");
+        return;
+    case S_COND:
+        mt__put(x, "condition");
+        return;
+    case S_SLEEP:
+        mt__put(x, "sleep");
+        return;
+    case S_QGET:
+        mt__put(x, "queue ");
+        mt__put_ptr(x, CONTAINER(obj, mt_queue, getters));
+        mt__put(x, " (get)");
+        return;
+    case S_QPUT:
+        mt__put(x, "queue ");
+        mt__put_ptr(x, CONTAINER(obj, mt_queue, putters));
+        mt__put(x, " (put)");
+        return;
+    case S_EVENT:
+        mt__put(x, "event ");
+        mt__put_ptr(x, CONTAINER(obj, mt_event, waiters));
+        return;
+    case S_SEM: {
+        const mt_sem *sem = CONTAINER(obj, mt_sem, waiters);
+        const mt_signal *sig;
+        for (sig = s->signals; sig && &sig->sem != sem; sig = sig->next) {
+        }
+        mt__put(x, sig ? "signal " : "semaphore ");
+        mt__put_ptr(x, sig ? (const void *)sig : (const void *)sem);
+        return;
+    }
+#if MT_IO
+    case S_IO:
+        mt__put(x, "fd ");
+        mt__put_num(x, (unsigned long)IO_FD(t), 10);
+        mt__put(x, (IO_EV(t) & MT_READABLE) ? " read" : "");
+        mt__put(x, (IO_EV(t) & MT_WRITABLE) ? " write" : "");
+        mt__put(x, (IO_EV(t) & MT_EXCEPT) ? " except" : "");
+        return;
+#endif
+    default:
+        mt__put(x, "-");
+        return;
+    }
+}
+
+static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int depth)
+{
+    struct mt__text x;
+    const char *name, *file;
+    int d;
+
+    x.n = 0;
+    for (d = 0; d < depth; d++)
+        mt__put(&x, "  ");
+    mt__ask(s, t, &name, &file);
+    if (name && *name) {
+        mt__put(&x, name);
+    } else {
+        mt__put(&x, "task ");
+        mt__put_ptr(&x, (const void *)t);
+    }
+    mt__put(&x, "  ");
+    mt__put(&x, mt__state_word(t));
+    mt__put(&x, "  ");
+    mt__put(&x, file ? file : "?");
+    mt__put(&x, ":");
+    mt__put_num(&x, (unsigned long)LINE_OF(t), 10);
+    mt__put(&x, "  ");
+    mt__put_wait(s, &x, t);
+    if (ST(t) >= S_FIRST_PARKED || ST(t) == S_WOKEN) {
+        if (POS(t)) {
+            mt_time now = mt__cycle_now(s);
+            mt__put(&x, "  ");
+            if (mt_time_before(now, t->deadline)) {
+                mt__put_num(&x, (unsigned long)(mt_time)(t->deadline - now), 10);
+                mt__put(&x, MT_POSIX && !s->clock ? " ms left" : " ticks left");
+            } else {
+                mt__put(&x, "due");
+            }
+        } else if (ST(t) != S_COND && ST(t) != S_WOKEN && ST(t) != S_IORDY) {
+            mt__put(&x, "  no timeout");
+        }
+    }
+    mt__emit(s, out, arg, &x);
+}
+
+/* A root and the chain of children it awaits. Returns tasks written. */
+static int mt__dump_chain(mt_sched *s, mt_out out, void *arg, mt_task *t)
+{
+    int n = 0;
+    while (t) {
+        mt__dump_one(s, out, arg, t, n++);
+        t = ST(t) == S_CHILD ? (mt_task *)t->w.obj : NULL;
+    }
+    return n;
+}
+
+/* Top-level tasks found in a timer structure; those also in the run queue
+ * (a polling condition, a ready descriptor) were listed with it. */
+static int mt__dump_timed(mt_sched *s, mt_out out, void *arg, mt_task *t)
+{
+    if (!(t->bits & MT__F_ROOT) || ST(t) == S_COND || ST(t) == S_IORDY)
+        return 0;
+    return mt__dump_chain(s, out, arg, t);
+}
+
+#if !MT_TIMER_LIST
+static int mt__dump_heap(mt_sched *s, mt_out out, void *arg, mt_task *t)
+{
+    if (!t)
+        return 0; /* the depth is the heap's: log2 of the timers */
+    return mt__dump_timed(s, out, arg, t) + mt__dump_heap(s, out, arg, t->link[0]) +
+           mt__dump_heap(s, out, arg, t->link[1]);
+}
+#endif
+
+/* The running chain, root first: t and the parents whose awaits run it. */
+static int mt__dump_up(mt_sched *s, mt_out out, void *arg, mt_task *t)
+{
+    int depth = 0;
+    if (!(t->bits & MT__F_ROOT))
+        depth = mt__dump_up(s, out, arg, t->up.parent);
+    mt__dump_one(s, out, arg, t, depth);
+    return depth + 1;
+}
+
+/* Every live task, each chain from its root; out NULL: s's own output. */
+static int mt__dump_all(mt_sched *s, mt_out out, void *arg)
+{
+    mt_task *t;
+    int n = 0;
+
+    if (s->current) { /* a running top-level task is in no list */
+        mt_task *root = s->current;
+        while (!(root->bits & MT__F_ROOT))
+            root = root->up.parent;
+        if (ST(root) == MT_RUNNING)
+            n += mt__dump_up(s, out, arg, s->current);
+    }
+    for (t = s->rq.head; t; t = t->next)
+        if (t->bits & MT__F_ROOT)
+            n += mt__dump_chain(s, out, arg, t);
+#if MT_TIMER_LIST
+    for (t = s->heap; t; t = t->link[0])
+        n += mt__dump_timed(s, out, arg, t);
+#else
+    n += mt__dump_heap(s, out, arg, s->heap);
+#endif
+#if MT_WHEEL_BITS
+    {
+        unsigned i;
+        for (i = 0; i < W; i++) {
+            mt_task *head = s->wheel[(s->wbase + i) & (W - 1)];
+            if ((t = head) != NULL)
+                do {
+                    n += mt__dump_timed(s, out, arg, t);
+                    t = t->link[1];
+                } while (t != head);
+        }
+    }
+#endif
+#if MT_TIMER_LIST
+    for (t = s->forever; t; t = t->link[0])
+#else
+    for (t = s->forever; t; t = t->link[1])
+#endif
+        if (t->bits & MT__F_ROOT)
+            n += mt__dump_chain(s, out, arg, t);
+    return n;
+}
+
+MT_API int mt_sched_dump(mt_sched *s, mt_out out, void *arg)
+{
+    if (!s || !out)
+        return MT_EINVAL;
+    return mt__dump_all(s, out, arg);
+}
+
+/* mt_sched_run ends with tasks parked and nothing to wake them. */
+static void mt__stranded(mt_sched *s)
+{
+    struct mt__text x;
+    x.n = 0;
+    mt__put(&x, "multitask: ");
+    mt__put_num(&x, s->live, 10);
+    mt__put(&x, s->live == 1 ? " task" : " tasks");
+    mt__put(&x, " stranded: waiting, and nothing left can wake them:");
+    mt__emit(s, NULL, NULL, &x);
+    (void)mt__dump_all(s, NULL, NULL);
+}
+#else /* no dump: its code and strings, RAM on AVR, are not in the build */
+MT_API int mt_sched_dump(mt_sched *s, mt_out out, void *arg)
+{
+    (void)out;
+    (void)arg;
+    return s ? MT_ENOTSUP : MT_EINVAL;
+}
+
+static void mt__stranded(mt_sched *s) { (void)s; }
+#endif
+
+MT_API void mt_sched_set_out(mt_sched *s, mt_out out, void *arg)
+{
+    if (!s)
+        return;
+    s->out = out;
+    s->out_arg = out ? arg : NULL;
+    s->stranded = out ? mt__stranded : NULL;
+}
+
+#if !MT_NO_STDIO
+MT_API void mt_out_stdio(void *file, const char *line) { fputs(line, (FILE *)file); }
+#endif
+
+/* cppcheck-suppress constParameter ; written with MT_DEBUG */
+MT_API int mt_set_name(mt_task *t, const char *name)
+{
+    if (!t)
+        return MT_EINVAL;
+#if MT_DEBUG
+    t->name = name;
+    return 0;
+#else
+    (void)name;
+    return MT_ENOTSUP;
+#endif
+}
+
+#if MT_DEBUG
+/* Fill the stack below the scheduler with a pattern just before a task
+ * resumes: its function's frame lands on it, so a C local kept across a
+ * wait reads 0xA5 bytes every time, not whatever happened to be there. */
+#if defined(__GNUC__)
+/* Uninstrumented: AddressSanitizer would move the area off the stack. */
+__attribute__((__noinline__, __no_sanitize_address__))
+#endif
+static void mt__poison_stack(void)
+{
+    volatile unsigned char area[MT_DEBUG_POISON];
+    size_t i;
+    for (i = 0; i < sizeof area; i++)
+        area[i] = 0xA5;
+}
+
+/* The statistics slot of the point t resumes at; NULL when the table is
+ * full (counted). */
+static mt__stat *mt__stat_at(mt_sched *s, mt_task *t)
+{
+    uint16_t line = (uint16_t)LINE_OF(t);
+    size_t i;
+
+    for (i = 0; i < MT_DEBUG_STATS && s->stats[i].fn; i++)
+        if (s->stats[i].fn == t->fn && s->stats[i].line == line)
+            return &s->stats[i];
+    if (i == MT_DEBUG_STATS) {
+        s->stats_lost++;
+        return NULL;
+    }
+    s->stats[i].fn = t->fn;
+    s->stats[i].line = line;
+    return &s->stats[i];
+}
+#endif
+
+MT_API int mt_sched_stats(const mt_sched *s, mt_out out, void *arg)
+{
+#if MT_DEBUG
+    struct mt__text x;
+    size_t i;
+
+    if (!s || !out)
+        return MT_EINVAL;
+    x.n = 0;
+    for (i = 0; i < MT_DEBUG_STATS && s->stats[i].fn; i++) {
+        const mt__stat *st = &s->stats[i];
+        if (st->name && *st->name)
+            mt__put(&x, st->name);
+        else
+            mt__put(&x, "task function");
+        mt__put(&x, "  ");
+        mt__put(&x, st->file ? st->file : "?");
+        mt__put(&x, ":");
+        mt__put_num(&x, st->line, 10);
+        mt__put(&x, "  resumed ");
+        mt__put_num(&x, st->resumes, 10);
+        mt__put(&x, "  longest run ");
+        mt__put_num(&x, (unsigned long)st->longest, 10);
+        mt__put(&x, MT_POSIX && !s->clock ? " ms" : " ticks");
+        mt__emit(s, out, arg, &x);
+    }
+    if (s->stats_lost) {
+        mt__put(&x, "(");
+        mt__put_num(&x, s->stats_lost, 10);
+        mt__put(&x, " resumes at points beyond MT_DEBUG_STATS not counted)");
+        mt__emit(s, out, arg, &x);
+    }
+    return (int)i;
+#else
+    (void)out;
+    (void)arg;
+    return s ? MT_ENOTSUP : MT_EINVAL;
+#endif
+}
+
 /* ---- Platform hooks ------------------------------------------------------
  * A scheduler's clock and idle wait. The defaults are POSIX; bare-metal
  * ports install theirs with mt_sched_set_clock. */
@@ -2358,6 +2821,8 @@ static void mt__clock_idle(mt_sched *s, long ms)
 #undef POS_MAX
 #undef POS_WHEEL
 #undef AT_START
+#undef LINE_OF
+#undef LINE_MAX_
 #undef LC_RESET
 #undef LC_FINAL
 #undef W

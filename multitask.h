@@ -22,7 +22,8 @@
  *   MT_POSIX        1 on Unix POSIX default clock and idle wait; 0 for
  *                             bare metal (then set hooks with mt_sched_set_clock)
  *   MT_NO_STDIO     0 hosted  1: no <stdio.h>; the default error report is silent
- *   MT_FUNC         __func__  how reports name a failed task; 0: no names
+ *   MT_FUNC         __func__  how reports and dumps name a task; 0: no names
+ *   MT_FILE         __FILE__  how dumps name a task's source file; 0: not
  *   MT_IO           MT_POSIX  the I/O layer (descriptors, sockets)
  *   MT_BACKEND      SELECT    MT_BACKEND_SELECT, _POLL or _EPOLL (Linux)
  *   MT_NO_HEAP      0 hosted  1: no allocator; unbounded queues are refused
@@ -34,6 +35,12 @@
  *   MT_WHEEL_BITS   10 POSIX  timers due within 2^BITS ticks go in a wheel of
  *                   0 else    that many slots in mt_sched (O(1)); the rest,
  *                             and all with 0, in a heap (O(log n))
+ *   MT_DUMP         1         0: no task dump nor stranded-task report
+ *                             (their strings cost RAM on AVR)
+ *   MT_DEBUG        0         1: task names (mt_set_name), the lost-locals
+ *                             detector and per-wait statistics
+ *   MT_DEBUG_POISON 2048      bytes of stack poisoned before each resume
+ *   MT_DEBUG_STATS  64        resume points the statistics can tell apart
  *
  * EXAMPLE:
  *   struct counter { mt_task task; int i; };          // the frame
@@ -153,10 +160,32 @@
 #define MT_API extern
 #endif
 
-/* How a failing task is named in reports: its function's name. Where
- * strings cost RAM (AVR), -DMT_FUNC=0 drops the names. */
+/* How a failing task is named in reports: its function's name; and the
+ * source file that dumps name. Where strings cost RAM (AVR), -DMT_FUNC=0
+ * and -DMT_FILE=0 drop them. */
 #ifndef MT_FUNC
 #define MT_FUNC __func__
+#endif
+#ifndef MT_FILE
+#define MT_FILE __FILE__
+#endif
+
+/* The task dump and the stranded-task report; and debugging aids that
+ * cost time or memory (see the README, "Debugging"). */
+#ifndef MT_DUMP
+#define MT_DUMP 1
+#endif
+#ifndef MT_DEBUG
+#define MT_DEBUG 0
+#endif
+#if MT_DEBUG && !MT_DUMP
+#error "MT_DEBUG needs MT_DUMP (the statistics are written like a dump)"
+#endif
+#ifndef MT_DEBUG_POISON
+#define MT_DEBUG_POISON 2048
+#endif
+#ifndef MT_DEBUG_STATS
+#define MT_DEBUG_STATS 64
 #endif
 
 /* The flag an interrupt or signal handler writes: one store, atomic. */
@@ -215,8 +244,14 @@ struct mt_task {
 #endif
 #if !MT_LC_LABELS
     uint16_t lc;        /* resume point: source line */
+#else
+    uint16_t line;      /* source line of the resume point (in padding) */
 #endif
     int16_t err;        /* result of the last wait, or the final error */
+#if MT_DEBUG
+    const char *name;   /* mt_set_name's; kept across adds */
+    const char *func, *file; /* set by MT_BEGIN at each resume */
+#endif
 };
 
 /* A FIFO of tasks through their next links: the run queue, the waiters of
@@ -224,6 +259,21 @@ struct mt_task {
 typedef struct mt__waitq {
     mt_task *head, *tail;
 } mt__waitq;
+
+/* Where the library writes text (the task dump, the stranded-task report):
+ * called once per line, `line` ending in a newline. */
+typedef void (*mt_out)(void *arg, const char *line);
+
+#if MT_DEBUG
+/* Per-wait statistics: one resume point (function, line) each. Private. */
+typedef struct mt__stat {
+    mt_fn fn;
+    const char *name, *file;
+    unsigned long resumes;
+    mt_time longest;    /* ticks the task ran after this resume, at most */
+    uint16_t line;      /* 0: the start of the body */
+} mt__stat;
+#endif
 
 /* The scheduler. A zeroed mt_sched is a valid empty scheduler with the
  * default clock and error report; mt_sched_init makes one so. Private. */
@@ -263,6 +313,15 @@ struct mt_sched {
     struct mt_signal *signals;  /* registered interrupt wake-ups */
     void (*take_signals)(mt_sched *s);
     MT_FLAG_T signalled;        /* one of them was posted */
+    mt_task *current;           /* the task being resumed (innermost) */
+    mt_out out;                 /* the library's text: dump, reports */
+    void *out_arg;
+    void (*stranded)(mt_sched *s); /* the report, once there is an out */
+    const char *q_name, *q_file; /* a task function's answer to a query */
+#if MT_DEBUG
+    unsigned long stats_lost;   /* resumes of points the table had no room for */
+    mt__stat stats[MT_DEBUG_STATS];
+#endif
 };
 
 /* A FIFO of fixed-size items copied in and out (the seed's Queue). All
@@ -316,7 +375,8 @@ typedef struct mt_signal {
     X(MT_EBADF, -10, "bad file descriptor (closed while waited on?)")        \
     X(MT_ERANGE, -11, "descriptor out of range for the I/O backend")         \
     X(MT_EEOF, -12, "end of file before the whole buffer")                   \
-    X(MT_ETOOLONG, -13, "line longer than the buffer")
+    X(MT_ETOOLONG, -13, "line longer than the buffer")                     \
+    X(MT_ESTRANDED, -14, "tasks stranded: nothing can wake them")
 
 enum mt_error_code {
     MT_OK = 0,
@@ -369,6 +429,7 @@ enum mt_state {
 #define MT__DONE 3    /* ended, no finally section reached */
 #define MT__FINISH 4  /* ended: run the finally section */
 #define MT__FAILED 5  /* ended by t->err */
+#define MT__QUERIED 6 /* answered mt__query, did not run */
 #define MT__GO (-1)   /* from wait starters: go on now, result in t->err */
 
 #define MT__F_ROOT 0x10u   /* up is the scheduler */
@@ -398,27 +459,48 @@ enum mt_state {
 #define MT__LC_DISPATCH(t)                                                   \
     switch ((t)->bits & MT__F_FINAL) {                                       \
     case 0:                                                                  \
+        if (MT_DUMP && (t)->lc == MT__LC_QUERY)                              \
+            return mt__query((t), MT_FUNC, MT_FILE);                         \
         /* Always an indirect jump: clang insists on one address-of-label \
          * in a function with "goto *", even with no wait in it. */       \
         MT__LBL_PUSH goto *((t)->lc ? (t)->lc : &&mt__start);                \
         MT__LBL_POP mt__start:
 #define MT__LC_FINAL case MT__F_FINAL:
-#define MT__LC_SET(t) MT__LBL_PUSH (t)->lc = &&MT__LABEL; MT__LBL_POP
+/* A resume point no label has: the task function answers mt__query. */
+#define MT__LC_QUERY ((void *)(uintptr_t)1)
+#define MT__LC_SET(t)                                                        \
+    MT__LBL_PUSH (t)->lc = &&MT__LABEL; MT__LBL_POP                          \
+    (t)->line = (uint16_t)__LINE__
 #define MT__LC_RESUME(t) MT__LABEL:
 #define MT__LC_HERE(t) MT__LABEL:
 #else
 #define MT__LC_FINAL_LINE 0xffffu /* the finally section's "line" */
+#define MT__LC_QUERY_LINE 0xfffeu /* answer mt__query: name and file */
+#if MT_DUMP
+#define MT__LC_QUERY_CASE(t)                                                 \
+    case MT__LC_QUERY_LINE:                                                  \
+        return mt__query((t), MT_FUNC, MT_FILE);
+#else
+#define MT__LC_QUERY_CASE(t)
+#endif
 #define MT__LC_DISPATCH(t)                                                   \
     switch ((t)->lc) {                                                       \
+    MT__LC_QUERY_CASE(t)                                                     \
     case 0:
 #define MT__LC_FINAL case MT__LC_FINAL_LINE:
-/* One wait per line, on lines below 65535: two waits on one line are a
+/* One wait per line, on lines below 65534: two waits on one line are a
  * duplicate case label, a compile error. */
 #define MT__LC_SET(t)                                                        \
-    (void)sizeof(char[__LINE__ < MT__LC_FINAL_LINE ? 1 : -1]);               \
+    (void)sizeof(char[__LINE__ < MT__LC_QUERY_LINE ? 1 : -1]);               \
     (t)->lc = __LINE__
 #define MT__LC_RESUME(t) case __LINE__:
 #define MT__LC_HERE(t) MT__FALLTHROUGH; case __LINE__:
+#endif
+
+#if MT_DEBUG /* the statistics name resume points without asking */
+#define MT__DEBUG_HERE(t) (t)->func = MT_FUNC, (t)->file = MT_FILE;
+#else
+#define MT__DEBUG_HERE(t)
 #endif
 
 /* After a wait: raise its error unless caught. */
@@ -464,6 +546,7 @@ enum mt_state {
 #define MT_BEGIN(t)                                                          \
     {                                                                        \
         typedef char mt__task_body;                                          \
+        MT__DEBUG_HERE(t)                                                    \
         MT__LC_DISPATCH(t)
 
 /* Close the task body. Reaching it ends the task normally. */
@@ -744,9 +827,13 @@ MT_API int mt_sched_destroy(mt_sched *s);
  * Returns 0, MT_EINVAL (NULL s, t or fn) or MT_EBUSY (t is live). */
 MT_API int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn);
 
-/* Run cycles until no task is runnable, timed or waiting on I/O. Returns 0,
+/* Run cycles until no task is runnable, timed or waiting on I/O. Returns 0;
+ * MT_ESTRANDED if tasks are still waiting then (on a queue, an event, a
+ * semaphore, a signal, or on each other), with nothing left that could wake
+ * them: they are written out, one line each, as by mt_sched_dump, and stay
+ * parked (plain code may still wake them and run again); else
  * MT_EUNHANDLED if a top-level task ended with an unhandled error during the
- * run (each was reported), MT_EINVAL (NULL) or MT_EBUSY (called from a
+ * run (each was reported); MT_EINVAL (NULL) or MT_EBUSY (called from a
  * task). */
 MT_API int mt_sched_run(mt_sched *s);
 
@@ -902,9 +989,45 @@ MT_API long mt_until(mt_task *t, mt_time deadline);
 #define mt_time_before(a, b)                                                 \
     ((mt_time)((mt_time)(a) - (mt_time)(b)) > (mt_time)(((mt_time)-1) >> 1))
 
+/* ---- Diagnostics -----------------------------------------------------------
+ * None of these allocates; each writes whole lines through an mt_out. */
+
+/* Write one line per live task of `s` to `out`: its name, state, the
+ * file:line of the wait it is parked at, what it waits on and the time left
+ * before its deadline; children indented under the parents that await them.
+ * Callable from tasks and from plain code (not from a signal handler: post
+ * an mt_signal and dump from a task). The dump calls each task function
+ * once to learn its name and file (it returns at MT_BEGIN), so code before
+ * MT_BEGIN should only declare and cast. Returns the number of tasks
+ * listed, MT_EINVAL (NULL s or out), or MT_ENOTSUP with MT_DUMP 0. */
+MT_API int mt_sched_dump(mt_sched *s, mt_out out, void *arg);
+
+/* MT_DEBUG: write the per-wait statistics: for each resume point (function
+ * and line; line 0 is the start), how often tasks resumed there and the
+ * longest they then ran, in clock ticks, before their next wait. Returns
+ * the number of points listed, MT_EINVAL, or MT_ENOTSUP without MT_DEBUG. */
+MT_API int mt_sched_stats(const mt_sched *s, mt_out out, void *arg);
+
+/* Where `s` writes its reports: the stranded-task report of mt_sched_run.
+ * NULL restores the default: stderr. In bare-metal (MT_POSIX 0) and
+ * MT_NO_STDIO builds there is no report until this is called (so the dump
+ * is linked only then). */
+MT_API void mt_sched_set_out(mt_sched *s, mt_out out, void *arg);
+
+/* MT_DEBUG: name the task in frame `t` for dumps and reports (a static
+ * string; the frame keeps it across adds). Returns 0, MT_EINVAL (NULL t),
+ * or MT_ENOTSUP without MT_DEBUG (dumps then name the function). */
+MT_API int mt_set_name(mt_task *t, const char *name);
+
+#if !MT_NO_STDIO
+/* An mt_out that writes to a stdio stream: pass the FILE * as `arg`. */
+MT_API void mt_out_stdio(void *file, const char *line);
+#endif
+
 /* ---- Internals used by the macros ---------------------------------------- */
 
 MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func);
+MT_API int mt__query(mt_task *t, const char *func, const char *file);
 MT_API int mt__caught(mt_task *t, const char *func);
 MT_API int mt__lost(mt_task *t);
 MT_API int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);

@@ -1,7 +1,8 @@
 /* The seed's echo server: a listener task accepts connections and adds one
  * handler task per connection, in a malloc'ed frame that the handler's
  * finally section frees. Idle connections time out; SIGINT or SIGTERM
- * cancels the listener and lets the handlers finish.
+ * cancels the listener and lets the handlers finish. SIGUSR1 writes a task
+ * dump to stderr: what every task waits on.
  * Usage: echo_server [PORT] [IDLE_MS]   (port 0: any; prints the port)
  *        echo_server --demo             (also runs three clients in-process) */
 #define _POSIX_C_SOURCE 200809L
@@ -78,12 +79,34 @@ static void on_stop(int signo)
     mt_signal_post(&stop_signal);
 }
 
+/* SIGUSR1: the dump is written by a task, since a signal handler may
+ * only post (the scheduler's lists are not safe to read from a handler). */
+static mt_signal dump_signal;
+static mt_task dump_task;
+
+static void on_dump(int signo)
+{
+    (void)signo;
+    mt_signal_post(&dump_signal);
+}
+
+static int dumper(mt_task *t)
+{
+    MT_BEGIN(t);
+    for (;;) {
+        MT_SIGNAL_WAIT(t, &dump_signal, MT_FOREVER);
+        mt_sched_dump(mt_default(), mt_out_stdio, stderr);
+    }
+    MT_END(t);
+}
+
 static int stopper(mt_task *t)
 {
     MT_BEGIN(t);
     MT_SIGNAL_WAIT(t, &stop_signal, MT_FOREVER);
     fprintf(stderr, "echo_server: shutting down\n");
     mt_cancel(&lst.task);
+    mt_cancel(&dump_task);
     MT_END(t);
 }
 
@@ -162,14 +185,18 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     mt_signal_init(mt_default(), &stop_signal);
+    mt_signal_init(mt_default(), &dump_signal);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_dump;
+    sigaction(SIGUSR1, &sa, NULL);
 
     mt_add(&lst.task, listener);
     mt_add(&stop_task, stopper);
+    mt_add(&dump_task, dumper);
     if (is_demo) {
         for (i = 0; i < 3; i++) {
             d.c[i].id = i + 1;

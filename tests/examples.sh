@@ -69,7 +69,8 @@ OUT
 # connections x 200 messages, every echo checked), nc if installed, an
 # idle connection timed out, then SIGTERM: a clean exit.
 out=$(mktemp)
-"$bin/echo_server" 0 300 > "$out" &
+err=$(mktemp)
+"$bin/echo_server" 0 300 > "$out" 2> "$err" &
 srv=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q listening "$out" && break; sleep 0.1; done
 port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out")
@@ -84,6 +85,35 @@ if command -v nc >/dev/null 2>&1; then
 fi
 kill -TERM "$srv"
 if wait "$srv"; then echo "ok   echo_server exits cleanly on SIGTERM"; pass=$((pass + 1)); else echo "FAIL echo_server exit"; fail=1; fi
-rm -f "$out"
+rm -f "$out" "$err"
+
+# SIGUSR1: a task dump on stderr, one line per task, while a client idles
+# (a second server, with a long idle timeout so the client stays).
+out=$(mktemp)
+err=$(mktemp)
+"$bin/echo_server" 0 10000 > "$out" 2> "$err" &
+srv=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q listening "$out" && break; sleep 0.1; done
+port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out")
+idle=
+if command -v nc >/dev/null 2>&1; then
+    sleep 5 | nc 127.0.0.1 "$port" >/dev/null 2>&1 &
+    idle=$!
+    sleep 0.5
+fi
+kill -USR1 "$srv"
+for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q '^dumper' "$err" && break; sleep 0.1; done
+if grep -q '^listener  waiting  examples/echo_server.c:[0-9]*  fd [0-9]* read  no timeout$' "$err" &&
+   grep -q '^stopper  waiting  examples/echo_server.c:[0-9]*  signal 0x[0-9a-f]*  no timeout$' "$err" &&
+   grep -q '^dumper  running  examples/echo_server.c:[0-9]*  -$' "$err" &&
+   { [ -z "$idle" ] || grep -q '^handler  waiting  examples/echo_server.c:[0-9]*  fd [0-9]* read  [0-9]* ms left$' "$err"; }; then
+    echo "ok   echo_server dumps its tasks on SIGUSR1"; pass=$((pass + 1))
+else
+    echo "FAIL echo_server dump on SIGUSR1:"; cat "$err"; fail=1
+fi
+[ -n "$idle" ] && kill "$idle" 2>/dev/null
+kill -TERM "$srv"
+if wait "$srv"; then echo "ok   echo_server exits cleanly after the dump"; pass=$((pass + 1)); else echo "FAIL echo_server exit after the dump"; cat "$err"; fail=1; fi
+rm -f "$out" "$err"
 
 [ $fail = 0 ] && echo "$pass passed, 0 failed" || { echo "examples: FAILED"; exit 1; }

@@ -252,6 +252,9 @@ int main(void)
     mt_sched_init(&sched);
     mt_sched_set_clock(&sched, clock_now, clock_idle, 0);
     CHECK(sizeof(mt_task) <= 4 * sizeof(void *) + 16);
+#if !MT_DUMP
+    CHECK(mt_sched_dump(&sched, 0, 0) == MT_ENOTSUP);
+#endif
 
     a.c = 'a', b.c = 'b';
     mt_sched_add(&sched, &a.task, turn);
