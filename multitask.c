@@ -2364,6 +2364,10 @@ MT_API int mt__query(mt_task *t, const char *func, const char *file)
 /* Ask t's function for its name and file; NULL for what it cannot say. */
 static void mt__ask(mt_sched *s, mt_task *t, const char **name, const char **file)
 {
+    if (t->bits & MT__F_FINAL) { /* its finally section: never re-enter */
+        *name = *file = NULL;
+        return;
+    }
 #if MT_DEBUG
     if (t->func || t->file) { /* it has run: MT_BEGIN said */
         *name = t->name ? t->name : t->func;
@@ -2378,10 +2382,14 @@ static void mt__ask(mt_sched *s, mt_task *t, const char **name, const char **fil
     uint16_t lc = t->lc;
     t->lc = MT__LC_QUERY_LINE;
 #endif
+    int16_t err = t->err;
+    void *w = t->w.obj; /* a function built without MT_DUMP fails instead */
     s->q_name = s->q_file = NULL;
     if (t->fn(t) != MT__QUERIED)
         s->q_name = s->q_file = NULL;
     t->lc = lc;
+    t->err = err;
+    t->w.obj = w;
     *name = s->q_name;
     *file = s->q_file;
 #if MT_DEBUG
@@ -2532,8 +2540,8 @@ static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int dep
     mt__put(&x, "  ");
     mt__put_wait(s, &x, t);
     if (ST(t) >= S_FIRST_PARKED || ST(t) == S_WOKEN) {
-        if (POS(t)) {
-            mt_time now = mt__cycle_now(s);
+        if (POS(t)) { /* outside a cycle the last one's reading is stale */
+            mt_time now = s->running ? mt__cycle_now(s) : mt__clock_now(s);
             mt__put(&x, "  ");
             if (mt_time_before(now, t->deadline)) {
                 mt__put_num(&x, (unsigned long)(mt_time)(t->deadline - now), 10);
@@ -2548,13 +2556,27 @@ static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int dep
     mt__emit(s, out, arg, &x);
 }
 
-/* A root and the chain of children it awaits. Returns tasks written. */
+/* The task that t's await is running now: the step from t towards the
+ * running task, or NULL. */
+static mt_task *mt__running_child(const mt_sched *s, const mt_task *t)
+{
+    mt_task *c = s->current;
+    while (c && !(c->bits & MT__F_ROOT) && c->up.parent != t)
+        c = c->up.parent;
+    return c && !(c->bits & MT__F_ROOT) ? c : NULL;
+}
+
+/* A root and the chain of children it awaits. Returns tasks written. A
+ * child ending (its finally section running) is not live: not listed. */
 static int mt__dump_chain(mt_sched *s, mt_out out, void *arg, mt_task *t)
 {
     int n = 0;
-    while (t) {
+    while (t && LIVE(t)) {
         mt__dump_one(s, out, arg, t, n++);
-        t = ST(t) == S_CHILD ? (mt_task *)t->w.obj : NULL;
+        if (ST(t) == S_CHILD)
+            t = (mt_task *)t->w.obj;
+        else
+            t = ST(t) == MT_RUNNING ? mt__running_child(s, t) : NULL;
     }
     return n;
 }
@@ -2563,7 +2585,8 @@ static int mt__dump_chain(mt_sched *s, mt_out out, void *arg, mt_task *t)
  * (a polling condition, a ready descriptor) were listed with it. */
 static int mt__dump_timed(mt_sched *s, mt_out out, void *arg, mt_task *t)
 {
-    if (!(t->bits & MT__F_ROOT) || ST(t) == S_COND || ST(t) == S_IORDY)
+    if (!(t->bits & MT__F_ROOT) || ST(t) == S_COND || ST(t) == S_IORDY ||
+        ST(t) == MT_RUNNING) /* a condition being evaluated: listed above */
         return 0;
     return mt__dump_chain(s, out, arg, t);
 }
@@ -2578,16 +2601,6 @@ static int mt__dump_heap(mt_sched *s, mt_out out, void *arg, mt_task *t)
 }
 #endif
 
-/* The running chain, root first: t and the parents whose awaits run it. */
-static int mt__dump_up(mt_sched *s, mt_out out, void *arg, mt_task *t)
-{
-    int depth = 0;
-    if (!(t->bits & MT__F_ROOT))
-        depth = mt__dump_up(s, out, arg, t->up.parent);
-    mt__dump_one(s, out, arg, t, depth);
-    return depth + 1;
-}
-
 /* Every live task, each chain from its root; out NULL: s's own output. */
 static int mt__dump_all(mt_sched *s, mt_out out, void *arg)
 {
@@ -2599,7 +2612,7 @@ static int mt__dump_all(mt_sched *s, mt_out out, void *arg)
         while (!(root->bits & MT__F_ROOT))
             root = root->up.parent;
         if (ST(root) == MT_RUNNING)
-            n += mt__dump_up(s, out, arg, s->current);
+            n += mt__dump_chain(s, out, arg, root);
     }
     for (t = s->rq.head; t; t = t->next)
         if (t->bits & MT__F_ROOT)

@@ -469,6 +469,7 @@ enum mt_state {
 /* A resume point no label has: the task function answers mt__query. */
 #define MT__LC_QUERY ((void *)(uintptr_t)1)
 #define MT__LC_SET(t)                                                        \
+    (void)sizeof(char[__LINE__ <= 0xffff ? 1 : -1]);                         \
     MT__LBL_PUSH (t)->lc = &&MT__LABEL; MT__LBL_POP                          \
     (t)->line = (uint16_t)__LINE__
 #define MT__LC_RESUME(t) MT__LABEL:
@@ -1009,9 +1010,9 @@ MT_API int mt_sched_dump(mt_sched *s, mt_out out, void *arg);
 MT_API int mt_sched_stats(const mt_sched *s, mt_out out, void *arg);
 
 /* Where `s` writes its reports: the stranded-task report of mt_sched_run.
- * NULL restores the default: stderr. In bare-metal (MT_POSIX 0) and
- * MT_NO_STDIO builds there is no report until this is called (so the dump
- * is linked only then). */
+ * NULL restores the default: stderr on POSIX. In bare-metal (MT_POSIX 0)
+ * and MT_NO_STDIO builds there is no report unless an out is set (so the
+ * dump is linked only then). MT_DUMP must be the same in every file. */
 MT_API void mt_sched_set_out(mt_sched *s, mt_out out, void *arg);
 
 /* MT_DEBUG: name the task in frame `t` for dumps and reports (a static

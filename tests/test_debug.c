@@ -245,6 +245,141 @@ static void test_dump_running_chain(void **state)
     assert_sched_empty(&s);
 }
 
+/* A chain whose middle task resumed from the run queue: root waiting, the
+ * middle one and the child its await runs inline both running. */
+struct deep_b { mt_task task; };
+
+static int deep_b(mt_task *t)
+{
+    MT_BEGIN(t);
+    dumped = mt_sched_dump(&s, capture_out, &cap);
+    MT_END(t);
+}
+
+struct deep_a { mt_task task; struct deep_b b; int line; };
+
+static int deep_a(mt_task *t)
+{
+    struct deep_a *f = (struct deep_a *)t;
+    MT_BEGIN(t);
+    MT_YIELD(t);
+    f->line = __LINE__; MT_AWAIT(t, &f->b.task, deep_b, MT_FOREVER);
+    MT_END(t);
+}
+
+struct deep_r { mt_task task; struct deep_a a; int line; };
+
+static int deep_r(mt_task *t)
+{
+    struct deep_r *f = (struct deep_r *)t;
+    MT_BEGIN(t);
+    f->line = __LINE__; MT_AWAIT(t, &f->a.task, deep_a, MT_FOREVER);
+    MT_END(t);
+}
+
+static void test_dump_running_middle(void **state)
+{
+    static struct deep_r r;
+    char want[384];
+    (void)state;
+
+    setup_world();
+    assert_int_equal(mt_sched_add(&s, &r.task, deep_r), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(dumped, 3);
+    snprintf(want, sizeof want,
+             "deep_r  waiting  tests/test_debug.c:%d  child  no timeout\n"
+             "  deep_a  running  tests/test_debug.c:%d  -\n"
+             "    deep_b  running  tests/test_debug.c:0  -\n", r.line, r.a.line);
+    assert_string_equal(cap.text, want);
+    assert_sched_empty(&s);
+}
+
+/* A dump from the finally section of a child that ends while its parent
+ * still points at it: the child is not listed, and its section (which may
+ * free the frame) runs once, in both continuation modes. */
+struct fin_child { mt_task task; int finals; };
+
+static int fin_child(mt_task *t)
+{
+    struct fin_child *f = (struct fin_child *)t;
+    MT_BEGIN(t);
+    MT_YIELD(t);
+    MT_FINALLY(t);
+    f->finals++;
+    dumped = mt_sched_dump(&s, capture_out, &cap);
+    MT_END(t);
+}
+
+struct fin_parent { mt_task task; struct fin_child c; };
+
+static int fin_parent(mt_task *t)
+{
+    struct fin_parent *f = (struct fin_parent *)t;
+    MT_BEGIN(t);
+    MT_AWAIT(t, &f->c.task, fin_child, MT_FOREVER);
+    MT_END(t);
+}
+
+static void test_dump_from_finally(void **state)
+{
+    static struct fin_parent p;
+    (void)state;
+
+    setup_world();
+    assert_int_equal(mt_sched_add(&s, &p.task, fin_parent), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(p.c.finals, 1);
+    assert_int_equal(dumped, 1);
+    assert_non_null(strstr(cap.text, "fin_parent  waiting"));
+    assert_null(strstr(cap.text, "fin_child"));
+    assert_sched_empty(&s);
+}
+
+/* A condition that dumps while its task polls with a timeout (the task is
+ * then both running and in a timer structure): listed once. */
+static int dump_says_done(void)
+{
+    dumped = mt_sched_dump(&s, capture_out, &cap);
+    return 1;
+}
+
+struct poller { mt_task task; int line; };
+
+static int poller(mt_task *t)
+{
+    struct poller *f = (struct poller *)t;
+    MT_BEGIN(t);
+    MT_YIELD(t);
+    f->line = __LINE__; MT_WAIT_UNTIL(t, cap.lines > 0 && dump_says_done(), 100);
+    MT_END(t);
+}
+
+static int poll_trigger(mt_task *t)
+{
+    MT_BEGIN(t);
+    MT_YIELD(t);
+    MT_YIELD(t);
+    cap.lines = 1; /* from now on the poller's condition dumps */
+    cap.text[0] = '\0';
+    MT_END(t);
+}
+
+static void test_dump_polling_once(void **state)
+{
+    static struct poller p;
+    static mt_task trig;
+    (void)state;
+
+    setup_world();
+    assert_int_equal(mt_sched_add(&s, &p.task, poller), 0);
+    assert_int_equal(mt_sched_add(&s, &trig, poll_trigger), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(dumped, 1);
+    assert_int_equal(mt_state(&p.task), MT_DONE);
+    assert_sched_empty(&s);
+}
+
 static void test_dump_misuse(void **state)
 {
     (void)state;
@@ -524,11 +659,18 @@ static void test_debug_off(void **state)
 }
 #endif
 
+#if !MT_DUMP
+#error "these tests need MT_DUMP (MT_DUMP=0 is checked by tests/target)"
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dump_lists_every_task),
         cmocka_unit_test(test_dump_running_chain),
+        cmocka_unit_test(test_dump_running_middle),
+        cmocka_unit_test(test_dump_from_finally),
+        cmocka_unit_test(test_dump_polling_once),
         cmocka_unit_test(test_dump_misuse),
 #if MT_IO
         cmocka_unit_test(test_dump_fd_wait),
