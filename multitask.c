@@ -28,10 +28,12 @@
 #if MT_POSIX
 #include <time.h>
 #endif
+#if __STDC_HOSTED__
+#include <string.h>
+#endif
 #if MT_IO
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <unistd.h>
 #include <sys/select.h>
 #if MT_BACKEND != MT_BACKEND_SELECT
@@ -913,14 +915,29 @@ static void mt__expire(mt_sched *s)
  * Newcomers see only what is not promised, so waiters are served in order
  * and a woken task always finds its share when it resumes. */
 
-/* Byte copy: <string.h> is not among the headers a freestanding build
- * has, and items are small. */
+/* Item copies. Hosted: memcpy, with the common small sizes spelled out so
+ * the compiler moves them inline. Freestanding: <string.h> is not among
+ * the headers such a build has, and items are small: a byte loop. */
 static void mt__copy(void *dst, const void *src, size_t n)
 {
+#if __STDC_HOSTED__
+    switch (n) {
+    case 4:
+        memcpy(dst, src, 4);
+        return;
+    case 8:
+        memcpy(dst, src, 8);
+        return;
+    default:
+        memcpy(dst, src, n);
+        return;
+    }
+#else
     unsigned char *d = (unsigned char *)dst;
     const unsigned char *from = (const unsigned char *)src;
     while (n--)
         *d++ = *from++;
+#endif
 }
 
 #define CONTAINER(ptr, type, member)                                         \
@@ -2069,7 +2086,7 @@ MT_API int mt_sched_run_once(mt_sched *s, long timeout)
         s->take_signals(s);
     {
         long wait = s->rq.head ? 0 : timeout;
-        if ((t = mt__timer_first(s)) != NULL) {
+        if (wait != 0 && (t = mt__timer_first(s)) != NULL) { /* how long */
             mt_time d = t->deadline, now = mt__cycle_now(s);
             long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
             if (wait < 0 || left < wait)
