@@ -65,15 +65,21 @@ printer: 25
 printer: 36
 OUT
 
+# Start the echo server (idle timeout $1 ms) on a free port: sets srv,
+# port, and out/err, the files its stdout and stderr go to.
+start_echo_server() {
+    out=$(mktemp)
+    err=$(mktemp)
+    "$bin/echo_server" 0 "$1" > "$out" 2> "$err" &
+    srv=$!
+    for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q listening "$out" && break; sleep 0.1; done
+    port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out")
+}
+
 # The echo server driven by real clients over loopback: our client (50
 # connections x 200 messages, every echo checked), nc if installed, an
 # idle connection timed out, then SIGTERM: a clean exit.
-out=$(mktemp)
-err=$(mktemp)
-"$bin/echo_server" 0 300 > "$out" 2> "$err" &
-srv=$!
-for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q listening "$out" && break; sleep 0.1; done
-port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out")
+start_echo_server 300
 if "$bin/echo_client" "$port" 50 200 | grep -q '10000 echoes verified, 0 connections failed'; then
     echo "ok   echo_server with echo_client"; pass=$((pass + 1))
 else
@@ -89,12 +95,7 @@ rm -f "$out" "$err"
 
 # SIGUSR1: a task dump on stderr, one line per task, while a client idles
 # (a second server, with a long idle timeout so the client stays).
-out=$(mktemp)
-err=$(mktemp)
-"$bin/echo_server" 0 10000 > "$out" 2> "$err" &
-srv=$!
-for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q listening "$out" && break; sleep 0.1; done
-port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out")
+start_echo_server 10000
 idle=
 if command -v nc >/dev/null 2>&1; then
     sleep 5 | nc 127.0.0.1 "$port" >/dev/null 2>&1 &
