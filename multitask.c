@@ -1262,6 +1262,16 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
  * tasks whose events came. */
 #if MT_IO
 
+/* The operations' and backends' system calls go through SYS() so that a
+ * test build can route them through a fault-injecting shim: with
+ * MT_SYS_SHIM defined, SYS(read) is mt_shim_read, and so on, which the
+ * program defines before it includes this file (tests/test_faults.c). */
+#ifdef MT_SYS_SHIM
+#define SYS(f) mt_shim_##f
+#else
+#define SYS(f) f
+#endif
+
 #define IO_FD(t) ((int)((t)->w.io >> 3))
 #define IO_EV(t) ((int)((t)->w.io & 7))
 
@@ -1413,7 +1423,7 @@ MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
         p.events = mt__poll_events(events);
         p.revents = 0;
         do
-            n = poll(&p, 1, 0);
+            n = SYS(poll)(&p, 1, 0);
         while (n < 0 && errno == EINTR);
         if (n > 0 && (p.revents & POLLNVAL)) {
             t->err = MT_EBADF;
@@ -1440,7 +1450,7 @@ MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
         if (events & MT_EXCEPT)
             FD_SET(fd, &x);
         do
-            n = select(fd + 1, &r, &w, &x, &tv);
+            n = SYS(select)(fd + 1, &r, &w, &x, &tv);
         while (n < 0 && errno == EINTR);
         if (n < 0) {
             t->err = errno == EBADF ? MT_EBADF : (int16_t)MT_ESYS(errno);
@@ -1457,7 +1467,7 @@ MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
 MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n)
 {
     for (;;) {
-        ssize_t r = read(fd, buf, len);
+        ssize_t r = SYS(read)(fd, buf, len);
         if (r >= 0) {
             *n = r;
             return 0;
@@ -1472,7 +1482,7 @@ MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n)
 MT_API int mt__write(mt_task *t, int fd, const void *buf, size_t len, ssize_t *n)
 {
     for (;;) {
-        ssize_t r = write(fd, buf, len);
+        ssize_t r = SYS(write)(fd, buf, len);
         if (r >= 0) {
             *n = r;
             return 0;
@@ -1488,8 +1498,8 @@ MT_API int mt__recv(mt_task *t, int fd, void *buf, size_t len, int flags,
                     ssize_t *n, struct sockaddr *addr, socklen_t *addrlen)
 {
     for (;;) {
-        ssize_t r = addr ? recvfrom(fd, buf, len, flags, addr, addrlen)
-                         : recv(fd, buf, len, flags);
+        ssize_t r = addr ? SYS(recvfrom)(fd, buf, len, flags, addr, addrlen)
+                         : SYS(recv)(fd, buf, len, flags);
         if (r >= 0) {
             *n = r;
             return 0;
@@ -1509,8 +1519,8 @@ MT_API int mt__send(mt_task *t, int fd, const void *buf, size_t len, int flags,
                     ssize_t *n, const struct sockaddr *addr, socklen_t addrlen)
 {
     for (;;) {
-        ssize_t r = addr ? sendto(fd, buf, len, flags | MSG_NOSIGNAL, addr, addrlen)
-                         : send(fd, buf, len, flags | MSG_NOSIGNAL);
+        ssize_t r = addr ? SYS(sendto)(fd, buf, len, flags | MSG_NOSIGNAL, addr, addrlen)
+                         : SYS(send)(fd, buf, len, flags | MSG_NOSIGNAL);
         if (r >= 0) {
             *n = r;
             return 0;
@@ -1526,7 +1536,7 @@ MT_API int mt__accept(mt_task *t, int fd, int *newfd, struct sockaddr *addr,
                       socklen_t *addrlen)
 {
     for (;;) {
-        int c = accept(fd, addr, addrlen);
+        int c = SYS(accept)(fd, addr, addrlen);
         if (c >= 0) {
             int r = mt_fd_nonblock(c);
             if (r) {
@@ -1552,13 +1562,13 @@ MT_API int mt__connect(mt_task *t, int fd, const struct sockaddr *addr,
     if (t->w.io) { /* writable after EINPROGRESS: the outcome is in SO_ERROR */
         int e = 0;
         socklen_t sl = sizeof e;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
+        if (SYS(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
             e = errno;
         if (e)
             t->err = (int16_t)MT_ESYS(e);
         return 0;
     }
-    if (connect(fd, addr, addrlen) == 0)
+    if (SYS(connect)(fd, addr, addrlen) == 0)
         return 0;
     if (errno == EINPROGRESS || errno == EINTR)
         return 1;
@@ -1572,10 +1582,10 @@ MT_API int mt__xfer_all(mt_task *t, int fd, void *buf, size_t len,
         *done = 0; /* the first try */
     while (*done < len) {
         char *p = (char *)buf + *done;
-        ssize_t r = writing ? send(fd, p, len - *done, MSG_NOSIGNAL)
-                            : read(fd, p, len - *done);
+        ssize_t r = writing ? SYS(send)(fd, p, len - *done, MSG_NOSIGNAL)
+                            : SYS(read)(fd, p, len - *done);
         if (r < 0 && writing && errno == ENOTSOCK)
-            r = write(fd, p, len - *done);
+            r = SYS(write)(fd, p, len - *done);
         if (r > 0) {
             *done += (size_t)r;
             continue;
@@ -1620,7 +1630,7 @@ MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
             (void)mt__go_err(t, MT_ETOOLONG, NULL);
             return 0;
         }
-        r = read(fd, lb->buf + lb->len, lb->cap - lb->len);
+        r = SYS(read)(fd, lb->buf + lb->len, lb->cap - lb->len);
         if (r > 0) {
             lb->len += (size_t)r;
             continue;
@@ -1634,6 +1644,20 @@ MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
         return mt__io_failed(t);
     }
 }
+
+#if MT_BACKEND != MT_BACKEND_EPOLL
+/* The backend's wait itself failed (not EINTR: ENOMEM, EINVAL, ...): every
+ * waiter is woken with the error rather than left waiting on a loop that
+ * cannot see its descriptor, or spinning on the failure. */
+static void mt__io_fail_all(mt_sched *s, int err)
+{
+    mt_task *t;
+    while ((t = mt__waitq_pop(&s->io)) != NULL) {
+        s->nio--;
+        mt__io_wake(s, t, 0, err);
+    }
+}
+#endif
 
 #if MT_BACKEND == MT_BACKEND_SELECT
 /* Find the waiters whose descriptor was closed under them (EBADF). */
@@ -1675,7 +1699,11 @@ static void mt__io_poll(mt_sched *s, long ms)
     p[n].fd = s->wake_pipe ? s->wake_fd[0] : -1; /* a post ends the wait */
     p[n].events = POLLIN;
     p[n].revents = 0;
-    r = poll(p, (nfds_t)n + 1, ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
+    r = SYS(poll)(p, (nfds_t)n + 1, ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
+    if (r < 0 && errno != EINTR) {
+        mt__io_fail_all(s, MT_ESYS(errno));
+        return;
+    }
     if (r <= 0)
         return; /* EINTR: the cycle goes on (a handler may have posted) */
     for (i = 0, prev = NULL, t = s->io.head; t; t = next, i++) {
@@ -1726,10 +1754,12 @@ static void mt__io_poll(mt_sched *s, long ms)
         tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
         tvp = &tv;
     }
-    n = select(maxfd + 1, &r, &w, &x, tvp);
+    n = SYS(select)(maxfd + 1, &r, &w, &x, tvp);
     if (n < 0) {
         if (errno == EBADF)
             mt__io_badf(s);
+        else if (errno != EINTR)
+            mt__io_fail_all(s, MT_ESYS(errno));
         return; /* EINTR: the cycle goes on (a handler may have posted) */
     }
     if (n == 0)
@@ -1789,11 +1819,32 @@ static int mt__ep_arm(mt_sched *s, int fd)
     ev.events = EPOLLONESHOT | ((want & MT_READABLE) ? EPOLLIN | EPOLLRDHUP : 0) |
                 ((want & MT_WRITABLE) ? EPOLLOUT : 0) | ((want & MT_EXCEPT) ? EPOLLPRI : 0);
     ev.data.fd = fd;
-    if (epoll_ctl(s->io_fd, EPOLL_CTL_MOD, fd, &ev) == 0)
+    if (SYS(epoll_ctl)(s->io_fd, EPOLL_CTL_MOD, fd, &ev) == 0)
         return 0;
-    if (errno == ENOENT && epoll_ctl(s->io_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
+    if (errno == ENOENT && SYS(epoll_ctl)(s->io_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
         return 0;
     return errno == EBADF ? MT_EBADF : MT_ESYS(errno);
+}
+
+/* Wake every waiter of fd with err. */
+static void mt__ep_fail(mt_sched *s, int fd, int err)
+{
+    mt_task **slot = (mt_task **)s->io_buf + fd, *t;
+    while ((t = *slot) != NULL) {
+        *slot = t->next;
+        t->next = NULL;
+        s->nio--;
+        mt__io_wake(s, t, 0, err);
+    }
+}
+
+/* Re-arm fd for its remaining waiters; if that fails they get the error
+ * now instead of waiting on a registration that is not there. */
+static void mt__ep_rearm(mt_sched *s, int fd)
+{
+    int r = mt__ep_arm(s, fd);
+    if (r)
+        mt__ep_fail(s, fd, r);
 }
 
 static int mt__ep_open(mt_sched *s)
@@ -1852,7 +1903,7 @@ static void mt__io_del(mt_sched *s, mt_task *t)
     *pp = t->next;
     t->next = NULL;
     s->nio--;
-    (void)mt__ep_arm(s, fd); /* the others' events only */
+    mt__ep_rearm(s, fd); /* the others' events only */
 }
 
 /* Wake the waiters of descriptors that were closed under them: epoll drops
@@ -1861,15 +1912,8 @@ static void mt__ep_badf(mt_sched *s)
 {
     size_t fd;
     for (fd = 0; fd < s->io_cap; fd++) {
-        mt_task **slot = (mt_task **)s->io_buf + fd, *t;
-        if (!*slot || fcntl((int)fd, F_GETFD) >= 0 || errno != EBADF)
-            continue;
-        while ((t = *slot) != NULL) {
-            *slot = t->next;
-            t->next = NULL;
-            s->nio--;
-            mt__io_wake(s, t, 0, MT_EBADF);
-        }
+        if (((mt_task **)s->io_buf)[fd] && fcntl((int)fd, F_GETFD) < 0 && errno == EBADF)
+            mt__ep_fail(s, (int)fd, MT_EBADF);
     }
 }
 
@@ -1884,7 +1928,14 @@ static void mt__io_poll(mt_sched *s, long ms)
      * descriptor without a word, and the idle check below finds it. */
     if (s->nio && (ms < 0 || ms > 1000))
         ms = 1000;
-    n = epoll_wait(s->io_fd, evs, 256, ms < 0 ? -1 : (int)ms);
+    n = SYS(epoll_wait)(s->io_fd, evs, 256, ms < 0 ? -1 : (int)ms);
+    if (n < 0 && errno != EINTR) { /* see mt__io_fail_all */
+        int err = MT_ESYS(errno);
+        size_t fd;
+        for (fd = 0; fd < s->io_cap; fd++)
+            mt__ep_fail(s, (int)fd, err);
+        return;
+    }
     if (n == 0 && (ms != 0 || !s->rq.head))
         mt__ep_badf(s); /* idle: a cheap moment to look */
     for (i = 0; i < n; i++) {
@@ -1906,7 +1957,7 @@ static void mt__io_poll(mt_sched *s, long ms)
             s->nio--;
             mt__io_wake(s, t, ready & IO_EV(t), 0);
         }
-        (void)mt__ep_arm(s, fd); /* one-shot: re-arm for those still waiting */
+        mt__ep_rearm(s, fd); /* one-shot: re-arm for those still waiting */
     }
 }
 #endif
@@ -2858,6 +2909,7 @@ static void mt__clock_idle(mt_sched *s, long ms)
 #undef W
 #undef CONTAINER
 #undef IO_FD
+#undef SYS
 #undef IO_EV
 #undef FLAG_SET
 #undef FLAG_CLEAR

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     a.sin_port = htons((unsigned short)port);
     lst.fd = socket(AF_INET, SOCK_STREAM, 0);
     if (lst.fd < 0 || setsockopt(lst.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-        bind(lst.fd, (struct sockaddr *)&a, sizeof a) || listen(lst.fd, 128) ||
+        bind(lst.fd, (struct sockaddr *)&a, sizeof a) || listen(lst.fd, SOMAXCONN) ||
         mt_fd_nonblock(lst.fd) || getsockname(lst.fd, (struct sockaddr *)&a, &alen)) {
         perror("echo_server");
         return 1;

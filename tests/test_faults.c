@@ -1,0 +1,576 @@
+/* Fault injection: the library's system calls go through a shim (the
+ * library compiled into this file with MT_SYS_SHIM) that a test programs to
+ * fail: EINTR, EAGAIN, ECONNRESET, EPIPE, EMFILE, ENOMEM, short reads and
+ * writes, a failing backend wait, a clock that jumps. Each test checks that
+ * the right error reaches the right task, the others go on, and nothing is
+ * left registered. */
+#define _POSIX_C_SOURCE 200809L
+#define MT_STATIC
+#define MT_SYS_SHIM
+#include "../multitask.h"
+
+#if MT_IO
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#if MT_BACKEND == MT_BACKEND_EPOLL
+#include <sys/epoll.h>
+#endif
+
+enum { F_READ, F_WRITE, F_RECV, F_SEND, F_ACCEPT, F_CONNECT, F_WAIT, F_CTL, F_N };
+
+/* Per call: pass `skip` calls, then fail `count` with `err`; `cap` limits
+ * the bytes a read or write may move (a short transfer). */
+static struct fault {
+    int skip, count, err;
+    size_t cap;
+} faults[F_N];
+static unsigned long injected;
+
+static int fail_now(int f)
+{
+    struct fault *x = &faults[f];
+    if (x->skip) {
+        x->skip--;
+        return 0;
+    }
+    if (!x->count)
+        return 0;
+    x->count--;
+    injected++;
+    errno = x->err;
+    return 1;
+}
+
+static size_t capped(int f, size_t len)
+{
+    return faults[f].cap && len > faults[f].cap ? faults[f].cap : len;
+}
+
+#if defined(__GNUC__)
+#define SHIM static __attribute__((__unused__))
+#else
+#define SHIM static
+#endif
+
+SHIM ssize_t mt_shim_read(int fd, void *b, size_t n)
+{
+    return fail_now(F_READ) ? -1 : read(fd, b, capped(F_READ, n));
+}
+SHIM ssize_t mt_shim_write(int fd, const void *b, size_t n)
+{
+    return fail_now(F_WRITE) ? -1 : write(fd, b, capped(F_WRITE, n));
+}
+SHIM ssize_t mt_shim_recv(int fd, void *b, size_t n, int fl)
+{
+    return fail_now(F_RECV) ? -1 : recv(fd, b, capped(F_RECV, n), fl);
+}
+SHIM ssize_t mt_shim_recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *a, socklen_t *l)
+{
+    return fail_now(F_RECV) ? -1 : recvfrom(fd, b, capped(F_RECV, n), fl, a, l);
+}
+SHIM ssize_t mt_shim_send(int fd, const void *b, size_t n, int fl)
+{
+    return fail_now(F_SEND) ? -1 : send(fd, b, capped(F_SEND, n), fl);
+}
+SHIM ssize_t mt_shim_sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *a,
+                            socklen_t l)
+{
+    return fail_now(F_SEND) ? -1 : sendto(fd, b, capped(F_SEND, n), fl, a, l);
+}
+SHIM int mt_shim_accept(int fd, struct sockaddr *a, socklen_t *l)
+{
+    return fail_now(F_ACCEPT) ? -1 : accept(fd, a, l);
+}
+SHIM int mt_shim_connect(int fd, const struct sockaddr *a, socklen_t l)
+{
+    return fail_now(F_CONNECT) ? -1 : connect(fd, a, l);
+}
+SHIM int mt_shim_getsockopt(int fd, int lv, int nm, void *v, socklen_t *l)
+{
+    return getsockopt(fd, lv, nm, v, l);
+}
+/* F_WAIT is the backend's own wait; poll's readiness probe for MT_WAIT_FD
+ * (one descriptor) is left alone. */
+SHIM int mt_shim_poll(struct pollfd *p, nfds_t n, int ms)
+{
+    if (n > 1 && fail_now(F_WAIT))
+        return -1;
+    return poll(p, n, ms);
+}
+SHIM int mt_shim_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
+{
+    return fail_now(F_WAIT) ? -1 : select(n, r, w, x, tv);
+}
+#if MT_BACKEND == MT_BACKEND_EPOLL
+SHIM int mt_shim_epoll_wait(int ep, struct epoll_event *e, int n, int ms)
+{
+    return fail_now(F_WAIT) ? -1 : epoll_wait(ep, e, n, ms);
+}
+SHIM int mt_shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
+{
+    return fail_now(F_CTL) ? -1 : epoll_ctl(ep, op, fd, e);
+}
+#endif
+
+#include "../multitask.c"
+#include "util.h"
+
+static mt_sched s;
+static struct reports rep;
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(faults, 0, sizeof faults);
+    mt_sched_init(&s);
+    memset(&rep, 0, sizeof rep);
+    mt_sched_set_report(&s, record_report, &rep);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+    return 0;
+}
+
+static void pair(int sv[2])
+{
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(mt_fd_nonblock(sv[0]), 0);
+    assert_int_equal(mt_fd_nonblock(sv[1]), 0);
+}
+
+static void fault(int f, int skip, int count, int err)
+{
+    faults[f].skip = skip;
+    faults[f].count = count;
+    faults[f].err = err;
+}
+
+/* A reader and a writer over one pair, each operation caught. */
+struct rw {
+    mt_task task;
+    int fd, err, op; /* op: 0 read, 1 recv, 2 write, 3 send */
+    char buf[16];
+    ssize_t n;
+};
+
+static int rw(mt_task *t)
+{
+    struct rw *f = (struct rw *)t;
+    MT_BEGIN(t);
+    if (f->op == 0)
+        MT_CATCH(t, MT_READ(t, f->fd, f->buf, sizeof f->buf, &f->n, 1000));
+    else if (f->op == 1)
+        MT_CATCH(t, MT_RECV(t, f->fd, f->buf, sizeof f->buf, 0, &f->n, 1000));
+    else if (f->op == 2)
+        MT_CATCH(t, MT_WRITE(t, f->fd, "hello", 5, &f->n, 1000));
+    else
+        MT_CATCH(t, MT_SEND(t, f->fd, "hello", 5, 0, &f->n, 1000));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+/* EINTR on every operation is retried: the task never sees it. */
+static void test_eintr_retried(void **state)
+{
+    static struct rw a, b;
+    int sv[2], op;
+    (void)state;
+
+    pair(sv);
+    for (op = 0; op < 2; op++) {
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        a.fd = sv[0], a.op = op;     /* read or recv: waits, then EINTR */
+        b.fd = sv[1], b.op = 2 + op; /* write or send: EINTR first */
+        fault(op == 0 ? F_READ : F_RECV, 1, 1, EINTR);
+        fault(op == 0 ? F_WRITE : F_SEND, 0, 1, EINTR);
+        assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+        assert_int_equal(mt_sched_add(&s, &b.task, rw), 0);
+        assert_int_equal(mt_sched_run(&s), 0);
+        assert_int_equal(a.err, 0);
+        assert_int_equal(b.err, 0);
+        assert_int_equal(b.n, 5);
+        assert_int_equal(a.n, 5);
+        assert_memory_equal(a.buf, "hello", 5);
+    }
+    assert_int_equal(rep.count, 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* A spurious EAGAIN after the backend said ready: the task waits again. */
+static void test_spurious_eagain(void **state)
+{
+    static struct rw a, b;
+    int sv[2];
+    (void)state;
+
+    pair(sv);
+    a.fd = sv[0], a.op = 1;
+    b.fd = sv[1], b.op = 3;
+    fault(F_RECV, 1, 1, EAGAIN); /* the try after the wake-up */
+    assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1); /* a waits */
+    assert_int_equal(mt_sched_add(&s, &b.task, rw), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(a.err, 0);
+    assert_int_equal(a.n, 5);
+    assert_int_equal(faults[F_RECV].count, 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* Errors the peer causes reach the task that did the operation, as
+ * MT_ESYS codes; a bystander is not touched. */
+struct bystander { mt_task task; int i; };
+
+static int bystander(mt_task *t)
+{
+    struct bystander *f = (struct bystander *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < 5; f->i++)
+        MT_YIELD(t);
+    MT_END(t);
+}
+
+static void test_reset_and_pipe(void **state)
+{
+    static struct rw a, b;
+    static struct bystander by;
+    int sv[2];
+    (void)state;
+
+    pair(sv);
+    a.fd = sv[0], a.op = 1;
+    b.fd = sv[1], b.op = 3;
+    fault(F_RECV, 0, 1, ECONNRESET);
+    fault(F_SEND, 0, 1, EPIPE);
+    assert_int_equal(mt_sched_add(&s, &by.task, bystander), 0);
+    assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+    assert_int_equal(mt_sched_add(&s, &b.task, rw), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(a.err, MT_ESYS(ECONNRESET));
+    assert_int_equal(b.err, MT_ESYS(EPIPE));
+    assert_int_equal(mt_state(&by.task), MT_DONE);
+    assert_int_equal(by.i, 5);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* An uncaught one ends the task and is reported with its code. */
+struct sender { mt_task task; int fd; ssize_t n; };
+
+static int sender(mt_task *t)
+{
+    struct sender *f = (struct sender *)t;
+    MT_BEGIN(t);
+    MT_SEND(t, f->fd, "x", 1, 0, &f->n, MT_FOREVER);
+    MT_END(t);
+}
+
+static void test_uncaught_reported(void **state)
+{
+    static struct sender a;
+    int sv[2];
+    (void)state;
+
+    pair(sv);
+    a.fd = sv[0];
+    fault(F_SEND, 0, 1, EPIPE);
+    assert_int_equal(mt_sched_add(&s, &a.task, sender), 0);
+    assert_int_equal(mt_sched_run(&s), MT_EUNHANDLED);
+    assert_int_equal(rep.count, 1);
+    assert_int_equal(rep.code, MT_ESYS(EPIPE));
+    assert_int_equal(mt_state(&a.task), MT_FAILED);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* Short transfers: the "all" forms loop until every byte moved. */
+struct bulk {
+    mt_task task;
+    int fd, writing, err;
+    unsigned char buf[1000];
+    size_t done;
+};
+
+static int bulk(mt_task *t)
+{
+    struct bulk *f = (struct bulk *)t;
+    MT_BEGIN(t);
+    if (f->writing)
+        MT_CATCH(t, MT_WRITE_ALL(t, f->fd, f->buf, sizeof f->buf, &f->done, 2000));
+    else
+        MT_CATCH(t, MT_READ_ALL(t, f->fd, f->buf, sizeof f->buf, &f->done, 2000));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static void test_short_transfers(void **state)
+{
+    static struct bulk w, r;
+    int sv[2], i;
+    (void)state;
+
+    pair(sv);
+    for (i = 0; i < (int)sizeof w.buf; i++)
+        w.buf[i] = (unsigned char)(i * 7);
+    w.fd = sv[0], w.writing = 1;
+    r.fd = sv[1];
+    faults[F_SEND].cap = 3; /* the write-all sends */
+    faults[F_READ].cap = 1; /* one byte per read */
+    assert_int_equal(mt_sched_add(&s, &r.task, bulk), 0);
+    assert_int_equal(mt_sched_add(&s, &w.task, bulk), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(w.err, 0);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(w.done, sizeof w.buf);
+    assert_int_equal(r.done, sizeof r.buf);
+    assert_memory_equal(r.buf, w.buf, sizeof w.buf);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* accept: an aborted connection is skipped; EMFILE reaches the listener. */
+struct acceptor { mt_task task; int fd, conn, err; };
+
+static int acceptor(mt_task *t)
+{
+    struct acceptor *f = (struct acceptor *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_ACCEPT(t, f->fd, &f->conn, NULL, NULL, 1000));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static int listener_fd(struct sockaddr_in *a)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    socklen_t len = sizeof *a;
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof *a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)a, &len), 0);
+    assert_int_equal(mt_fd_nonblock(fd), 0);
+    return fd;
+}
+
+static void test_accept_faults(void **state)
+{
+    static struct acceptor ac;
+    struct sockaddr_in a;
+    int lfd = listener_fd(&a), c;
+    (void)state;
+
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+    ac.fd = lfd;
+    fault(F_ACCEPT, 0, 2, ECONNABORTED); /* skipped: the real one follows */
+    assert_int_equal(mt_sched_add(&s, &ac.task, acceptor), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(ac.err, 0);
+    assert_true(ac.conn >= 0);
+    close(ac.conn);
+
+    fault(F_ACCEPT, 0, 1, EMFILE);
+    assert_int_equal(mt_sched_add(&s, &ac.task, acceptor), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(ac.err, MT_ESYS(EMFILE));
+    assert_int_equal(ac.conn, -1);
+    close(c);
+    close(lfd);
+}
+
+/* connect failing at once (not EINPROGRESS) reaches the task. */
+struct connector { mt_task task; int fd, err; struct sockaddr_in a; };
+
+static int connector(mt_task *t)
+{
+    struct connector *f = (struct connector *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_CONNECT(t, f->fd, (struct sockaddr *)&f->a, sizeof f->a, 1000));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static void test_connect_fault(void **state)
+{
+    static struct connector cn;
+    int lfd = listener_fd(&cn.a);
+    (void)state;
+
+    cn.fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(mt_fd_nonblock(cn.fd), 0);
+    fault(F_CONNECT, 0, 1, ENETUNREACH);
+    assert_int_equal(mt_sched_add(&s, &cn.task, connector), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(cn.err, MT_ESYS(ENETUNREACH));
+    close(cn.fd);
+    close(lfd);
+}
+
+/* The backend's wait: EINTR is harmless; any other failure wakes every
+ * descriptor waiter with the error (nothing left waiting on a loop that
+ * cannot see it), and only them. */
+static void test_backend_wait_faults(void **state)
+{
+    static struct rw a, b, c;
+    static struct bystander by;
+    int sv[2], sv2[2];
+    (void)state;
+
+    pair(sv);
+    a.fd = sv[0], a.op = 1;
+    b.fd = sv[1], b.op = 3;
+    fault(F_WAIT, 0, 2, EINTR);
+    assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    assert_int_equal(mt_sched_run_once(&s, 0), 0); /* EINTR: nothing lost */
+    assert_int_equal(mt_state(&a.task), MT_WAITING);
+    assert_int_equal(mt_sched_add(&s, &b.task, rw), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(a.err, 0);
+    assert_int_equal(a.n, 5);
+
+    pair(sv2);
+    memset(&a, 0, sizeof a);
+    a.fd = sv[0], a.op = 1;
+    c.fd = sv2[0], c.op = 0;
+    assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+    assert_int_equal(mt_sched_add(&s, &c.task, rw), 0);
+    assert_int_equal(mt_sched_add(&s, &by.task, bystander), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 3);
+    assert_int_equal(mt_sched_has_io_waits(&s), 1);
+    fault(F_WAIT, 0, 1, ENOMEM);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(a.err, MT_ESYS(ENOMEM));
+    assert_int_equal(c.err, MT_ESYS(ENOMEM));
+    assert_int_equal(mt_state(&by.task), MT_DONE);
+    close(sv[0]);
+    close(sv[1]);
+    close(sv2[0]);
+    close(sv2[1]);
+}
+
+#if MT_BACKEND == MT_BACKEND_EPOLL
+/* epoll_ctl failing: the wait raises the error and registers nothing; a
+ * re-arm that fails wakes the descriptor's remaining waiters with it. */
+static void test_epoll_ctl_faults(void **state)
+{
+    static struct rw a, b;
+    int sv[2];
+    (void)state;
+
+    pair(sv);
+    a.fd = sv[0], a.op = 1;
+    fault(F_CTL, 0, 1, ENOMEM);
+    assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(a.err, MT_ESYS(ENOMEM));
+    assert_int_equal(mt_sched_has_io_waits(&s), 0);
+
+    /* Two readers of one descriptor; the first times out, and the re-arm
+     * for the second fails: the second hears of it at once. */
+    memset(&a, 0, sizeof a);
+    a.fd = sv[0], a.op = 1;
+    b.fd = sv[0], b.op = 0;
+    assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+    assert_int_equal(mt_sched_add(&s, &b.task, rw), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 2);
+    fault(F_CTL, 0, 1, ENOMEM);
+    mt_cancel(&a.task);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(a.err, MT_ECANCELED);
+    assert_int_equal(b.err, MT_ESYS(ENOMEM));
+    close(sv[0]);
+    close(sv[1]);
+}
+#endif
+
+/* A clock that jumps far ahead: every due timer fires, in deadline order,
+ * once; a wait with a deadline times out; nothing fires twice. */
+static mt_time jump_now;
+static int order[3], norder;
+struct sleeper { mt_task task; long ms; int id; };
+
+static mt_time jump_clock(void *arg)
+{
+    (void)arg;
+    return jump_now;
+}
+
+static int sleeper(mt_task *t)
+{
+    struct sleeper *f = (struct sleeper *)t;
+    MT_BEGIN(t);
+    MT_SLEEP(t, f->ms);
+    order[norder++] = f->id;
+    MT_END(t);
+}
+
+static void test_clock_jump(void **state)
+{
+    static struct sleeper a, b, c;
+    (void)state;
+
+    jump_now = (mt_time)((mt_time)-1 - 0xFF); /* just below the wrap */
+    mt_sched_set_clock(&s, jump_clock, NULL, NULL);
+    a.ms = 300, a.id = 3;
+    b.ms = 100, b.id = 1;
+    c.ms = 200, c.id = 2;
+    norder = 0;
+    assert_int_equal(mt_sched_add(&s, &a.task, sleeper), 0);
+    assert_int_equal(mt_sched_add(&s, &b.task, sleeper), 0);
+    assert_int_equal(mt_sched_add(&s, &c.task, sleeper), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 3);
+    jump_now = (mt_time)(jump_now + 5000); /* past all three, across the wrap */
+    assert_int_equal(mt_sched_run_once(&s, 0), 3);
+    assert_int_equal(norder, 3);
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(order[2], 3);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(norder, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_eintr_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spurious_eagain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_and_pipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uncaught_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_transfers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accept_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_fault, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backend_wait_faults, setup, teardown),
+#if MT_BACKEND == MT_BACKEND_EPOLL
+        cmocka_unit_test_setup_teardown(test_epoll_ctl_faults, setup, teardown),
+#endif
+        cmocka_unit_test_setup_teardown(test_clock_jump, setup, teardown),
+    };
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    printf("faults injected: %lu\n", injected);
+    return r;
+}
+#else
+#include <stdio.h>
+int main(void)
+{
+    puts("test_faults: no I/O layer in this build, nothing to inject");
+    return 0;
+}
+#endif
