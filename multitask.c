@@ -672,6 +672,9 @@ static void mt__deliver(mt_sched *s, mt_task *p, int code, const char *msg)
 /* Task t returned ending status r: settle its state, report an unhandled
  * error of a top-level task, run its finally section, then hand the result
  * to its parent. Returns the parent (to resume), or NULL. */
+#if defined(__GNUC__)
+__attribute__((__noinline__)) /* cold: keeps mt__resume's frame small */
+#endif
 static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
 {
     mt_task *p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;

@@ -690,7 +690,7 @@ enum mt_state {
     do {                                                                     \
         (t)->bits |= MT__F_CATCH;                                            \
         wait;                                                                \
-        (t)->bits &= (uint16_t)~MT__F_CATCH;                                 \
+        (t)->bits &= ~(uint32_t)MT__F_CATCH; /* keeps the timer bits */     \
     } while (0)
 
 /* ---- I/O --------------------------------------------------------------- */
