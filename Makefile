@@ -7,7 +7,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA) -I.
 BUILD ?= build/$(notdir $(firstword $(CC)))
 RUNNER ?=
 
-EXAMPLES = printer children sleepers queue echo_server echo_client
+EXAMPLES = printer children sleepers queue echo_server echo_client chat kvserver httpd
 TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
@@ -64,21 +64,54 @@ check-variant: $(TESTS:%=$(VDIR)/%)
 	@set -e; for t in $(TESTS); do \
 		echo "== $(VARIANT): $$t"; $(RUNNER) $(VDIR)/$$t; done
 	@tests/examples.sh $(VDIR)/examples
+	@tests/net_examples.sh $(VDIR)/examples
 
 $(VDIR)/test_%: tests/test_%.c tests/util.h multitask.c multitask.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c -lcmocka $(LDLIBS)
 
-# Benchmarks: -O2, figures as ratios to baselines measured in the same run.
-# BENCH_ARGS=10 divides the sizes (CI runs them briefly, asserting nothing).
+# Benchmarks: -O2, figures as ratios to baselines measured in the same run,
+# one report: the terminal, $(BENCH_OUT)/latest.md and $(BENCH_OUT)/echo.png.
+# BENCH_ARGS=10 divides the sizes (CI runs them briefly, asserting nothing);
+# BENCH_MS is each echo run's length, BENCH_REPS the echo repetitions.
 BENCH_ARGS ?=
 BENCH_MS ?= 2000
+BENCH_REPS ?= 3
+BENCH_OUT ?= bench/results
 BENCH_BIN = $(BUILD)/bench
-bench: $(BENCH_BIN)/bench_core $(BENCH_BIN)/raw_epoll_echo $(BENCH_BIN)/echo_load \
+BENCH_GNU = -O2 -g -std=gnu99 -Wall -Werror
+bench: bench-deps $(BENCH_BIN)/bench_core $(BENCH_BIN)/uv_timers $(BENCH_BIN)/raw_epoll_echo \
+	$(BENCH_BIN)/uv_echo $(BENCH_BIN)/echo_load \
 	$(BENCH_BIN)/echo_select $(BENCH_BIN)/echo_poll $(BENCH_BIN)/echo_epoll
-	@$(BENCH_BIN)/bench_core $(BENCH_ARGS)
-	@echo
-	@bench/echo_bench.sh $(BENCH_BIN) $(BENCH_MS)
+	@CC='$(CC)' bench/run.sh '$(BENCH_BIN)' '$(BENCH_OUT)' '$(BENCH_ARGS)' '$(BENCH_MS)' '$(BENCH_REPS)'
+
+# libuv (a baseline) and gnuplot (the plot), installed as root when missing.
+.PHONY: bench-deps
+bench-deps:
+	@need=; \
+	printf '#include <uv.h>\nint main(void){return uv_version() == 0;}\n' \
+		| $(CC) -x c - -o /dev/null -luv 2>/dev/null || need=" libuv1-dev"; \
+	command -v gnuplot >/dev/null 2>&1 || need="$$need gnuplot-nox"; \
+	if [ -n "$$need" ]; then \
+		echo "make bench needs the Debian/Ubuntu packages$$need"; \
+		if [ "$$(id -u)" = 0 ]; then \
+			(apt-get install -y --no-install-recommends $$need || { apt-get update && apt-get install -y --no-install-recommends $$need; }); \
+		else echo "run: sudo apt-get install -y --no-install-recommends$$need"; \
+			case "$$need" in *libuv1-dev*) exit 1;; esac; fi; fi
+
+$(BENCH_BIN)/bench_core: bench/bench_core.c bench/floor.c bench/threads.c bench/floor.h \
+		bench/stats.h multitask.c multitask.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g $(EXTRA) -I. -pthread -o $@ bench/bench_core.c bench/floor.c \
+		bench/threads.c multitask.c $(LDLIBS)
+
+$(BENCH_BIN)/uv_timers: bench/uv_timers.c bench/stats.h | bench-deps
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_GNU) -o $@ $< -luv
+
+$(BENCH_BIN)/uv_echo: bench/uv_echo.c | bench-deps
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_GNU) -o $@ $< -luv
 
 $(BENCH_BIN)/echo_%: examples/echo_server.c multitask.c multitask.h
 	@mkdir -p $(@D)
@@ -86,15 +119,21 @@ $(BENCH_BIN)/echo_%: examples/echo_server.c multitask.c multitask.h
 
 $(BENCH_BIN)/echo_load: bench/echo_load.c
 	@mkdir -p $(@D)
-	$(CC) -O2 -g -std=gnu99 -Wall -Werror -o $@ $<
+	$(CC) $(BENCH_GNU) -o $@ $<
 
 $(BENCH_BIN)/raw_epoll_echo: bench/raw_epoll_echo.c
 	@mkdir -p $(@D)
-	$(CC) -O2 -g -std=gnu99 -Wall -Werror -o $@ $<
+	$(CC) $(BENCH_GNU) -o $@ $<
 
 $(BUILD)/bench/%: bench/%.c multitask.c multitask.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g $(EXTRA) -I. -o $@ $< multitask.c $(LDLIBS)
+
+# The example servers against real ones (redis-server, nginx if installed),
+# driven by redis-benchmark and wrk: a markdown table.
+.PHONY: bench-servers
+bench-servers: examples
+	@bench/servers_bench.sh $(EXDIR)
 
 # cmocka is the one dependency of the tests: name it, install it as root.
 cmocka:

@@ -1,0 +1,13 @@
+/* The baselines that bench_core measures beside the library: each returns
+ * nanoseconds per operation (floor.c: hand-written state machines;
+ * threads.c: POSIX threads). */
+#ifndef BENCH_FLOOR_H
+#define BENCH_FLOOR_H
+
+double floor_yield(int ntasks, long total); /* per resume */
+double floor_spawn(long n);                 /* per malloc + run + free */
+double floor_mailbox(long n);               /* per item through one slot */
+double floor_flag(long n);                  /* per hand-off of a flag */
+double threads_pingpong(long rounds, int same_cpu); /* per hand-off */
+
+#endif

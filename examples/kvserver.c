@@ -1,0 +1,669 @@
+/* A key-value server that speaks the Redis protocol (RESP2), so redis-cli
+ * and redis-benchmark drive it: PING, ECHO, GET, SET (EX, PX), DEL, EXISTS,
+ * INCR, DBSIZE, QUIT. One task per connection, in a malloc'ed frame, serves
+ * every whole request a read brought in (pipelining) and sends the replies
+ * in one write. Keys with a time to live sit in a heap ordered by deadline;
+ * one sweeper task sleeps until the earliest and deletes what is due, and
+ * lookups treat an expired key as gone even before the sweeper runs.
+ * Limits, all fixed: 65536 keys and 64 MiB of keys and values (SET beyond
+ * them: -OOM), arguments of up to 8 KiB, a request of up to 16.25 KiB, up
+ * to 64 arguments; a request beyond these is a protocol error that closes
+ * the connection, as Redis does.
+ * Usage: kvserver [PORT]   (port 0: any; prints the port)
+ * Try:   redis-cli -p PORT set greeting hello EX 10 */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "multitask.h"
+
+#define MAX_ARGS 64
+#define MAX_BULK 8192                     /* one argument */
+#define IN_CAP (2 * MAX_BULK + 256)       /* one request: SET of a key and a value */
+#define OUT_CAP 32768
+#define REPLY_MAX (MAX_BULK + 64)         /* the longest reply to one command */
+#define STORE_KEYS 65536
+#define STORE_BYTES (64UL << 20)
+#define BUCKETS 65536                     /* a power of two */
+#define MAX_TTL_MS 1000000000000LL        /* 31 years */
+#define WRITE_MS 30000                    /* a client that reads nothing this long goes */
+#define DRAIN_MS 1000                     /* closing: time to take what the client sends */
+
+/* ---- The store: a hash table, and a heap of the keys that expire ---- */
+
+struct entry {
+    struct entry *next; /* in its bucket */
+    char *val;
+    size_t vlen, klen;
+    size_t hpos;        /* 1-based place in the heap; 0: no time to live */
+    long long expire;   /* ms of the monotonic clock, if hpos */
+    char key[];
+};
+
+static struct entry *buckets[BUCKETS];
+static struct entry *heap[STORE_KEYS + 1];
+static size_t nkeys, nheap, bytes;
+static mt_event rearm; /* set when a key gets the earliest deadline */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t hash(const char *k, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    while (n--)
+        h = (h ^ (unsigned char)*k++) * 16777619u;
+    return h & (BUCKETS - 1);
+}
+
+static void heap_swap(size_t i, size_t j)
+{
+    struct entry *e = heap[i];
+    heap[i] = heap[j];
+    heap[j] = e;
+    heap[i]->hpos = i;
+    heap[j]->hpos = j;
+}
+
+/* Move the entry at i to its place after its deadline changed. */
+static void heap_fix(size_t i)
+{
+    while (i > 1 && heap[i]->expire < heap[i / 2]->expire) {
+        heap_swap(i, i / 2);
+        i /= 2;
+    }
+    for (;;) {
+        size_t m = i, l = 2 * i, r = l + 1;
+        if (l <= nheap && heap[l]->expire < heap[m]->expire)
+            m = l;
+        if (r <= nheap && heap[r]->expire < heap[m]->expire)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(i, m);
+        i = m;
+    }
+}
+
+static void set_expire(struct entry *e, long long expire)
+{
+    if (!expire) {
+        if (e->hpos) { /* the last one takes its place */
+            size_t i = e->hpos;
+            heap_swap(i, nheap--);
+            e->hpos = 0;
+            if (i <= nheap)
+                heap_fix(i);
+        }
+        return;
+    }
+    if (!e->hpos) {
+        heap[++nheap] = e;
+        e->hpos = nheap;
+    }
+    e->expire = expire;
+    heap_fix(e->hpos);
+    if (heap[1] == e)
+        mt_event_set(&rearm); /* the sweeper sleeps too long now */
+}
+
+static void del(struct entry **link)
+{
+    struct entry *e = *link;
+    *link = e->next;
+    set_expire(e, 0);
+    nkeys--;
+    bytes -= e->klen + e->vlen;
+    free(e->val);
+    free(e);
+}
+
+/* The link that points to key k's entry, or NULL. */
+static struct entry **link_of(const char *k, size_t klen)
+{
+    struct entry **link;
+    for (link = &buckets[hash(k, klen)]; *link; link = &(*link)->next)
+        if ((*link)->klen == klen && memcmp((*link)->key, k, klen) == 0)
+            return link;
+    return NULL;
+}
+
+/* The same for a key that has not expired. A key past its deadline is
+ * deleted here, so no command sees it, whenever the sweeper comes. */
+static struct entry **find(const char *k, size_t klen)
+{
+    struct entry **link = link_of(k, klen);
+    if (link && (*link)->hpos && (*link)->expire <= now_ms()) {
+        del(link);
+        return NULL;
+    }
+    return link;
+}
+
+static struct entry *lookup(const char *k, size_t klen)
+{
+    struct entry **link = find(k, klen);
+    return link ? *link : NULL;
+}
+
+/* Give key k the value v, keeping its time to live. NULL: out of room. */
+static struct entry *put(const char *k, size_t klen, const char *v, size_t vlen)
+{
+    struct entry *e = lookup(k, klen);
+    char *val;
+
+    if ((e ? bytes - e->vlen : bytes + klen) + vlen > STORE_BYTES ||
+        (!e && nkeys == STORE_KEYS))
+        return NULL;
+    if ((val = (char *)malloc(vlen ? vlen : 1)) == NULL)
+        return NULL;
+    if (!e) {
+        if ((e = (struct entry *)calloc(1, sizeof *e + klen)) == NULL) {
+            free(val);
+            return NULL;
+        }
+        memcpy(e->key, k, klen);
+        e->klen = klen;
+        e->next = buckets[hash(k, klen)];
+        buckets[hash(k, klen)] = e;
+        nkeys++;
+        bytes += klen;
+    }
+    memcpy(val, v, vlen);
+    free(e->val);
+    bytes = bytes - e->vlen + vlen;
+    e->val = val;
+    e->vlen = vlen;
+    return e;
+}
+
+static void expire_due(void)
+{
+    long long now = now_ms();
+    while (nheap && heap[1]->expire <= now)
+        del(link_of(heap[1]->key, heap[1]->klen));
+}
+
+static int sweeper(mt_task *t)
+{
+    long long left;
+    long wait;
+    MT_BEGIN(t);
+    for (;;) {
+        expire_due();
+        left = nheap ? heap[1]->expire - now_ms() : -1;
+        /* Long waits in steps the clock can time (16-bit ticks: 32 s). */
+        wait = left < 0 ? MT_FOREVER : left < MT_TIMEOUT_MAX ? (long)left : MT_TIMEOUT_MAX;
+        mt_event_clear(&rearm);
+        MT_CATCH(t, MT_EVENT_WAIT(t, &rearm, wait));
+        if (mt_err(t) == MT_ECANCELED)
+            break;
+    }
+    MT_END(t);
+}
+
+/* ---- A connection: requests in, replies out ---- */
+
+struct conn {
+    mt_task task;
+    struct conn *prev, *next; /* the live ones, for shutdown */
+    int fd, closing, argc;       /* closing: after QUIT or a protocol error */
+    mt_time deadline;
+    size_t len, pos, olen, done; /* in[0, len) read; [0, pos) served */
+    ssize_t n;
+    const char *argv[MAX_ARGS];
+    size_t alen[MAX_ARGS];
+    char in[IN_CAP];
+    char out[OUT_CAP];
+};
+
+static struct conn *conns;
+
+/* Replies: the caller has made room for REPLY_MAX bytes. */
+static void reply(struct conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    c->olen += (size_t)vsnprintf(c->out + c->olen, OUT_CAP - c->olen, fmt, ap);
+    va_end(ap);
+}
+
+static void reply_bulk(struct conn *c, const char *p, size_t n)
+{
+    reply(c, "$%lu\r\n", (unsigned long)n);
+    memcpy(c->out + c->olen, p, n);
+    memcpy(c->out + c->olen + n, "\r\n", 2);
+    c->olen += n + 2;
+}
+
+/* A decimal integer, strictly: [-]digits, in range. */
+static int parse_ll(const char *p, size_t n, long long *v)
+{
+    long long x = 0;
+    int neg = n > 0 && *p == '-';
+    size_t i = (size_t)neg;
+
+    if (i == n || n > 20)
+        return 0;
+    for (; i < n; i++) {
+        int d = p[i] - '0';
+        if (d < 0 || d > 9 || x > (LLONG_MAX - d) / 10)
+            return 0;
+        x = x * 10 + d;
+    }
+    *v = neg ? -x : x;
+    return 1;
+}
+
+static int arg_is(struct conn *c, int i, const char *word)
+{
+    return c->alen[i] == strlen(word) && strncasecmp(c->argv[i], word, c->alen[i]) == 0;
+}
+
+static void cmd_ping(struct conn *c)
+{
+    if (c->argc == 2)
+        reply_bulk(c, c->argv[1], c->alen[1]);
+    else
+        reply(c, "+PONG\r\n");
+}
+
+static void cmd_echo(struct conn *c) { reply_bulk(c, c->argv[1], c->alen[1]); }
+
+static void cmd_get(struct conn *c)
+{
+    struct entry *e = lookup(c->argv[1], c->alen[1]);
+    if (e)
+        reply_bulk(c, e->val, e->vlen);
+    else
+        reply(c, "$-1\r\n");
+}
+
+static void cmd_set(struct conn *c)
+{
+    long long ttl = 0, v;
+    struct entry *e;
+    int i;
+
+    for (i = 3; i < c->argc; i += 2) {
+        int ex = arg_is(c, i, "EX");
+        if ((!ex && !arg_is(c, i, "PX")) || ttl || i + 1 == c->argc) {
+            reply(c, "-ERR syntax error\r\n");
+            return;
+        }
+        if (!parse_ll(c->argv[i + 1], c->alen[i + 1], &v)) {
+            reply(c, "-ERR value is not an integer or out of range\r\n");
+            return;
+        }
+        if (v <= 0 || v > MAX_TTL_MS / (ex ? 1000 : 1)) {
+            reply(c, "-ERR invalid expire time in 'set' command\r\n");
+            return;
+        }
+        ttl = ex ? v * 1000 : v;
+    }
+    if ((e = put(c->argv[1], c->alen[1], c->argv[2], c->alen[2])) == NULL) {
+        reply(c, "-OOM command not allowed: the store is full\r\n");
+        return;
+    }
+    set_expire(e, ttl ? now_ms() + ttl : 0); /* SET forgets an old TTL */
+    reply(c, "+OK\r\n");
+}
+
+/* DEL and EXISTS: how many of the keys there are (DEL deletes them). */
+static void count_keys(struct conn *c, int delete)
+{
+    long n = 0;
+    int i;
+    for (i = 1; i < c->argc; i++) {
+        struct entry **link = find(c->argv[i], c->alen[i]);
+        if (link) {
+            n++;
+            if (delete)
+                del(link);
+        }
+    }
+    reply(c, ":%ld\r\n", n);
+}
+
+static void cmd_del(struct conn *c) { count_keys(c, 1); }
+static void cmd_exists(struct conn *c) { count_keys(c, 0); }
+
+static void cmd_incr(struct conn *c)
+{
+    struct entry *e = lookup(c->argv[1], c->alen[1]);
+    long long v = 0;
+    char num[24];
+    int n;
+
+    if (e && !parse_ll(e->val, e->vlen, &v)) {
+        reply(c, "-ERR value is not an integer or out of range\r\n");
+        return;
+    }
+    if (v == LLONG_MAX) {
+        reply(c, "-ERR increment or decrement would overflow\r\n");
+        return;
+    }
+    n = snprintf(num, sizeof num, "%lld", v + 1);
+    if (!put(c->argv[1], c->alen[1], num, (size_t)n)) { /* keeps the TTL */
+        reply(c, "-OOM command not allowed: the store is full\r\n");
+        return;
+    }
+    reply(c, ":%lld\r\n", v + 1);
+}
+
+static void cmd_dbsize(struct conn *c) { reply(c, ":%lu\r\n", (unsigned long)nkeys); }
+
+static void cmd_quit(struct conn *c)
+{
+    reply(c, "+OK\r\n");
+    c->closing = 1;
+}
+
+static const struct command {
+    const char *name;
+    int min, max; /* arguments, the name included; -1: any number */
+    void (*run)(struct conn *c);
+} commands[] = {
+    {"get", 2, 2, cmd_get},       {"set", 3, -1, cmd_set},       {"ping", 1, 2, cmd_ping},
+    {"echo", 2, 2, cmd_echo},     {"del", 2, -1, cmd_del},       {"exists", 2, -1, cmd_exists},
+    {"incr", 2, 2, cmd_incr},     {"dbsize", 1, 1, cmd_dbsize},  {"quit", 1, -1, cmd_quit},
+};
+
+/* Up to 40 bytes of what the client sent, printable, for an error line. */
+static const char *quote(const char *p, size_t n, char *buf)
+{
+    size_t i;
+    for (i = 0; i < n && i < 40; i++)
+        buf[i] = p[i] >= ' ' && p[i] <= '~' && p[i] != '\'' ? p[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
+static void execute(struct conn *c)
+{
+    char name[41];
+    size_t i;
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const struct command *k = &commands[i];
+        if (!arg_is(c, 0, k->name))
+            continue;
+        if (c->argc < k->min || (k->max >= 0 && c->argc > k->max)) {
+            reply(c, "-ERR wrong number of arguments for '%s' command\r\n", k->name);
+            return;
+        }
+        k->run(c);
+        return;
+    }
+    reply(c, "-ERR unknown command '%s'\r\n", quote(c->argv[0], c->alen[0], name));
+}
+
+/* ---- Parsing: whole requests only; a partial one waits for more ---- */
+
+enum { NEED_MORE, GOT_REQUEST, BAD_REQUEST };
+
+static int bad(struct conn *c, const char *why)
+{
+    reply(c, "-ERR Protocol error: %s\r\n", why);
+    return BAD_REQUEST;
+}
+
+/* The number of a "*N\r\n" or "$N\r\n" line at p: 1 (*v, and *next after
+ * the line), 0 if the line is not all here yet, -1 if it is no number. */
+static int header(const char *p, const char *end, long long *v, const char **next)
+{
+    const char *cr = (const char *)memchr(p, '\r', (size_t)(end - p));
+    if (!cr || cr + 1 == end)
+        return end - p > 24 ? -1 : 0;
+    if (cr[1] != '\n' || !parse_ll(p + 1, (size_t)(cr - p - 1), v))
+        return -1;
+    *next = cr + 2;
+    return 1;
+}
+
+/* "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n": what redis-cli and redis-benchmark send. */
+static int parse_multibulk(struct conn *c)
+{
+    const char *p = c->in + c->pos, *end = c->in + c->len;
+    long long n, len;
+    int i, r;
+
+    if ((r = header(p, end, &n, &p)) <= 0)
+        return r ? bad(c, "invalid multibulk length") : NEED_MORE;
+    if (n > MAX_ARGS)
+        return bad(c, "invalid multibulk length");
+    for (i = 0; i < n; i++) {
+        if (p == end)
+            return NEED_MORE;
+        if (*p != '$')
+            return bad(c, "expected '$'");
+        if ((r = header(p, end, &len, &p)) <= 0)
+            return r ? bad(c, "invalid bulk length") : NEED_MORE;
+        if (len < 0 || len > MAX_BULK)
+            return bad(c, "invalid bulk length");
+        if (end - p < len + 2)
+            return NEED_MORE;
+        if (p[len] != '\r' || p[len + 1] != '\n')
+            return bad(c, "expected CRLF after the bulk string");
+        c->argv[i] = p;
+        c->alen[i] = (size_t)len;
+        p += len + 2;
+    }
+    c->argc = n > 0 ? (int)n : 0; /* "*0" and "*-1" ask nothing */
+    c->pos = (size_t)(p - c->in);
+    return GOT_REQUEST;
+}
+
+/* "PING\r\n": words on a line, for people typing at nc or telnet. */
+static int parse_inline(struct conn *c)
+{
+    const char *p = c->in + c->pos, *end = c->in + c->len, *nl, *w;
+
+    if ((nl = (const char *)memchr(p, '\n', (size_t)(end - p))) == NULL)
+        return NEED_MORE;
+    c->pos = (size_t)(nl + 1 - c->in);
+    if (nl > p && nl[-1] == '\r')
+        nl--;
+    for (c->argc = 0; p < nl;) {
+        if (*p == ' ' || *p == '\t') {
+            p++;
+            continue;
+        }
+        for (w = p; p < nl && *p != ' ' && *p != '\t'; p++)
+            ;
+        if (c->argc == MAX_ARGS || p - w > MAX_BULK)
+            return bad(c, "too big inline request");
+        c->argv[c->argc] = w;
+        c->alen[c->argc++] = (size_t)(p - w);
+    }
+    return GOT_REQUEST;
+}
+
+static int parse(struct conn *c)
+{
+    if (c->pos == c->len)
+        return NEED_MORE;
+    return c->in[c->pos] == '*' ? parse_multibulk(c) : parse_inline(c);
+}
+
+static int conn(mt_task *t)
+{
+    struct conn *c = (struct conn *)t;
+    int r;
+    MT_BEGIN(t);
+    for (;;) {
+        for (;;) { /* serve every whole request that is in */
+            if (OUT_CAP - c->olen < REPLY_MAX) {
+                MT_CATCH(t, MT_WRITE_ALL(t, c->fd, c->out, c->olen, &c->done, WRITE_MS));
+                if (mt_err(t))
+                    MT_EXIT(t);
+                c->olen = 0;
+            }
+            r = parse(c);
+            if (r == NEED_MORE)
+                break;
+            if (r == BAD_REQUEST) {
+                c->closing = 1;
+                break;
+            }
+            if (c->argc > 0)
+                execute(c); /* QUIT sets closing */
+            if (c->closing)
+                break;
+        }
+        if (!c->closing) { /* keep the partial request, make room after it */
+            memmove(c->in, c->in + c->pos, c->len - c->pos);
+            c->len -= c->pos;
+            c->pos = 0;
+            if (c->len == IN_CAP) {
+                bad(c, c->in[0] == '*' ? "too big request" : "too big inline request");
+                c->closing = 1;
+            }
+        }
+        if (c->olen) {
+            MT_CATCH(t, MT_WRITE_ALL(t, c->fd, c->out, c->olen, &c->done, WRITE_MS));
+            if (mt_err(t))
+                break;
+            c->olen = 0;
+        }
+        if (c->closing)
+            break;
+        MT_CATCH(t, MT_RECV(t, c->fd, c->in + c->len, IN_CAP - c->len, 0, &c->n, MT_FOREVER));
+        if (mt_err(t) || c->n == 0)
+            break; /* reset, closed, or cancelled */
+        c->len += (size_t)c->n;
+    }
+    if (c->closing) {
+        /* Closing with input unread would reset the connection, and the
+         * client could lose our last reply: stop sending, take the rest. */
+        shutdown(c->fd, SHUT_WR);
+        c->deadline = mt_deadline(t, DRAIN_MS);
+        do
+            MT_CATCH(t, MT_RECV(t, c->fd, c->in, IN_CAP, 0, &c->n, mt_until(t, c->deadline)));
+        while (!mt_err(t) && c->n > 0);
+    }
+    MT_FINALLY(t);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    close(c->fd);
+    free(c);
+    MT_END(t);
+}
+
+struct listener {
+    mt_task task;
+    int fd, conn;
+};
+
+static int listener(mt_task *t)
+{
+    struct listener *f = (struct listener *)t;
+    struct conn *c;
+    MT_BEGIN(t);
+    for (;;) {
+        MT_CATCH(t, MT_ACCEPT(t, f->fd, &f->conn, NULL, NULL, MT_FOREVER));
+        if (mt_err(t) == MT_ECANCELED)
+            break;
+        if (mt_err(t)) {
+            MT_SLEEP(t, 100); /* out of descriptors, say: let some close */
+            continue;
+        }
+        if ((c = (struct conn *)calloc(1, sizeof *c)) == NULL) {
+            close(f->conn);
+            continue;
+        }
+        c->fd = f->conn;
+        c->next = conns;
+        if (conns)
+            conns->prev = c;
+        conns = c;
+        mt_add(&c->task, conn);
+    }
+    MT_FINALLY(t);
+    close(f->fd);
+    MT_END(t);
+}
+
+/* SIGINT/SIGTERM post a signal; this task turns it into cancellations. */
+static mt_signal stop_signal;
+static struct listener lst;
+static mt_task sweep_task;
+
+static void on_stop(int signo)
+{
+    (void)signo;
+    mt_signal_post(&stop_signal);
+}
+
+static int stopper(mt_task *t)
+{
+    struct conn *c;
+    MT_BEGIN(t);
+    MT_SIGNAL_WAIT(t, &stop_signal, MT_FOREVER);
+    fprintf(stderr, "kvserver: shutting down\n");
+    mt_cancel(&lst.task);
+    mt_cancel(&sweep_task);
+    for (c = conns; c; c = c->next)
+        mt_cancel(&c->task);
+    MT_END(t);
+}
+
+int main(int argc, char **argv)
+{
+    static mt_task stop_task;
+    int port = argc > 1 ? atoi(argv[1]) : 0, one = 1, r;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    struct sigaction sa;
+    size_t i;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)port);
+    lst.fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (lst.fd < 0 || setsockopt(lst.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        bind(lst.fd, (struct sockaddr *)&a, sizeof a) || listen(lst.fd, 511) ||
+        mt_fd_nonblock(lst.fd) || getsockname(lst.fd, (struct sockaddr *)&a, &alen)) {
+        perror("kvserver");
+        return 1;
+    }
+    printf("listening on 127.0.0.1:%d\n", ntohs(a.sin_port));
+    fflush(stdout);
+
+    mt_signal_init(mt_default(), &stop_signal);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    mt_event_init(&rearm);
+    mt_add(&lst.task, listener);
+    mt_add(&sweep_task, sweeper);
+    mt_add(&stop_task, stopper);
+    r = mt_run();
+    mt_sched_destroy(mt_default());
+    for (i = 0; i < BUCKETS; i++) /* leave nothing for leak checkers */
+        while (buckets[i])
+            del(&buckets[i]);
+    return r == 0 ? 0 : 1;
+}
