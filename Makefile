@@ -149,7 +149,8 @@ asan:
 		EXTRA='-fsanitize=address,undefined -fno-sanitize-recover=all'
 
 valgrind:
-	@$(MAKE) --no-print-directory test BUILD=$(BUILD)/valgrind CFLAGS='-O1 -g' RUNNER='$(VALGRIND)'
+	@$(MAKE) --no-print-directory test BUILD=$(BUILD)/valgrind CFLAGS='-O1 -g' \
+		RUNNER='env MT_UNDER_VALGRIND=1 $(VALGRIND)'
 
 # Microcontroller targets (arm-none-eabi, riscv64-unknown-elf, avr-gcc,
 # qemu-system-arm, simavr): the core tests run under emulation; sizes.

@@ -3,6 +3,7 @@
  * text written, line by line. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -602,6 +603,11 @@ static void test_lost_local_poisoned(void **state)
 {
     static struct lost l;
     (void)state;
+
+    /* valgrind tracks the stack itself: it reports the read of `kept` as
+     * uninitialised (the bug, caught) and the poison is not seen. */
+    if (getenv("MT_UNDER_VALGRIND"))
+        skip();
 
     setup_world();
     assert_int_equal(mt_sched_add(&s, &l.task, buggy), 0);
