@@ -12,7 +12,7 @@ TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
 
-.PHONY: all examples test demo bench asan valgrind lint size target-test clean check-variant cmocka
+.PHONY: all examples test demo bench asan valgrind lint size target-test clean check-variant cmocka coverage
 
 all: examples
 
@@ -151,6 +151,21 @@ asan:
 valgrind:
 	@$(MAKE) --no-print-directory test BUILD=$(BUILD)/valgrind CFLAGS='-O1 -g' \
 		RUNNER='env MT_UNDER_VALGRIND=1 $(VALGRIND)'
+
+# Line and branch coverage of multitask.c over the whole suite in the
+# default configuration (gcc --coverage; gcovr merges test_faults' own copy
+# of the library, else gcov alone reports the shared object).
+COVDIR = $(BUILD)/coverage
+coverage: cmocka
+	@rm -rf $(COVDIR) && mkdir -p $(COVDIR)
+	@$(CC) $(WARN) -O0 -g --coverage -I. -c multitask.c -o $(COVDIR)/multitask.o
+	@set -e; for t in $(TESTS); do \
+		if [ $$t = test_faults ]; then lib=; else lib=$(COVDIR)/multitask.o; fi; \
+		$(CC) $(WARN) -O0 -g --coverage -I. -o $(COVDIR)/$$t tests/$$t.c $$lib -lcmocka; \
+		$(COVDIR)/$$t > $(COVDIR)/$$t.log 2>&1 || { cat $(COVDIR)/$$t.log; exit 1; }; done
+	@if command -v gcovr >/dev/null 2>&1; then \
+		gcovr -r . -f 'multitask\.c$$' --print-summary -o $(COVDIR)/coverage.txt $(COVDIR); \
+	else cd $(COVDIR) && gcov -b -o . ../../../multitask.c | sed -n '/multitask.c/,/^$$/p'; fi
 
 # Microcontroller targets (arm-none-eabi, riscv64-unknown-elf, avr-gcc,
 # qemu-system-arm, simavr): the core tests run under emulation; sizes.
