@@ -161,7 +161,8 @@ coverage: cmocka
 	@$(CC) $(WARN) -O0 -g --coverage -I. -c multitask.c -o $(COVDIR)/multitask.o
 	@set -e; for t in $(TESTS); do \
 		if [ $$t = test_faults ]; then lib=; else lib=$(COVDIR)/multitask.o; fi; \
-		$(CC) $(WARN) -O0 -g --coverage -I. -o $(COVDIR)/$$t tests/$$t.c $$lib -lcmocka; \
+		$(CC) $(WARN) -O0 -g --coverage -I. -c tests/$$t.c -o $(COVDIR)/$$t.o; \
+		$(CC) --coverage -o $(COVDIR)/$$t $(COVDIR)/$$t.o $$lib -lcmocka; \
 		$(COVDIR)/$$t > $(COVDIR)/$$t.log 2>&1 || { cat $(COVDIR)/$$t.log; exit 1; }; done
 	@if command -v gcovr >/dev/null 2>&1; then \
 		gcovr -r . -f 'multitask\.c$$' --print-summary -o $(COVDIR)/coverage.txt $(COVDIR); \
