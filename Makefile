@@ -40,7 +40,8 @@ demo: examples
 # default); labels-as-values with a 32-slot timer wheel (most timers in the
 # heap); 64-bit ticks; 16-bit ticks with no wheel; the microcontroller
 # setup: timers in a sorted list, no allocator; the poll and epoll backends;
-# the debug configuration (names, lost-locals poison, per-wait statistics).
+# the debug configuration (names, lost-locals poison, per-wait statistics)
+# at -O0, as debug builds are.
 # Each also runs the examples (the echo server with real clients).
 VARIANTS = switch:-DMT_LC_LABELS=0 \
 	labels:'-DMT_LC_LABELS=1 -DMT_WHEEL_BITS=5' \
@@ -48,7 +49,7 @@ VARIANTS = switch:-DMT_LC_LABELS=0 \
 	time16:'-DMT_TIME_T=uint16_t -DMT_WHEEL_BITS=0' \
 	mcu:'-DMT_TIMER_LIST=1 -DMT_WHEEL_BITS=0 -DMT_NO_HEAP=1' \
 	poll:-DMT_BACKEND=MT_BACKEND_POLL epoll:-DMT_BACKEND=MT_BACKEND_EPOLL \
-	debug:-DMT_DEBUG=1
+	debug:'-DMT_DEBUG=1 -O0'
 
 test: cmocka
 	@set -e; for v in $(VARIANTS); do \
@@ -187,3 +188,7 @@ lint:
 
 clean:
 	rm -rf $(BUILD)
+
+# Fuzzing (tests/fuzz) and the soak test (tests/soak) keep their rules beside
+# their sources.
+include $(wildcard tests/*/rules.mk)
