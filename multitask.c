@@ -43,6 +43,14 @@
 #include <sys/epoll.h>
 #endif
 #endif
+#if MT_ASSERT && !defined(MT_ASSERT_FAIL)
+#include <stdlib.h> /* abort */
+#if MT_NO_STDIO
+#define MT_ASSERT_FAIL(msg) abort()
+#else
+#define MT_ASSERT_FAIL(msg) (fprintf(stderr, "multitask: misuse: %s\n", (msg)), abort())
+#endif
+#endif
 #if !MT_NO_HEAP && !defined(MT_REALLOC)
 #include <stdlib.h>
 #define MT_REALLOC(p, n) realloc((p), (n))
@@ -625,10 +633,27 @@ MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func)
     return MT__FAILED;
 }
 
+#if MT_ASSERT
+#define MISUSE(msg) MT_ASSERT_FAIL(msg)
+/* Only the scheduler calls a task function, and it says which it calls in
+ * s->current: plain code calling one directly would wait on nothing. */
+MT_API void mt__enter(mt_task *t)
+{
+    const mt_task *r = t;
+    while (r && !(r->bits & MT__F_ROOT))
+        r = r->up.parent;
+    if (!r || r->up.sched->current != t)
+        MISUSE("a task function called outside its scheduler (a wait outside a task)");
+}
+#else
+#define MISUSE(msg) ((void)0)
+#endif
+
 MT_API int mt__lost(mt_task *t)
 {
     if (t->bits & MT__F_FINAL)
         return MT__DONE; /* a finally pass with no finally section */
+    MISUSE("resume point not found (a wait inside a switch statement?)");
     t->err = MT_EINVAL;
     t->w.msg = "mt__resume point not found (a wait inside a switch statement?)";
     return MT__FAILED;
@@ -699,9 +724,12 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     s->fail_name = NULL;
     s->live--;
     if (r != MT__DONE) {
+        mt_task *outer = s->current;
         t->bits |= MT__F_FINAL;
         LC_FINAL(t);
+        s->current = t;
         (void)t->fn(t); /* t may be freed from here on */
+        s->current = outer;
     }
     s->finishing = NULL;
     if (p)
@@ -753,6 +781,7 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t)
     case MT__WAITING:
         if (ST(t) != MT_RUNNING)
             return NULL; /* a wait parked it */
+        MISUSE("task function returned outside MT_END");
         (void)mt__go_err(t, MT_EINVAL, "task function returned outside MT_END");
         r = MT__FAILED;
         break;
@@ -776,6 +805,7 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t)
     case MT__FAILED:
         break;
     default:
+        MISUSE("task function returned outside MT_END");
         (void)mt__go_err(t, MT_EINVAL, "task function returned outside MT_END");
         r = MT__FAILED;
         break;
@@ -793,8 +823,10 @@ MT_API int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
     if (!c || !fn || c == t)
         return mt__go_err(t, MT_EINVAL, "MT_AWAIT: NULL child or function");
     s = mt__sched_of(t);
-    if (LIVE(c) || c == s->finishing)
+    if (LIVE(c) || c == s->finishing) {
+        MISUSE("MT_AWAIT of a frame whose task is live");
         return mt__go_err(t, MT_EBUSY, NULL);
+    }
     if (timeout >= 0 && mt__timers_full(s))
         return mt__go_err(t, MT_ENOMEM, "too many timers");
     mt__init_task(c, fn);
@@ -1688,8 +1720,10 @@ static void mt__io_poll(mt_sched *s, long ms)
     if (n + 1 > s->io_cap) { /* grow: the only allocation of the I/O layer */
         size_t cap = n < 64 ? 64 : n * 2 + 1;
         p = (struct pollfd *)MT_REALLOC(s->io_buf, cap * sizeof *p);
-        if (!p)
-            return; /* retried next cycle; timers still fire */
+        if (!p) { /* waiting on would spin: fail them, as a failed poll does */
+            mt__io_fail_all(s, MT_ENOMEM);
+            return;
+        }
         s->io_buf = p;
         s->io_cap = cap;
     }
@@ -2021,31 +2055,37 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
     sig->pending = 0;
     sig->sched = s;
     mt_sem_init(&sig->sem, 0);
+    /* Before anything can fail: a post to a signal whose init failed then
+     * only sets flags that the next cycle clears. */
+    s->take_signals = mt__take_signals; /* linked in only if signals are used */
 #if MT_IO
     if (!s->wake_pipe) { /* one self-pipe per scheduler, both ends non-blocking */
+        int r;
         if (pipe(s->wake_fd) < 0)
             return MT_ESYS(errno);
-        if (mt_fd_nonblock(s->wake_fd[0]) || mt_fd_nonblock(s->wake_fd[1])) {
-            close(s->wake_fd[0]);
-            close(s->wake_fd[1]);
-            return MT_ESYS(errno);
-        }
-        s->wake_pipe = 1;
+        r = mt_fd_nonblock(s->wake_fd[0]);
+        if (!r)
+            r = mt_fd_nonblock(s->wake_fd[1]);
 #if MT_BACKEND == MT_BACKEND_EPOLL
-        if (s->io_open) { /* epoll already open: register the pipe now */
+        if (!r && s->io_open) { /* epoll already open: register the pipe now */
             struct epoll_event ev;
             memset(&ev, 0, sizeof ev);
             ev.events = EPOLLIN;
             ev.data.fd = s->wake_fd[0];
             if (epoll_ctl(s->io_fd, EPOLL_CTL_ADD, s->wake_fd[0], &ev) < 0)
-                return MT_ESYS(errno);
+                r = MT_ESYS(errno);
         }
 #endif
+        if (r) { /* no half-made pipe: the next init tries afresh */
+            close(s->wake_fd[0]);
+            close(s->wake_fd[1]);
+            return r;
+        }
+        s->wake_pipe = 1;
     }
 #endif
     sig->next = s->signals;
     s->signals = sig;
-    s->take_signals = mt__take_signals; /* linked in only if signals are used */
     return 0;
 }
 
@@ -2115,8 +2155,10 @@ MT_API int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn)
 {
     if (!s || !t || !fn)
         return MT_EINVAL;
-    if (LIVE(t) || t == s->finishing)
+    if (LIVE(t) || t == s->finishing) {
+        MISUSE("mt_sched_add of a frame whose task is live (added twice?)");
         return MT_EBUSY;
+    }
     mt__init_task(t, fn);
     t->bits |= MT__F_ROOT;
     t->up.sched = s;
@@ -2132,8 +2174,10 @@ MT_API int mt_sched_run_once(mt_sched *s, long timeout)
 
     if (!s || timeout < MT_FOREVER)
         return MT_EINVAL;
-    if (s->running)
+    if (s->running) {
+        MISUSE("mt_sched_run_once from one of its own tasks");
         return MT_EBUSY;
+    }
     s->running = 1;
     s->now_valid = 0;
     if (FLAG_GET(s->signalled))
@@ -2187,8 +2231,10 @@ MT_API int mt_sched_run(mt_sched *s)
 
     if (!s)
         return MT_EINVAL;
-    if (s->running)
+    if (s->running) {
+        MISUSE("mt_sched_run from one of its own tasks");
         return MT_EBUSY;
+    }
     failed = s->failed;
     while (s->rq.head || mt__timers_armed(s) || s->nio) {
         int r = mt_sched_run_once(s, MT_FOREVER);
@@ -2455,9 +2501,12 @@ static void mt__ask(mt_sched *s, mt_task *t, const char **name, const char **fil
 #endif
     int16_t err = t->err;
     void *w = t->w.obj; /* a function built without MT_DUMP fails instead */
+    mt_task *outer = s->current;
     s->q_name = s->q_file = NULL;
+    s->current = t;
     if (t->fn(t) != MT__QUERIED)
         s->q_name = s->q_file = NULL;
+    s->current = outer;
     t->lc = lc;
     t->err = err;
     t->w.obj = w;

@@ -181,6 +181,14 @@
 #if MT_DEBUG && !MT_DUMP
 #error "MT_DEBUG needs MT_DUMP (the statistics are written like a dump)"
 #endif
+/* Misuse checks: a task function called outside the scheduler, a live
+ * frame added or awaited again, a task function returning outside MT_END,
+ * a lost resume point, a scheduler run from its own task. With MT_ASSERT
+ * they stop the program through MT_ASSERT_FAIL(msg) (default: the message
+ * on stderr, then abort()); without, they are the error codes documented. */
+#ifndef MT_ASSERT
+#define MT_ASSERT MT_DEBUG
+#endif
 #ifndef MT_DEBUG_POISON
 #define MT_DEBUG_POISON 2048
 #endif
@@ -503,6 +511,11 @@ enum mt_state {
 #else
 #define MT__DEBUG_HERE(t)
 #endif
+#if MT_ASSERT /* called by its scheduler, not by plain code */
+#define MT__ENTER(t) mt__enter(t);
+#else
+#define MT__ENTER(t)
+#endif
 
 /* After a wait: raise its error unless caught. */
 #define MT__CHECK(t)                                                         \
@@ -547,6 +560,7 @@ enum mt_state {
 #define MT_BEGIN(t)                                                          \
     {                                                                        \
         typedef char mt__task_body;                                          \
+        MT__ENTER(t)                                                         \
         MT__DEBUG_HERE(t)                                                    \
         MT__LC_DISPATCH(t)
 
@@ -1031,6 +1045,9 @@ MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func);
 MT_API int mt__query(mt_task *t, const char *func, const char *file);
 MT_API int mt__caught(mt_task *t, const char *func);
 MT_API int mt__lost(mt_task *t);
+#if MT_ASSERT
+MT_API void mt__enter(mt_task *t);
+#endif
 MT_API int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
 MT_API int mt__poll_begin(mt_task *t, long timeout);
 MT_API int mt__sleep(mt_task *t, long ms);

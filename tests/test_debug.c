@@ -430,6 +430,113 @@ static void test_dump_fd_wait(void **state)
 }
 #endif
 
+/* The states and waits the first dump test does not reach, from plain
+ * code: polling a condition, woken but not yet run, a put on a full queue,
+ * a deadline already past (due), and a wait for an exceptional condition. */
+static int never;
+
+struct cond_waiter { mt_task task; int line; };
+
+static int cond_waiter(mt_task *t)
+{
+    struct cond_waiter *f = (struct cond_waiter *)t;
+    MT_BEGIN(t);
+    f->line = __LINE__; MT_CATCH(t, MT_WAIT_UNTIL(t, never, 50));
+    MT_END(t);
+}
+
+struct putter { mt_task task; int line, item; };
+
+static int putter(mt_task *t)
+{
+    struct putter *f = (struct putter *)t;
+    MT_BEGIN(t);
+    f->line = __LINE__; MT_QUEUE_PUT(t, &q, &f->item, MT_FOREVER);
+    MT_END(t);
+}
+
+#if MT_IO
+struct oob { mt_task task; int fd, line; };
+
+static int oob(mt_task *t)
+{
+    struct oob *f = (struct oob *)t;
+    MT_BEGIN(t);
+    f->line = __LINE__; MT_WAIT_FD(t, f->fd, MT_EXCEPT, MT_FOREVER);
+    MT_END(t);
+}
+#endif
+
+static void test_dump_other_states(void **state)
+{
+    static struct cond_waiter cw;
+    static struct putter pu;
+    static struct getter g;
+    static struct sleeper sl;
+    static const int full[] = {1, 2};
+    char want[256];
+#if MT_IO
+    static struct oob o;
+    int sv[2];
+#endif
+    (void)state;
+
+    setup_world();
+    assert_int_equal(mt_queue_init(&q, qbuf, sizeof qbuf[0], 2, full, 2), 0);
+    never = 0;
+    assert_int_equal(mt_sched_add(&s, &cw.task, cond_waiter), 0);
+    assert_int_equal(mt_sched_add(&s, &pu.task, putter), 0);
+    assert_int_equal(mt_sched_add(&s, &sl.task, sleeper), 0);
+    assert_int_equal(mt_sched_add(&s, &g.task, getter), 0);
+#if MT_IO
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(mt_fd_nonblock(sv[0]), 0);
+    o.fd = sv[0];
+    assert_int_equal(mt_sched_add(&s, &o.task, oob), 0);
+#endif
+    assert_int_equal(mt_sched_run_once(&s, 0), 4 + MT_IO); /* cw polls, g takes 1 */
+    assert_int_equal(mt_state(&g.task), MT_DONE);
+    assert_int_equal(mt_state(&pu.task), MT_RUNNABLE);      /* woken: a slot */
+    clk.now += 150; /* past the sleeper's deadline, before a cycle */
+    assert_int_equal(mt_sched_dump(&s, capture_out, &cap), 3 + MT_IO);
+
+    snprintf(want, sizeof want, "cond_waiter  polling  tests/test_debug.c:%d  condition  due",
+             cw.line);
+    assert_line(&cap, want);
+    snprintf(want, sizeof want, "putter  woken  tests/test_debug.c:%d  -", pu.line);
+    assert_line(&cap, want);
+    snprintf(want, sizeof want, "sleeper  waiting  tests/test_debug.c:%d  sleep  due", sl.line);
+    assert_line(&cap, want);
+#if MT_IO
+    snprintf(want, sizeof want, "oob  waiting  tests/test_debug.c:%d  fd %d except  no timeout",
+             o.line, sv[0]);
+    assert_line(&cap, want);
+#endif
+
+    /* A put waiting on a full queue. */
+    memset(&cap, 0, sizeof cap);
+    assert_int_equal(mt_sched_run_once(&s, 0), 3); /* pu puts, cw and sl time out */
+    pu.item = 3;
+    assert_int_equal(mt_sched_add(&s, &pu.task, putter), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    assert_int_equal(mt_sched_dump(&s, capture_out, &cap), 1 + MT_IO);
+    snprintf(want, sizeof want, "putter  waiting  tests/test_debug.c:%d  queue %s (put)  no timeout",
+             pu.line, ptr_text(&q));
+    assert_line(&cap, want);
+
+    mt_cancel(&pu.task);
+#if MT_IO
+    mt_cancel(&o.task);
+#endif
+    assert_int_equal(mt_sched_run(&s), 0);
+#if MT_IO
+    close(sv[0]);
+    close(sv[1]);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+#endif
+    assert_sched_empty(&s);
+}
+
 /* ---- Stranded tasks ---------------------------------------------------- */
 
 static mt_event ping, pong;
@@ -492,6 +599,47 @@ static void test_stranded_report(void **state)
     assert_int_equal(mt_state(&b.task), MT_DONE);
     assert_sched_empty(&s);
 }
+
+#if MT_IO && MT_DUMP
+/* With the sink reset (NULL), the report goes to stderr again: one task,
+ * "1 task" in the header. */
+static void test_stranded_to_stderr(void **state)
+{
+    static struct getter g;
+    char got[1024], want[256];
+    int fds[2], saved;
+    ssize_t n;
+    (void)state;
+
+    setup_world();
+    mt_sched_set_out(&s, capture_out, &cap);
+    mt_sched_set_out(&s, NULL, NULL);
+    assert_int_equal(pipe(fds), 0);
+    fflush(stderr);
+    saved = dup(2);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fds[1], 2), 2);
+    assert_int_equal(mt_sched_add(&s, &g.task, getter), 0);
+    assert_int_equal(mt_sched_run(&s), MT_ESTRANDED);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    close(fds[1]);
+    n = read(fds[0], got, sizeof got - 1);
+    close(fds[0]);
+    assert_true(n > 0);
+    got[n] = '\0';
+    assert_int_equal(cap.lines, 0);
+    snprintf(want, sizeof want,
+             "multitask: 1 task stranded: waiting, and nothing left can wake them:\n"
+             "getter  waiting  tests/test_debug.c:%d  queue %s (get)  no timeout\n",
+             g.line, ptr_text(&q));
+    assert_string_equal(got, want);
+    mt_cancel(&g.task);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_sched_empty(&s);
+}
+#endif
 
 /* A child stranded under its parent; a stranded run also outranks an
  * unhandled error in the verdict, and both are reported. */
@@ -677,11 +825,15 @@ int main(void)
         cmocka_unit_test(test_dump_running_middle),
         cmocka_unit_test(test_dump_from_finally),
         cmocka_unit_test(test_dump_polling_once),
+        cmocka_unit_test(test_dump_other_states),
         cmocka_unit_test(test_dump_misuse),
 #if MT_IO
         cmocka_unit_test(test_dump_fd_wait),
 #endif
         cmocka_unit_test(test_stranded_report),
+#if MT_IO && MT_DUMP
+        cmocka_unit_test(test_stranded_to_stderr),
+#endif
         cmocka_unit_test(test_stranded_child_and_failure),
         cmocka_unit_test(test_out_stdio),
 #if MT_DEBUG

@@ -1,7 +1,8 @@
 /* Fault injection: the library's system calls go through a shim (the
  * library compiled into this file with MT_SYS_SHIM) that a test programs to
  * fail: EINTR, EAGAIN, ECONNRESET, EPIPE, EMFILE, ENOMEM, short reads and
- * writes, a failing backend wait, a clock that jumps. Each test checks that
+ * writes, a failing backend wait, an allocator out of memory, a clock that
+ * jumps. Each test checks that
  * the right error reaches the right task, the others go on, and nothing is
  * left registered. */
 #define _POSIX_C_SOURCE 200809L
@@ -21,7 +22,7 @@
 #include <sys/epoll.h>
 #endif
 
-enum { F_READ, F_WRITE, F_RECV, F_SEND, F_ACCEPT, F_CONNECT, F_WAIT, F_CTL, F_N };
+enum { F_READ, F_WRITE, F_RECV, F_SEND, F_ACCEPT, F_CONNECT, F_WAIT, F_CTL, F_ALLOC, F_N };
 
 /* Per call: pass `skip` calls, then fail `count` with `err`; `cap` limits
  * the bytes a read or write may move (a short transfer). */
@@ -115,6 +116,17 @@ SHIM int mt_shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 {
     return fail_now(F_CTL) ? -1 : epoll_ctl(ep, op, fd, e);
 }
+#endif
+
+/* The allocator (unbounded queues, the poll array, the epoll table). */
+#if !MT_NO_HEAP
+#include <stdlib.h>
+static void *shim_realloc(void *p, size_t n)
+{
+    return fail_now(F_ALLOC) ? NULL : realloc(p, n);
+}
+#define MT_REALLOC(p, n) shim_realloc((p), (n))
+#define MT_FREE(p) free(p)
 #endif
 
 #include "../multitask.c"
@@ -500,6 +512,87 @@ static void test_epoll_ctl_faults(void **state)
 }
 #endif
 
+#if !MT_NO_HEAP
+/* An unbounded queue that cannot grow: the put fails with MT_ENOMEM, from
+ * plain code and from a task, and the items already in stay, in order. */
+struct putter { mt_task task; mt_queue *q; int item, err; };
+
+static int putter(mt_task *t)
+{
+    struct putter *f = (struct putter *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_QUEUE_PUT(t, f->q, &f->item, 1000));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static void test_alloc_faults(void **state)
+{
+    static struct putter p;
+    mt_queue q;
+    int in[20], out, i;
+    (void)state;
+
+    for (i = 0; i < 20; i++)
+        in[i] = 100 + i;
+    /* The first growth (8 slots) works, the second fails: init gives up
+     * and frees what it took (leak-checked under ASan and valgrind). */
+    fault(F_ALLOC, 1, 1, ENOMEM);
+    assert_int_equal(mt_queue_init(&q, NULL, sizeof(int), 0, in, 20), MT_ENOMEM);
+
+    assert_int_equal(mt_queue_init(&q, NULL, sizeof(int), 0, in, 8), 0);
+    fault(F_ALLOC, 0, 2, ENOMEM);
+    assert_int_equal(mt_queue_try_put(&q, &in[8]), MT_ENOMEM);
+    p.q = &q;
+    p.item = in[8];
+    assert_int_equal(mt_sched_add(&s, &p.task, putter), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(p.err, MT_ENOMEM);
+    assert_int_equal(mt_queue_len(&q), 8);
+    assert_int_equal(mt_queue_try_put(&q, &in[8]), 0); /* memory again */
+    for (i = 0; i < 9; i++) {
+        assert_int_equal(mt_queue_try_get(&q, &out), 0);
+        assert_int_equal(out, in[i]);
+    }
+    assert_int_equal(mt_queue_try_get(&q, &out), MT_EAGAIN);
+    assert_int_equal(mt_queue_free(&q), 0);
+}
+
+#if MT_BACKEND != MT_BACKEND_SELECT
+/* The backend's own memory (poll's array, epoll's table) running out: the
+ * waiter hears MT_ENOMEM at once instead of waiting on a loop that cannot
+ * see its descriptor; a bystander goes on; the next wait works. */
+static void test_backend_alloc_fault(void **state)
+{
+    static struct rw a, b;
+    static struct bystander by;
+    int sv[2];
+    (void)state;
+
+    pair(sv);
+    a.fd = sv[0], a.op = 1;
+    fault(F_ALLOC, 0, 1, ENOMEM);
+    assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+    assert_int_equal(mt_sched_add(&s, &by.task, bystander), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(a.err, MT_ENOMEM);
+    assert_int_equal(mt_state(&by.task), MT_DONE);
+    assert_int_equal(mt_sched_has_io_waits(&s), 0);
+
+    memset(&a, 0, sizeof a);
+    a.fd = sv[0], a.op = 1;
+    b.fd = sv[1], b.op = 3;
+    assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+    assert_int_equal(mt_sched_add(&s, &b.task, rw), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(a.err, 0);
+    assert_int_equal(a.n, 5);
+    close(sv[0]);
+    close(sv[1]);
+}
+#endif
+#endif
+
 /* A clock that jumps far ahead: every due timer fires, in deadline order,
  * once; a wait with a deadline times out; nothing fires twice. */
 static mt_time jump_now;
@@ -561,6 +654,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_epoll_ctl_faults, setup, teardown),
 #endif
         cmocka_unit_test_setup_teardown(test_clock_jump, setup, teardown),
+#if !MT_NO_HEAP
+        cmocka_unit_test_setup_teardown(test_alloc_faults, setup, teardown),
+#if MT_BACKEND != MT_BACKEND_SELECT
+        cmocka_unit_test_setup_teardown(test_backend_alloc_fault, setup, teardown),
+#endif
+#endif
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     printf("faults injected: %lu\n", injected);

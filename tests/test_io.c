@@ -55,6 +55,9 @@ static long drive(mt_sched *s, long max)
 
 static void nonblock(int fd) { assert_int_equal(mt_fd_nonblock(fd), 0); }
 
+static void test_fd_helpers_bad_input(void **state);
+static void test_merge_io_waiters(void **state);
+
 static void xclose(int fd) { assert_int_equal(close(fd), 0); }
 
 static void unix_pair(int sv[2])
@@ -1656,6 +1659,72 @@ static void test_io_burst_gives_way(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
+/* The descriptor helpers on bad input: no task, a closed descriptor. */
+static void test_fd_helpers_bad_input(void **state)
+{
+    int sv[2];
+    (void)state;
+
+    unix_pair(sv);
+    xclose(sv[0]);
+    xclose(sv[1]);
+    assert_int_equal(mt_fd_nonblock(sv[0]), MT_ESYS(EBADF));
+    assert_int_equal(mt_fd_nonblock(-1), MT_ESYS(EBADF));
+    assert_int_equal(mt_fd_ready(NULL), 0);
+}
+
+/* Merging a scheduler whose tasks wait on descriptors (with and without a
+ * timeout) into one that has its own: the waits carry over, the target
+ * polls them, and each wakes with its data. */
+static void test_merge_io_waiters(void **state)
+{
+    mt_sched a, b;
+    struct fake_clock c;
+    struct reader ra, rb1, rb2;
+    int p[2], q[2], r[2], round;
+    (void)state;
+
+    for (round = 0; round < 2; round++) { /* the target has waiters, or none */
+        start(&a, &c);
+        mt_sched_init(&b);
+        unix_pair(p);
+        unix_pair(q);
+        unix_pair(r);
+        if (round == 0) {
+            add_reader(&a, &ra, p[0], MT_FOREVER);
+            assert_int_equal(mt_sched_run_once(&a, 0), 1);
+        }
+        add_reader(&b, &rb1, q[0], 500);
+        add_reader(&b, &rb2, r[0], MT_FOREVER);
+        rb1.s = rb2.s = &a; /* where they will run */
+        assert_int_equal(mt_sched_run_once(&b, 0), 2);
+        assert_int_equal(mt_sched_has_io_waits(&b), 1);
+        assert_int_equal(mt_sched_merge(&a, &b), 0);
+        assert_int_equal(mt_sched_has_io_waits(&b), 0);
+        assert_int_equal(mt_sched_live(&b), 0);
+        assert_int_equal(mt_sched_has_io_waits(&a), 1);
+        assert_int_equal(mt_sched_live(&a), round == 0 ? 3u : 2u);
+        xwrite(q[1], "one");
+        xwrite(r[1], "two");
+        if (round == 0)
+            xwrite(p[1], "zero");
+        drive(&a, 10);
+        assert_int_equal(rb1.err, 0);
+        assert_int_equal(rb1.n, 3);
+        assert_memory_equal(rb1.buf, "one", 3);
+        assert_int_equal(rb2.err, 0);
+        assert_memory_equal(rb2.buf, "two", 3);
+        if (round == 0) {
+            assert_int_equal(ra.err, 0);
+            assert_memory_equal(ra.buf, "zero", 4);
+        }
+        assert_sched_empty(&a);
+        assert_int_equal(mt_sched_destroy(&a), 0);
+        assert_int_equal(mt_sched_destroy(&b), 0);
+        xclose(p[0]), xclose(p[1]), xclose(q[0]), xclose(q[1]), xclose(r[0]), xclose(r[1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1684,6 +1753,8 @@ int main(void)
         cmocka_unit_test(test_no_sigpipe),
         cmocka_unit_test(test_wait_fd_except_oob),
         cmocka_unit_test(test_io_burst_gives_way),
+        cmocka_unit_test(test_fd_helpers_bad_input),
+        cmocka_unit_test(test_merge_io_waiters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

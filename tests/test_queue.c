@@ -628,6 +628,86 @@ static void test_getter_handoff_no_steal(void **state)
     assert_sched_empty(&s);
 }
 
+/* Plain code taking from a queue whose oldest items are promised to woken
+ * getters gets the first free one; the promised ones stay, in order, for
+ * their getters (the ring wraps meanwhile). */
+static void test_try_get_skips_promised(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct reports rep;
+    mt_queue q;
+    int buf[3], v, i;
+    struct qtask a, b;
+    static const int ids[] = {0, 1};
+    static const int vals[] = {11, 12};
+    (void)state;
+
+    setup(&s, &c, &rep, 0);
+    assert_int_equal(mt_queue_init(&q, buf, sizeof(int), 3, NULL, 0), 0);
+    for (i = 0; i < 2; i++) { /* move the ring's head to slot 2 */
+        v = i;
+        assert_int_equal(mt_queue_try_put(&q, &v), 0);
+        assert_int_equal(mt_queue_try_get(&q, &v), 0);
+    }
+    add_q(&s, &a, getter, &q, 0, -1, MT_FOREVER);
+    add_q(&s, &b, getter, &q, 1, -1, MT_FOREVER);
+    assert_int_equal(mt_sched_run_once(&s, 0), 2);
+    for (v = 11; v <= 13; v++)
+        assert_int_equal(mt_queue_try_put(&q, &v), 0);
+    assert_int_equal(mt_queue_len(&q), 1); /* 11 and 12 are promised */
+    assert_int_equal(mt_queue_full(&q), 1);
+    v = -1;
+    assert_int_equal(mt_queue_try_get(&q, &v), 0);
+    assert_int_equal(v, 13);
+    assert_int_equal(mt_queue_try_get(&q, &v), MT_EAGAIN);
+    assert_int_equal(mt_sched_run(&s), 0);
+    check_log(ids, vals, 2);
+    assert_int_equal(mt_queue_len(&q), 0);
+    assert_sched_empty(&s);
+}
+
+/* Items of 8 bytes (the copy hosted builds inline), through the ring and
+ * through a hand-off to a waiting task, bit for bit. */
+struct wide { mt_task task; mt_queue *q; uint64_t got[4]; int n; };
+
+static int wide_getter(mt_task *t)
+{
+    struct wide *f = (struct wide *)t;
+    MT_BEGIN(t);
+    for (f->n = 0; f->n < 4; f->n++)
+        MT_QUEUE_GET(t, f->q, &f->got[f->n], MT_FOREVER);
+    MT_END(t);
+}
+
+static void test_eight_byte_items(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct reports rep;
+    mt_queue q;
+    uint64_t buf[2], v;
+    static const uint64_t want[] = {0x0123456789abcdefu, 0xfedcba9876543210u,
+                                    0x8000000000000001u, 0xffffffffffffffffu};
+    static struct wide w;
+    int i;
+    (void)state;
+
+    setup(&s, &c, &rep, 0);
+    assert_int_equal(mt_queue_init(&q, buf, sizeof v, 2, want, 2), 0);
+    memset(&w, 0, sizeof w);
+    w.q = &q;
+    assert_int_equal(mt_sched_add(&s, &w.task, wide_getter), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1); /* takes 2, waits */
+    assert_int_equal(mt_queue_try_put(&q, &want[2]), 0); /* handed off */
+    assert_int_equal(mt_queue_try_put(&q, &want[3]), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    for (i = 0; i < 4; i++)
+        assert_true(w.got[i] == want[i]);
+    assert_int_equal(mt_queue_len(&q), 0);
+    assert_sched_empty(&s);
+}
+
 /* The same for a putter woken on a full queue. */
 static void test_putter_handoff_no_steal(void **state)
 {
@@ -1984,6 +2064,8 @@ int main(void)
         cmocka_unit_test(test_getters_served_in_order),
         cmocka_unit_test(test_putters_served_in_order),
         cmocka_unit_test(test_getter_handoff_no_steal),
+        cmocka_unit_test(test_try_get_skips_promised),
+        cmocka_unit_test(test_eight_byte_items),
         cmocka_unit_test(test_putter_handoff_no_steal),
         cmocka_unit_test(test_ping_pong),
         cmocka_unit_test(test_get_timeout),

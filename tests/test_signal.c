@@ -4,6 +4,10 @@
 #include <string.h>
 
 #include "util.h"
+#if MT_IO
+#include <errno.h>
+#include <sys/resource.h>
+#endif
 
 struct sigwaiter {
     mt_task task;
@@ -171,6 +175,40 @@ static void test_signal_misuse(void **state)
     assert_sched_empty(&s);
 }
 
+/* No descriptor left for the self-pipe (RLIMIT_NOFILE at 0): init says
+ * which error, registers nothing, and works once descriptors are back. */
+static void test_signal_init_without_descriptors(void **state)
+{
+#if MT_IO
+    mt_sched s;
+    mt_signal sig;
+    struct rlimit was, none;
+    int r;
+    (void)state;
+
+    mt_sched_init(&s);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+    none = was;
+    none.rlim_cur = 0;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+    r = mt_signal_init(&s, &sig);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+    assert_int_equal(r, MT_ESYS(EMFILE));
+    assert_int_equal(mt_sched_signalled(&s), 0);
+    mt_signal_post(&sig); /* not registered: the next cycle clears it */
+    assert_int_equal(mt_sched_run_once(&s, 0), 0);
+    assert_int_equal(mt_sched_signalled(&s), 0);
+    assert_int_equal(mt_signal_init(&s, &sig), 0);
+    mt_signal_post(&sig);
+    assert_int_equal(mt_sched_signalled(&s), 1);
+    assert_int_equal(mt_sched_run_once(&s, 0), 0);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+#else
+    (void)state;
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_post_before_wait_is_kept_once),
         cmocka_unit_test(test_posix_signal_handler_posts),
         cmocka_unit_test(test_signal_misuse),
+        cmocka_unit_test(test_signal_init_without_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

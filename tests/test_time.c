@@ -360,6 +360,62 @@ static void test_many_sleeps_in_order(void **state)
     check_many_sleeps((mt_time)-500); /* wraps halfway */
 }
 
+/* Far timers (beyond the wheel: in the heap) armed in random order, a
+ * quarter of them cancelled from the middle of the heap: the others still
+ * wake at their deadlines, in order; the cancelled ones end cancelled at
+ * the moment of the cancel. */
+static void check_far_sleeps(mt_time start)
+{
+    enum { N = 3000 };
+    mt_sched s;
+    struct fake_clock c;
+    static struct sleeper sl[N];
+    const struct sleeper *prev = NULL;
+    mt_time mid;
+    int i, cancelled = 0;
+
+    mt_sched_init(&s);
+    use_fake_clock(&s, &c, start);
+    nwoke = 0;
+    srand(23);
+    for (i = 0; i < N; i++)
+        add_sleeper(&s, &sl[i], i, 1 + rand() % (MT_TIMEOUT_MAX < 60000 ? MT_TIMEOUT_MAX : 60000));
+    while (mt_time_before(c.now, (mt_time)(start + 5000)))
+        assert_true(mt_sched_run_once(&s, MT_FOREVER) >= 0);
+    mid = c.now;
+    for (i = 0; i < N; i++)
+        if (mt_state(&sl[i].task) == MT_WAITING && rand() % 4 == 0) {
+            assert_int_equal(mt_cancel(&sl[i].task), 0);
+            cancelled++;
+        }
+    assert_true(cancelled > N / 8);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(nwoke, N);
+    for (i = 0; i < N; i++) {
+        const struct sleeper *f = &sl[order[i]];
+        if (f->result == MT_ECANCELED) { /* woken by the cancel, at once */
+            assert_true(mt_time_before(mid, (mt_time)(start + (mt_time)f->ms)));
+            assert_int_equal(f->woke, mid);
+            cancelled--;
+            continue;
+        }
+        assert_int_equal(f->result, 0);
+        assert_int_equal(f->woke, (mt_time)(start + (mt_time)f->ms));
+        if (prev)
+            assert_true(prev->ms < f->ms || (prev->ms == f->ms && prev->id < f->id));
+        prev = f;
+    }
+    assert_int_equal(cancelled, 0);
+    assert_sched_empty(&s);
+}
+
+static void test_far_sleeps_in_order_with_cancels(void **state)
+{
+    (void)state;
+    check_far_sleeps(0);
+    check_far_sleeps((mt_time)-20000); /* wraps */
+}
+
 /* Equal deadlines fire in arming order even when one timer was armed far
  * ahead (kept in the heap) and the other close to its deadline (kept in the
  * wheel, with the default configuration). */
@@ -401,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_deadline_math),
         cmocka_unit_test(test_early_wake_removes_timer),
         cmocka_unit_test(test_many_sleeps_in_order),
+        cmocka_unit_test(test_far_sleeps_in_order_with_cancels),
         cmocka_unit_test(test_equal_deadlines_far_and_near),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,6 +62,14 @@ static inline void record_report(mt_task *t, const char *name, void *arg)
     r->msg = mt_errmsg(t);
 }
 
+/* Tests of the error codes misuse returns: with MT_ASSERT the misuse stops
+ * the program instead (tests/test_misuse.c checks that). */
+#define SKIP_IF_ASSERT()                                                     \
+    do {                                                                     \
+        if (MT_ASSERT)                                                       \
+            skip();                                                          \
+    } while (0)
+
 /* Every test ends with this: nothing runnable, armed, parked or alive. */
 static inline void assert_sched_empty(const mt_sched *s)
 {
