@@ -1710,16 +1710,32 @@ static void mt__io_badf(mt_sched *s)
 #endif
 
 #if MT_BACKEND == MT_BACKEND_POLL
+/* One pollfd per descriptor, however many tasks wait on it: poll() refuses
+ * more entries than the descriptor limit (EINVAL), which a reader and a
+ * writer per connection would otherwise reach at half of it. io_buf holds
+ * the entries, then each waiter's entry index, then an open-addressing
+ * table from descriptor to entry (a power of two, at least twice the
+ * waiters), all rebuilt each cycle in one pass over the waiters. */
+static size_t mt__poll_hcap(size_t cap)
+{
+    size_t h = 16;
+    while (h < 2 * cap)
+        h *= 2;
+    return h;
+}
+
 static void mt__io_poll(mt_sched *s, long ms)
 {
     struct pollfd *p;
+    uint32_t *slot, *hash;
+    size_t i, m = 0, n = s->nio, hcap;
     mt_task *t, *prev, *next;
-    size_t i, n = s->nio;
     int r;
 
     if (n + 1 > s->io_cap) { /* grow: the only allocation of the I/O layer */
         size_t cap = n < 64 ? 64 : n * 2 + 1;
-        p = (struct pollfd *)MT_REALLOC(s->io_buf, cap * sizeof *p);
+        size_t bytes = cap * (sizeof *p + sizeof *slot) + mt__poll_hcap(cap) * sizeof *hash;
+        p = (struct pollfd *)MT_REALLOC(s->io_buf, bytes);
         if (!p) { /* waiting on would spin: fail them, as a failed poll does */
             mt__io_fail_all(s, MT_ENOMEM);
             return;
@@ -1728,15 +1744,28 @@ static void mt__io_poll(mt_sched *s, long ms)
         s->io_cap = cap;
     }
     p = (struct pollfd *)s->io_buf;
+    slot = (uint32_t *)(void *)(p + s->io_cap);
+    hash = slot + s->io_cap;
+    hcap = mt__poll_hcap(n); /* within the allocation; cleared each cycle */
+    memset(hash, 0, hcap * sizeof *hash);
     for (i = 0, t = s->io.head; t; t = t->next, i++) {
-        p[i].fd = IO_FD(t);
-        p[i].events = mt__poll_events(IO_EV(t));
-        p[i].revents = 0;
+        int fd = IO_FD(t);
+        size_t h = ((size_t)fd * 2654435761u) & (hcap - 1);
+        while (hash[h] && p[hash[h] - 1].fd != fd)
+            h = (h + 1) & (hcap - 1);
+        if (!hash[h]) {
+            p[m].fd = fd;
+            p[m].events = 0;
+            p[m].revents = 0;
+            hash[h] = (uint32_t)++m;
+        }
+        slot[i] = hash[h] - 1;
+        p[slot[i]].events = (short)(p[slot[i]].events | mt__poll_events(IO_EV(t)));
     }
-    p[n].fd = s->wake_pipe ? s->wake_fd[0] : -1; /* a post ends the wait */
-    p[n].events = POLLIN;
-    p[n].revents = 0;
-    r = SYS(poll)(p, (nfds_t)n + 1, ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
+    p[m].fd = s->wake_pipe ? s->wake_fd[0] : -1; /* a post ends the wait */
+    p[m].events = POLLIN;
+    p[m].revents = 0;
+    r = SYS(poll)(p, (nfds_t)m + 1, ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
     if (r < 0 && errno != EINTR) {
         mt__io_fail_all(s, MT_ESYS(errno));
         return;
@@ -1744,15 +1773,16 @@ static void mt__io_poll(mt_sched *s, long ms)
     if (r <= 0)
         return; /* EINTR: the cycle goes on (a handler may have posted) */
     for (i = 0, prev = NULL, t = s->io.head; t; t = next, i++) {
-        int ready = mt__poll_ready(p[i].revents) & IO_EV(t);
+        short re = p[slot[i]].revents;
+        int ready = mt__poll_ready(re) & IO_EV(t);
         next = t->next;
-        if (!ready && !(p[i].revents & POLLNVAL)) {
+        if (!ready && !(re & POLLNVAL)) {
             prev = t;
             continue;
         }
         mt__waitq_unlink(&s->io, prev, t);
         s->nio--;
-        mt__io_wake(s, t, ready, (p[i].revents & POLLNVAL) ? MT_EBADF : 0);
+        mt__io_wake(s, t, ready, (re & POLLNVAL) ? MT_EBADF : 0);
     }
     if (!s->nio) { /* idle: give the array back */
         MT_FREE(s->io_buf);

@@ -56,6 +56,7 @@ static long drive(mt_sched *s, long max)
 static void nonblock(int fd) { assert_int_equal(mt_fd_nonblock(fd), 0); }
 
 static void test_fd_helpers_bad_input(void **state);
+static void test_two_waiters_per_fd_near_the_limit(void **state);
 static void test_merge_io_waiters(void **state);
 
 static void xclose(int fd) { assert_int_equal(close(fd), 0); }
@@ -1673,6 +1674,57 @@ static void test_fd_helpers_bad_input(void **state)
     assert_int_equal(mt_fd_ready(NULL), 0);
 }
 
+/* Two tasks waiting on each of more descriptors than half the descriptor
+ * limit (a reader and a watcher of urgent data per connection): every
+ * backend keeps within what the kernel takes (poll() refuses more entries
+ * than the limit), and each reader gets its data. */
+static void test_two_waiters_per_fd_near_the_limit(void **state)
+{
+    enum { N = 30 };
+    mt_sched s;
+    struct fake_clock c;
+    static struct reader rd[2 * N];
+    static struct fdwait ex[2 * N];
+    int sv[N][2], i;
+    struct rlimit was, low;
+    (void)state;
+
+    start(&s, &c);
+    for (i = 0; i < N; i++)
+        unix_pair(sv[i]);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+    low = was;
+    low.rlim_cur = (rlim_t)sv[N - 1][1] + 8; /* above every open descriptor */
+    assert_true(low.rlim_cur < 4 * N);       /* below the waiters' count */
+    for (i = 0; i < 2 * N; i++) {
+        add_reader(&s, &rd[i], sv[i / 2][i % 2], MT_FOREVER);
+        add_fdwait(&s, &ex[i], sv[i / 2][i % 2], MT_EXCEPT, MT_FOREVER);
+    }
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 4 * N); /* all wait */
+    for (i = 0; i < N; i++) {
+        xwrite(sv[i][1], "ping");
+        xwrite(sv[i][0], "pong!");
+    }
+    assert_int_equal(mt_sched_run_once(&s, 0), 2 * N); /* the readers */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+    for (i = 0; i < 2 * N; i++) {
+        assert_int_equal(rd[i].err, 0);
+        assert_int_equal(rd[i].n, i % 2 ? 5 : 4);
+        assert_int_equal(mt_state(&ex[i].task), MT_WAITING);
+        mt_cancel(&ex[i].task);
+    }
+    drive(&s, 10);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(ex[2 * i].err, MT_ECANCELED);
+        xclose(sv[i][0]);
+        xclose(sv[i][1]);
+    }
+    assert_int_equal(rep.count, 0);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 /* Merging a scheduler whose tasks wait on descriptors (with and without a
  * timeout) into one that has its own: the waits carry over, the target
  * polls them, and each wakes with its data. */
@@ -1754,6 +1806,7 @@ int main(void)
         cmocka_unit_test(test_wait_fd_except_oob),
         cmocka_unit_test(test_io_burst_gives_way),
         cmocka_unit_test(test_fd_helpers_bad_input),
+        cmocka_unit_test(test_two_waiters_per_fd_near_the_limit),
         cmocka_unit_test(test_merge_io_waiters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -332,7 +332,7 @@ static void test_default_report_line(void **state)
     assert_sched_empty(&s);
 }
 
-/* MT_RAISE with a code that is not negative becomes MT_EINVAL. */
+/* MT_RAISE with a code that is not a negative int16_t becomes MT_EINVAL. */
 static void test_raise_bad_code(void **state)
 {
     mt_sched s;
@@ -347,6 +347,13 @@ static void test_raise_bad_code(void **state)
     assert_int_equal(mt_sched_run(&s), MT_EUNHANDLED);
     assert_int_equal(rep.code, MT_EINVAL);
     assert_int_equal(mt_err(&bad.task), MT_EINVAL);
+    /* Too negative for the task's int16_t error: refused the same way, not
+     * truncated into some other code. */
+    bad.code = -40000;
+    mt_sched_add(&s, &bad.task, raiser);
+    assert_int_equal(mt_sched_run(&s), MT_EUNHANDLED);
+    assert_int_equal(mt_err(&bad.task), MT_EINVAL);
+    assert_string_equal(mt_errmsg(&bad.task), "MT_RAISE with a code that is not a negative int16_t");
     assert_sched_empty(&s);
 }
 
