@@ -1414,15 +1414,22 @@ MT_API int mt_fd_nonblock(int fd)
 
 static int mt__would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 
+/* An operation ends with `code`. w is a union: after a wake-up it holds
+ * the ready events, which mt_errmsg would read as a message. */
+static int mt__io_err(mt_task *t, int code)
+{
+    t->err = (int16_t)code;
+    t->w.msg = NULL;
+    return 0;
+}
+
 /* An operation's system error: 1 if it would block, else 0 with t->err set. */
 static int mt__io_failed(mt_task *t)
 {
     int e = errno;
     if (mt__would_block(e))
         return 1;
-    t->err = (int16_t)(e == EBADF ? MT_EBADF : MT_ESYS(e));
-    t->w.msg = NULL;
-    return 0;
+    return mt__io_err(t, e == EBADF ? MT_EBADF : MT_ESYS(e));
 }
 
 #if MT_BACKEND != MT_BACKEND_SELECT
@@ -1460,10 +1467,8 @@ MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
         do
             n = SYS(poll)(&p, 1, 0);
         while (n < 0 && errno == EINTR);
-        if (n > 0 && (p.revents & POLLNVAL)) {
-            t->err = MT_EBADF;
-            return 0;
-        }
+        if (n > 0 && (p.revents & POLLNVAL))
+            return mt__io_err(t, MT_EBADF);
         t->w.io = n > 0 ? (mt__poll_ready(p.revents) & events) : 0;
     }
 #else
@@ -1487,10 +1492,8 @@ MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
         do
             n = SYS(select)(fd + 1, &r, &w, &x, &tv);
         while (n < 0 && errno == EINTR);
-        if (n < 0) {
-            t->err = errno == EBADF ? MT_EBADF : (int16_t)MT_ESYS(errno);
-            return 0;
-        }
+        if (n < 0)
+            return mt__io_err(t, errno == EBADF ? MT_EBADF : MT_ESYS(errno));
         t->w.io = (FD_ISSET(fd, &r) ? MT_READABLE : 0) |
                   (FD_ISSET(fd, &w) ? MT_WRITABLE : 0) |
                   (FD_ISSET(fd, &x) ? MT_EXCEPT : 0);
@@ -1576,9 +1579,8 @@ MT_API int mt__accept(mt_task *t, int fd, int *newfd, struct sockaddr *addr,
             int r = mt_fd_nonblock(c);
             if (r) {
                 close(c);
-                t->err = (int16_t)r;
                 *newfd = -1;
-                return 0;
+                return mt__io_err(t, r);
             }
             *newfd = c;
             return 0;
@@ -1599,9 +1601,7 @@ MT_API int mt__connect(mt_task *t, int fd, const struct sockaddr *addr,
         socklen_t sl = sizeof e;
         if (SYS(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
             e = errno;
-        if (e)
-            t->err = (int16_t)MT_ESYS(e);
-        return 0;
+        return e ? mt__io_err(t, MT_ESYS(e)) : 0;
     }
     if (SYS(connect)(fd, addr, addrlen) == 0)
         return 0;
@@ -1625,10 +1625,8 @@ MT_API int mt__xfer_all(mt_task *t, int fd, void *buf, size_t len,
             *done += (size_t)r;
             continue;
         }
-        if (r == 0) {
-            t->err = MT_EEOF;
-            return 0;
-        }
+        if (r == 0)
+            return mt__io_err(t, MT_EEOF);
         if (errno == EINTR)
             continue;
         return mt__io_failed(t);

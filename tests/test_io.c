@@ -642,6 +642,45 @@ static void test_read_all_eof_early(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
+/* Uncaught, after a wake-up: the report and mt_errmsg give the code's text
+ * (the wake-up's ready events share the message's storage). */
+struct eof_reader { mt_task task; int fd; char buf[8]; size_t done; };
+
+static int eof_reader(mt_task *t)
+{
+    struct eof_reader *f = (struct eof_reader *)t;
+    MT_BEGIN(t);
+    MT_READ_ALL(t, f->fd, f->buf, sizeof f->buf, &f->done, MT_FOREVER);
+    MT_END(t);
+}
+
+static void test_read_all_eof_uncaught(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct eof_reader r = {0};
+    int sv[2];
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    r.fd = sv[0];
+    assert_int_equal(mt_sched_add(&s, &r.task, eof_reader), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    assert_int_equal(mt_state(&r.task), MT_WAITING);
+    xwrite(sv[1], "ab");
+    xclose(sv[1]);
+    drive(&s, 10);
+    assert_int_equal(rep.count, 1);
+    assert_int_equal(rep.code, MT_EEOF);
+    assert_string_equal(rep.msg, mt_strerror(MT_EEOF));
+    assert_string_equal(mt_errmsg(&r.task), mt_strerror(MT_EEOF));
+    assert_int_equal(r.done, 2);
+    xclose(sv[0]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 /* ---- 5. MT_READLINE ----------------------------------------------------- */
 
 struct liner {
@@ -790,7 +829,7 @@ struct connector {
     mt_task task;
     int fd, err;
     struct sockaddr_in addr;
-    char msg[8], buf[8];
+    char msg[8], buf[8], emsg[128];
     ssize_t n;
     size_t done;
 };
@@ -801,6 +840,7 @@ static int connector(mt_task *t)
     MT_BEGIN(t);
     MT_CATCH(t, MT_CONNECT(t, f->fd, (struct sockaddr *)&f->addr, sizeof f->addr, MT_FOREVER));
     f->err = mt_err(t);
+    strncpy(f->emsg, mt_errmsg(t), sizeof f->emsg - 1);
     if (!f->err) {
         MT_SEND(t, f->fd, f->msg, 4, 0, &f->n, MT_FOREVER);
         MT_READ_ALL(t, f->fd, f->buf, 4, &f->done, MT_FOREVER);
@@ -881,6 +921,7 @@ static void test_tcp_connect_refused(void **state)
     assert_int_equal(c.err, MT_ESYS(ECONNREFUSED));
     assert_string_equal(mt_errname(c.err), "MT_ESYS");
     assert_string_equal(mt_strerror(c.err), strerror(ECONNREFUSED));
+    assert_string_equal(c.emsg, strerror(ECONNREFUSED)); /* not the ready bits */
     assert_int_equal(c.n, 0); /* nothing sent */
     assert_int_equal(mt_state(&c.task), MT_DONE);
     xclose(c.fd);
@@ -1787,6 +1828,7 @@ int main(void)
         cmocka_unit_test(test_read_write_recv_send_eof),
         cmocka_unit_test(test_write_all_read_all_4mb),
         cmocka_unit_test(test_read_all_eof_early),
+        cmocka_unit_test(test_read_all_eof_uncaught),
         cmocka_unit_test(test_readline),
         cmocka_unit_test(test_readline_too_long),
         cmocka_unit_test(test_tcp_accept_connect),
