@@ -920,6 +920,7 @@ static void mt__expire(mt_sched *s)
         case S_COND: /* already in the run queue */
         case S_IORDY:
             t->err = MT_ETIMEDOUT;
+            t->w.msg = NULL; /* not the ready events */
             break;
         case S_CHILD: /* the parent resumes once the child has ended */
             if (!t->err)

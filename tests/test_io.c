@@ -681,6 +681,45 @@ static void test_read_all_eof_uncaught(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
+/* Ready and due in the same cycle: the deadline wins, and the message is
+ * the code's text (not the ready events, which share its storage). */
+struct timed_reader { mt_task task; int fd, err; char buf[8], emsg[64]; ssize_t n; };
+
+static int timed_reader(mt_task *t)
+{
+    struct timed_reader *f = (struct timed_reader *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_READ(t, f->fd, f->buf, sizeof f->buf, &f->n, 10));
+    f->err = mt_err(t);
+    strncpy(f->emsg, mt_errmsg(t), sizeof f->emsg - 1);
+    MT_END(t);
+}
+
+static void test_ready_and_due_together(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct timed_reader r;
+    int sv[2];
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    memset(&r, 0, sizeof r);
+    r.fd = sv[0];
+    assert_int_equal(mt_sched_add(&s, &r.task, timed_reader), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    xwrite(sv[1], "x");
+    c.now += 20;
+    drive(&s, 10);
+    assert_int_equal(r.err, MT_ETIMEDOUT);
+    assert_string_equal(r.emsg, mt_strerror(MT_ETIMEDOUT));
+    xclose(sv[0]);
+    xclose(sv[1]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 /* ---- 5. MT_READLINE ----------------------------------------------------- */
 
 struct liner {
@@ -1829,6 +1868,7 @@ int main(void)
         cmocka_unit_test(test_write_all_read_all_4mb),
         cmocka_unit_test(test_read_all_eof_early),
         cmocka_unit_test(test_read_all_eof_uncaught),
+        cmocka_unit_test(test_ready_and_due_together),
         cmocka_unit_test(test_readline),
         cmocka_unit_test(test_readline_too_long),
         cmocka_unit_test(test_tcp_accept_connect),
