@@ -2418,6 +2418,7 @@ MT_API int mt_cancel(mt_task *t)
         if (POS(t))
             mt__timer_del(mt__sched_of(t), t);
         t->err = MT_ECANCELED;
+        t->w.msg = NULL; /* not the ready events */
         return 0;
     case S_CHILD: /* children first; we resume when the child has ended */
         if (!t->err)

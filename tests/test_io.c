@@ -720,6 +720,45 @@ static void test_ready_and_due_together(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
+/* Cancelled after its descriptor became ready, before it resumed. */
+struct io_canceller { mt_task task; mt_task *victim; };
+
+static int io_canceller(mt_task *t)
+{
+    struct io_canceller *f = (struct io_canceller *)t;
+    MT_BEGIN(t);
+    MT_YIELD(t);
+    mt_cancel(f->victim);
+    MT_END(t);
+}
+
+static void test_cancel_when_ready(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct timed_reader r;
+    struct io_canceller k;
+    int sv[2];
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    memset(&r, 0, sizeof r);
+    r.fd = sv[0];
+    k.victim = &r.task;
+    assert_int_equal(mt_sched_add(&s, &r.task, timed_reader), 0);
+    assert_int_equal(mt_sched_add(&s, &k.task, io_canceller), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 2); /* r parks, k yields */
+    xwrite(sv[1], "x");
+    drive(&s, 10); /* r is ready, k runs first and cancels it */
+    assert_int_equal(r.err, MT_ECANCELED);
+    assert_string_equal(r.emsg, mt_strerror(MT_ECANCELED));
+    xclose(sv[0]);
+    xclose(sv[1]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 /* ---- 5. MT_READLINE ----------------------------------------------------- */
 
 struct liner {
@@ -1869,6 +1908,7 @@ int main(void)
         cmocka_unit_test(test_read_all_eof_early),
         cmocka_unit_test(test_read_all_eof_uncaught),
         cmocka_unit_test(test_ready_and_due_together),
+        cmocka_unit_test(test_cancel_when_ready),
         cmocka_unit_test(test_readline),
         cmocka_unit_test(test_readline_too_long),
         cmocka_unit_test(test_tcp_accept_connect),
