@@ -44,11 +44,18 @@
 #endif
 #endif
 #if MT_ASSERT && !defined(MT_ASSERT_FAIL)
+#if !MT_POSIX && defined(__GNUC__) /* bare metal: a fault the debugger shows */
+#define MT_ASSERT_FAIL(msg) ((void)(msg), __builtin_trap())
+#elif !MT_POSIX
+#define MT_ASSERT_FAIL(msg) do { (void)(msg); for (;;) {} } while (0)
+#else
 #include <stdlib.h> /* abort */
 #if MT_NO_STDIO
-#define MT_ASSERT_FAIL(msg) abort()
+#define MT_ASSERT_FAIL(msg) ((void)(msg), abort())
 #else
-#define MT_ASSERT_FAIL(msg) (fprintf(stderr, "multitask: misuse: %s\n", (msg)), abort())
+#define MT_ASSERT_FAIL(msg)                                                  \
+    (fprintf(stderr, "multitask: misuse: %s\n", (msg)), fflush(stderr), abort())
+#endif
 #endif
 #endif
 #if !MT_NO_HEAP && !defined(MT_REALLOC)
@@ -635,14 +642,16 @@ MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func)
 
 #if MT_ASSERT
 #define MISUSE(msg) MT_ASSERT_FAIL(msg)
-/* Only the scheduler calls a task function, and it says which it calls in
- * s->current: plain code calling one directly would wait on nothing. */
+/* Only the scheduler calls a task function, and it says which: the task
+ * it resumes or asks (s->current), or the one whose finally section runs
+ * (s->finishing). Plain code calling one directly would wait on nothing. */
 MT_API void mt__enter(mt_task *t)
 {
     const mt_task *r = t;
     while (r && !(r->bits & MT__F_ROOT))
         r = r->up.parent;
-    if (!r || r->up.sched->current != t)
+    if (!r || (r->up.sched->current != t &&
+               !((t->bits & MT__F_FINAL) && r->up.sched->finishing == t)))
         MISUSE("a task function called outside its scheduler (a wait outside a task)");
 }
 #else
@@ -724,12 +733,11 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     s->fail_name = NULL;
     s->live--;
     if (r != MT__DONE) {
-        mt_task *outer = s->current;
+        /* s->current stays the outer task: the section may free t, and a
+         * dump from it must not walk t (mt__enter knows it by finishing). */
         t->bits |= MT__F_FINAL;
         LC_FINAL(t);
-        s->current = t;
         (void)t->fn(t); /* t may be freed from here on */
-        s->current = outer;
     }
     s->finishing = NULL;
     if (p)
@@ -1729,8 +1737,16 @@ static void mt__io_poll(mt_sched *s, long ms)
     uint32_t *slot, *hash;
     size_t i, m = 0, n = s->nio, hcap;
     mt_task *t, *prev, *next;
-    int r;
+    int r, wait = ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms);
 
+    if (!n) { /* only the self-pipe, or a plain sleep: no array needed */
+        struct pollfd one;
+        one.fd = s->wake_pipe ? s->wake_fd[0] : -1;
+        one.events = POLLIN;
+        one.revents = 0;
+        (void)SYS(poll)(&one, 1, wait); /* a post is drained by the cycle */
+        return;
+    }
     if (n + 1 > s->io_cap) { /* grow: the only allocation of the I/O layer */
         size_t cap = n < 64 ? 64 : n * 2 + 1;
         size_t bytes = cap * (sizeof *p + sizeof *slot) + mt__poll_hcap(cap) * sizeof *hash;
@@ -1764,7 +1780,7 @@ static void mt__io_poll(mt_sched *s, long ms)
     p[m].fd = s->wake_pipe ? s->wake_fd[0] : -1; /* a post ends the wait */
     p[m].events = POLLIN;
     p[m].revents = 0;
-    r = SYS(poll)(p, (nfds_t)m + 1, ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms));
+    r = SYS(poll)(p, (nfds_t)m + 1, wait);
     if (r < 0 && errno != EINTR) {
         mt__io_fail_all(s, MT_ESYS(errno));
         return;
@@ -2857,7 +2873,18 @@ MT_API int mt_set_name(mt_task *t, const char *name)
 /* Fill the stack below the scheduler with a pattern just before a task
  * resumes: its function's frame lands on it, so a C local kept across a
  * wait reads 0xA5 bytes every time, not whatever happened to be there. */
+#if __STDC_HOSTED__
 static void *(*volatile mt__fill)(void *, int, size_t) = memset;
+#else
+static void *mt__fill_bytes(void *p, int c, size_t n)
+{
+    unsigned char *b = (unsigned char *)p;
+    while (n--)
+        *b++ = (unsigned char)c;
+    return p;
+}
+static void *(*volatile mt__fill)(void *, int, size_t) = mt__fill_bytes;
+#endif
 #if defined(__GNUC__)
 /* Uninstrumented: AddressSanitizer would move the area off the stack. */
 __attribute__((__noinline__, __no_sanitize_address__))

@@ -41,6 +41,9 @@
  *                             detector and per-wait statistics
  *   MT_DEBUG_POISON 2048      bytes of stack poisoned before each resume
  *   MT_DEBUG_STATS  64        resume points the statistics can tell apart
+ *   MT_ASSERT       MT_DEBUG  1: API misuse stops the program
+ *   MT_ASSERT_FAIL(msg)       how: stderr and abort() (POSIX), a trap
+ *                             (bare metal, GCC); must not longjmp
  *
  * EXAMPLE:
  *   struct counter { mt_task task; int i; };          // the frame
@@ -581,8 +584,8 @@ enum mt_state {
  * after the task's state is final and its error reported, so it may close
  * descriptors and free the frame. The scheduler never touches the frame
  * after the section, and refuses to add or await the frame again before it
- * (MT_EBUSY). It must not wait: a wait ends the section, and the task keeps
- * its result. */
+ * (MT_EBUSY; a misuse stop with MT_ASSERT). It must not wait: a wait ends
+ * the section, and the task keeps its result. */
 #define MT_FINALLY(t)                                                        \
     (void)sizeof(mt__task_body);                                             \
     return MT__FINISH;                                                       \

@@ -537,6 +537,41 @@ static void test_dump_other_states(void **state)
     assert_sched_empty(&s);
 }
 
+/* A dump from a finally section that has just freed its frame: the dump
+ * must not reach the freed frame (ASan and valgrind check the reads). */
+struct self_freer { mt_task task; };
+
+static int self_freer(mt_task *t)
+{
+    struct self_freer *f = (struct self_freer *)t;
+    MT_BEGIN(t);
+    MT_SLEEP(t, 1);
+    MT_FINALLY(t);
+    free(f);
+    dumped = mt_sched_dump(&s, capture_out, &cap);
+    MT_END(t);
+}
+
+static void test_dump_after_free_in_finally(void **state)
+{
+    static struct sleeper other;
+    struct self_freer *f = calloc(1, sizeof *f);
+    (void)state;
+
+    assert_non_null(f);
+    setup_world();
+    assert_int_equal(mt_sched_add(&s, &f->task, self_freer), 0);
+    assert_int_equal(mt_sched_add(&s, &other.task, sleeper), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 2);
+    clk.now += 1;
+    assert_int_equal(mt_sched_run_once(&s, 0), 1); /* f ends, frees, dumps */
+    assert_int_equal(dumped, 1); /* the sleeper only */
+    assert_int_equal(cap.lines, 1);
+    assert_non_null(strstr(cap.text, "sleeper  waiting"));
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_sched_empty(&s);
+}
+
 /* ---- Stranded tasks ---------------------------------------------------- */
 
 static mt_event ping, pong;
@@ -607,7 +642,7 @@ static void test_stranded_to_stderr(void **state)
 {
     static struct getter g;
     char got[1024], want[256];
-    int fds[2], saved;
+    int fds[2], saved, added, ran;
     ssize_t n;
     (void)state;
 
@@ -619,11 +654,13 @@ static void test_stranded_to_stderr(void **state)
     saved = dup(2);
     assert_true(saved >= 0);
     assert_int_equal(dup2(fds[1], 2), 2);
-    assert_int_equal(mt_sched_add(&s, &g.task, getter), 0);
-    assert_int_equal(mt_sched_run(&s), MT_ESTRANDED);
+    added = mt_sched_add(&s, &g.task, getter);
+    ran = mt_sched_run(&s);
     fflush(stderr);
-    assert_int_equal(dup2(saved, 2), 2);
+    assert_int_equal(dup2(saved, 2), 2); /* before any assert: cmocka writes to 2 */
     close(saved);
+    assert_int_equal(added, 0);
+    assert_int_equal(ran, MT_ESTRANDED);
     close(fds[1]);
     n = read(fds[0], got, sizeof got - 1);
     close(fds[0]);
@@ -826,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_dump_from_finally),
         cmocka_unit_test(test_dump_polling_once),
         cmocka_unit_test(test_dump_other_states),
+        cmocka_unit_test(test_dump_after_free_in_finally),
         cmocka_unit_test(test_dump_misuse),
 #if MT_IO
         cmocka_unit_test(test_dump_fd_wait),

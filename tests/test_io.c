@@ -744,6 +744,7 @@ static void test_cancel_when_ready(void **state)
     start(&s, &c);
     unix_pair(sv);
     memset(&r, 0, sizeof r);
+    memset(&k, 0, sizeof k);
     r.fd = sv[0];
     k.victim = &r.task;
     assert_int_equal(mt_sched_add(&s, &r.task, timed_reader), 0);
@@ -1850,7 +1851,7 @@ static void test_two_waiters_per_fd_near_the_limit(void **state)
 static void test_merge_io_waiters(void **state)
 {
     mt_sched a, b;
-    struct fake_clock c;
+    struct fake_clock c, cb;
     struct reader ra, rb1, rb2;
     int p[2], q[2], r[2], round;
     (void)state;
@@ -1858,6 +1859,7 @@ static void test_merge_io_waiters(void **state)
     for (round = 0; round < 2; round++) { /* the target has waiters, or none */
         start(&a, &c);
         mt_sched_init(&b);
+        use_fake_clock(&b, &cb, 1000); /* deadlines carry over as ticks */
         unix_pair(p);
         unix_pair(q);
         unix_pair(r);

@@ -684,6 +684,10 @@ static void test_merge_empty_target_and_refusals(void **state)
     assert_int_equal(mt_sched_run(&a), 0);
     assert_int_equal(m.merge, MT_EBUSY);
     assert_int_equal(m.destroy, MT_EBUSY);
+    m.dst = &a, m.src = &b; /* a task of a merging b into a */
+    mt_sched_add(&a, &m.task, merger);
+    assert_int_equal(mt_sched_run(&a), 0);
+    assert_int_equal(m.merge, MT_EBUSY);
     assert_string_equal(events[0], "x0");
     assert_string_equal(events[1], "y0");
     assert_string_equal(events[2], "x1");
