@@ -56,6 +56,7 @@ test: cmocka
 		$(MAKE) --no-print-directory check-variant VARIANT=$${v%%:*} EXTRA="$(EXTRA) $${v#*:}"; \
 	done
 	@CC='$(CC)' BUILD='$(BUILD)' tests/unity/run.sh
+	@$(MAKE) --no-print-directory fuzz-replay
 	@echo 'all test suites passed'
 
 VDIR = $(BUILD)/$(VARIANT)

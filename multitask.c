@@ -2433,7 +2433,8 @@ MT_API int mt_cancel(mt_task *t)
     case S_IORDY:
         if (POS(t))
             mt__timer_del(mt__sched_of(t), t);
-        t->err = MT_ECANCELED;
+        if (!t->err) /* a wait that timed out or failed keeps its verdict */
+            t->err = MT_ECANCELED;
         t->w.msg = NULL; /* not the ready events */
         return 0;
     case S_CHILD: /* children first; we resume when the child has ended */

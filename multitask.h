@@ -638,6 +638,7 @@ enum mt_state {
             MT__CHECK(t);                                                    \
         } else if ((t)->bits & MT__F_CANCEL) {                               \
             (t)->err = MT_ECANCELED; /* a cancelled task ends at a wait */   \
+            (t)->w.msg = NULL; /* w may still name a past wait's object */   \
             return MT__FAILED;                                               \
         } else {                                                             \
             (t)->err = 0;                                                    \

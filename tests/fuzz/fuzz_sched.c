@@ -1,0 +1,1433 @@
+/* fuzz_sched.c - a libFuzzer harness for the scheduler, checked against a
+ * model of what README.md promises.
+ *
+ * An input is a header and a list of operations. Plain-code operations add
+ * tasks, cancel them, put to and get from queues, set events, signal
+ * semaphores, set condition flags, move the virtual clock and run cycles.
+ * Every task runs one interpreter (prog_task) over a small program decoded
+ * from the input: waits of every kind (yield, sleep, sleep-until, queue
+ * get/put, event, semaphore, condition, await of a child running its own
+ * program, up to three deep), each with or without MT_CATCH, and steps that
+ * do not wait (raise, exit, signal, set, flag, try_put/try_get, cancel or
+ * add another top-level task, loop).
+ *
+ * The model is a second, simple account of the same events. It predicts
+ * which wait completes at once and with what; which waiter a put, get,
+ * signal or set hands its share to (first come, first served; a put to a
+ * waiting getter promises it the item, README "Guarantees"); when timers
+ * fire (deadline order, ties in arming order) and how long the idle hook
+ * must wait; what a cancellation does (README "Cancellation"); how each task
+ * ends; and the run queue itself. Task functions report every call, wait
+ * start, wait completion and finally pass; plain code compares the whole
+ * scheduler after every operation. Checked, aborting with a message:
+ * - every call is the model's: the run queue's head, runnable when the cycle
+ *   began (FIFO; nothing made runnable in a cycle runs in it), or a child
+ *   started inside MT_AWAIT, or a parent resumed as its child ends; a cycle
+ *   runs all it should and returns their number;
+ * - each wait completes once (a per-wait sequence number and resume count),
+ *   at once or after parking as predicted, with the predicted result and
+ *   message; nothing wakes a task but a hand-off, its timer or a cancel;
+ * - timers: no timeout or sleep ends before its deadline; once a cycle runs
+ *   past a deadline the wait has ended; has_timeouts and the timer count
+ *   agree; the idle hook waits exactly up to the earliest deadline;
+ * - endings: state and error (a child's error reaches its parent, caught or
+ *   not; a cancelled task ends at its next wait), reports of failed
+ *   top-level tasks, mt_sched_live, every task's mt_state;
+ * - queues: every item is a unique id; each get returns the model's next id
+ *   (promised items first to woken getters); len, empty, full, the promised
+ *   counts; put = got + left, and at the end the queues drain to exactly the
+ *   model's contents; semaphores: signals + initial = waits + try_waits +
+ *   count + units handed to waiters not yet resumed; events: set and waking.
+ * Each input gets a fresh scheduler and ends by cancelling everything,
+ * running until nothing is live, checking the scheduler is empty and
+ * mt_sched_destroy returns 0. The harness allocates nothing (the library's
+ * unbounded queue does); work is bounded (MAXOPS operations, MAXCYC cycles,
+ * programs of PLEN steps that loop at most 4 times).
+ *
+ * FUZZ_TRACE=1 in the environment traces the model's events. */
+#define _POSIX_C_SOURCE 200809L
+#define MT_STATIC 1
+#include "../../multitask.c"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The virtual clock runs far past old deadlines between cycles: the wrap
+ * rule needs 31 bits of ticks. */
+typedef char fuzz_needs_32bit_ticks[sizeof(mt_time) >= 4 ? 1 : -1];
+
+enum {
+    NSLOT = 32, DEPTH = 4, NQ = 4, NE = 2, NS = 2, NFLAG = 4,
+    MAXOPS = 4096, MAXCYC = 4096, MAXPROG = 1024, PLEN = 8,
+    MAXIDS = 4096, RQN = 256, NFRAMES = NSLOT * DEPTH
+};
+
+/* Program steps. The first NWAIT are waits. */
+enum {
+    K_YIELD, K_SLEEP, K_QGET, K_QPUT, K_EVWAIT, K_SEMWAIT, K_COND, K_AWAIT,
+    NWAIT,
+    K_RAISE = NWAIT, K_EXIT, K_SEMSIG, K_EVSET, K_EVCLR, K_FLAG, K_TRYPUT,
+    K_TRYGET, K_LOOP, K_CANCEL, K_SPAWN, NK
+};
+
+struct step {
+    uint8_t kind, catch_it, a;
+    uint16_t sub; /* AWAIT, SPAWN: the program to run */
+};
+
+struct prog {
+    uint8_t n;
+    struct step op[PLEN];
+};
+
+/* Timeouts straddle the wheel's reach (1024 ticks: the rest go to the
+ * heap) and include an invalid one (-2). make_corpus.py mirrors these. */
+static const long tmo_tab[16] = {MT_FOREVER, 0, 1, 2, 3, 5, 8, 30, 100, 1023,
+                                 1024, 1025, 1300, 2500, 4000, -2};
+static const long sleep_tab[8] = {0, 1, 3, 40, 1024, 1100, 3000, -1};
+static const long run_tab[8] = {0, MT_FOREVER, 1, 7, 100, 1024, 3000, 0};
+/* 0 and 7 are not valid codes: MT_RAISE turns them into MT_EINVAL. */
+static const int raise_tab[8] = {MT_EFAIL, MT_EUSER - 1, MT_EUSER - 77, MT_ECANCELED,
+                                 MT_ETIMEDOUT, 0, 7, MT_EUSER - 899};
+static const char *const msg_tab[4] = {NULL, "boom", "bang", NULL};
+static const mt_time base_tab[4] = {0, 1000, (mt_time)0 - 1500, 0x7fffff00u};
+
+/* A message the model does not predict (library texts such as "timeout
+ * out of range"). */
+static const char msg_any[] = "?";
+
+/* The frame every task runs in: the interpreter's state, then the model's
+ * view of the task and of its current wait. */
+struct tf {
+    mt_task task;
+    struct tf *parent, *child;
+    int slot, depth, prog, pc, loops;
+    unsigned char qitem[8];
+    mt_time deadline;
+    /* the task */
+    int started, ended, fresh, incall, cancel, doomed, inrq;
+    int end_set, end_err; /* how it must end, once its body said */
+    const char *end_msg;
+    int raise_code;
+    const char *raise_msg;
+    int fin_state;        /* once ended */
+    unsigned long calls, fin_runs;
+    /* its current wait */
+    int w_kind, w_obj, w_catch, w_ylike, w_until, w_pending, w_parked, w_imm;
+    int w_armed, w_has_v, w_v, w_imm_v;
+    const char *w_msg, *w_imm_msg;
+    long w_tmo;
+    uint64_t w_start, w_deadline;
+    uint32_t w_stamp, w_arm, w_id;
+    unsigned long w_call, w_cycle;
+    unsigned w_seq, w_resumes;
+};
+
+/* A queue as the model sees it: the ids stored, oldest first (the first
+ * `held` promised to woken getters), and the free slots promised to woken
+ * putters. */
+struct mq {
+    size_t size, cap;
+    uint32_t ids[MAXIDS];
+    unsigned head, n, held, freed;
+    unsigned long puts, gets;
+};
+
+static struct {
+    mt_sched s;
+    mt_time base;
+    uint64_t vnow;
+    unsigned long idles, idles0;
+    long idle_arg, pred_idle;
+    int in_cycle, cycle_begun, tearing;
+    unsigned long cycles, cid, ops, pops; /* cid: cycles ever, the budget aside */
+
+    struct tf fr[NSLOT][DEPTH];
+    long live;
+    struct tf *rq[RQN];
+    unsigned long rqh, rqt, rq_end; /* the model run queue; rq_end: this cycle's */
+    struct tf *expect_inline, *expect_final;
+    uint32_t stamp, arms, next_id;
+    unsigned long narmed, reports, exp_reports;
+
+    struct prog progs[MAXPROG];
+    int nprog;
+
+    mt_queue q[NQ];
+    struct mq mq[NQ];
+    mt_event ev[NE];
+    int ev_set[NE];
+    mt_sem sem[NS];
+    unsigned long sem_count[NS], sem_init[NS], sem_sig[NS], sem_waits[NS], sem_try[NS];
+    int flag[NFLAG];
+
+    const uint8_t *in;
+    size_t len, pos;
+} M;
+
+static unsigned char qstore0[1 * 4], qstore1[2 * 8], qstore2[3 * 5];
+#if MT_NO_HEAP /* no unbounded queues: queue 3 gets storage */
+static unsigned char qstore3[4 * 4];
+#define QSTORE3 qstore3
+#define QCAP3 4
+#else
+#define QSTORE3 NULL
+#define QCAP3 0
+#endif
+
+/* ---- Failing loudly ------------------------------------------------------ */
+
+static void fail(struct tf *f, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "fuzz_sched: VIOLATION: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n  at op %lu, cycle %lu, vnow %llu", M.ops, M.cycles,
+            (unsigned long long)M.vnow);
+    if (f)
+        fprintf(stderr, "; task slot %d depth %d pc %d (wait kind %d obj %d tmo %ld "
+                "catch %d pending %d parked %d verdict %d/%d, cancel %d, state %d err %d)",
+                f->slot, f->depth, f->pc, f->w_kind, f->w_obj, f->w_tmo, f->w_catch,
+                f->w_pending, f->w_parked, f->w_has_v, f->w_v, f->cancel,
+                mt_state(&f->task), mt_err(&f->task));
+    fprintf(stderr, "\n");
+    abort();
+}
+
+/* FUZZ_TRACE=1 in the environment: a line per model event (debugging). */
+static int tracing = -1;
+
+static void trace(const struct tf *f, const char *fmt, ...)
+{
+    va_list ap;
+    if (tracing < 0)
+        tracing = getenv("FUZZ_TRACE") != NULL;
+    if (!tracing)
+        return;
+    fprintf(stderr, "[op %lu cyc %lu t %llu] ", M.ops, M.cid, (unsigned long long)M.vnow);
+    if (f)
+        fprintf(stderr, "s%d.%d pc %d: ", f->slot, f->depth, f->pc);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+#define CHECK(f, cond, ...)                                                  \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            fail((f), __VA_ARGS__);                                          \
+    } while (0)
+
+/* ---- Input ---------------------------------------------------------------- */
+
+static unsigned byte(void) { return M.pos < M.len ? M.in[M.pos++] : 0; }
+
+static int prog_parse(int depth)
+{
+    int p, i, n;
+    if (M.nprog >= MAXPROG)
+        return 0; /* program 0: a single yield */
+    p = M.nprog++;
+    n = (int)(byte() % PLEN) + 1;
+    M.progs[p].n = (uint8_t)n;
+    for (i = 0; i < n; i++) {
+        struct step *o = &M.progs[p].op[i];
+        unsigned b = byte();
+        o->kind = (uint8_t)(b % NK);
+        o->catch_it = (uint8_t)(b >> 7);
+        o->a = (uint8_t)byte();
+        o->sub = 0;
+        if (o->kind == K_AWAIT || o->kind == K_SPAWN) {
+            if (depth < DEPTH - 1)
+                o->sub = (uint16_t)prog_parse(depth + 1);
+            else
+                o->kind = K_YIELD;
+        }
+    }
+    return p;
+}
+
+/* ---- The model's clock, run queue and timers ------------------------------ */
+
+static mt_time vclock(void) { return (mt_time)(M.base + (mt_time)M.vnow); }
+
+static mt_time fake_now(void *arg)
+{
+    (void)arg;
+    return vclock();
+}
+
+static void fake_idle(void *arg, long ms)
+{
+    (void)arg;
+    CHECK(NULL, M.in_cycle && !M.cycle_begun, "idle hook called outside a cycle's wait");
+    M.idles++;
+    M.idle_arg = ms;
+    if (ms > 0)
+        M.vnow += (uint64_t)ms;
+}
+
+static void on_report(mt_task *t, const char *name, void *arg)
+{
+    struct tf *f = (struct tf *)t;
+    (void)name;
+    (void)arg;
+    CHECK(f, f->depth == 0 && mt_state(t) == MT_FAILED && mt_err(t) != MT_ECANCELED,
+          "reported a task that is not a failed top-level task");
+    M.reports++;
+}
+
+static void rq_push(struct tf *f)
+{
+    trace(f, "push");
+    CHECK(f, !f->inrq, "model: pushed twice");
+    CHECK(f, M.rqt - M.rqh < RQN, "model: run queue overflow");
+    f->inrq = 1;
+    M.rq[M.rqt++ % RQN] = f;
+}
+
+/* The scheduler took f from its run queue: it must be the model's head,
+ * and runnable when this cycle began. */
+static void rq_pop(struct tf *f)
+{
+    CHECK(f, M.in_cycle, "a task ran outside mt_sched_run_once");
+    CHECK(f, M.rqh < M.rq_end,
+          "a task ran in the cycle it became runnable (or was never runnable)");
+    CHECK(f, M.rq[M.rqh % RQN] == f, "run order: expected slot %d depth %d first",
+          M.rq[M.rqh % RQN]->slot, M.rq[M.rqh % RQN]->depth);
+    M.rqh++;
+    trace(f, "pop");
+    f->inrq = 0;
+    M.pops++;
+}
+
+static void arm(struct tf *f, long tmo)
+{
+    f->w_armed = 1;
+    f->w_deadline = M.vnow + (uint64_t)tmo;
+    trace(f, "arm %ld -> %llu", tmo, (unsigned long long)f->w_deadline);
+    f->w_arm = ++M.arms;
+    M.narmed++;
+}
+
+static void disarm(struct tf *f)
+{
+    if (f->w_armed) {
+        f->w_armed = 0;
+        M.narmed--;
+    }
+}
+
+static struct tf *frame_at(int i) { return &M.fr[i / DEPTH][i % DEPTH]; }
+
+/* The armed timer that fires first: deadline, then arming order. */
+static struct tf *first_timer(void)
+{
+    struct tf *best = NULL;
+    int i;
+    for (i = 0; i < NFRAMES; i++) {
+        struct tf *f = frame_at(i);
+        if (f->w_armed && (!best || f->w_deadline < best->w_deadline ||
+                           (f->w_deadline == best->w_deadline && f->w_arm < best->w_arm)))
+            best = f;
+    }
+    return best;
+}
+
+static int live(const struct tf *f) { return f->started && !f->ended; }
+
+static void verdict(struct tf *f, int v, const char *msg)
+{
+    trace(f, "verdict %d", v);
+    f->w_has_v = 1;
+    f->w_v = v;
+    f->w_msg = msg;
+}
+
+/* mt_cancel, as README "Cancellation" tells it: children first (deepest
+ * first), then the task wakes at its current wait with MT_ECANCELED; a
+ * task whose wait already completed keeps its result; every task is ended
+ * at its next wait. */
+static void model_cancel(struct tf *f)
+{
+    if (!live(f))
+        return;
+    trace(f, "cancel");
+    f->cancel = 1;
+    if (f->incall || f->fresh)
+        return; /* running: ends at its next wait; fresh: never runs its body */
+    CHECK(f, f->w_pending, "model: a live task neither running, fresh nor waiting");
+    switch (f->w_kind) {
+    case K_YIELD:
+        verdict(f, MT_ECANCELED, NULL);
+        return;
+    case K_COND: /* polling, in the run queue */
+        disarm(f);
+        if (!f->w_has_v) /* a poll that timed out keeps MT_ETIMEDOUT */
+            verdict(f, MT_ECANCELED, NULL);
+        return;
+    case K_AWAIT:
+        if (!f->w_has_v)
+            verdict(f, MT_ECANCELED, NULL);
+        model_cancel(f->child);
+        return;
+    default:
+        if (f->w_ylike) {
+            verdict(f, MT_ECANCELED, NULL);
+            return;
+        }
+        if (f->w_has_v)
+            return; /* woken: keeps what it was handed */
+        disarm(f);
+        verdict(f, MT_ECANCELED, NULL);
+        rq_push(f);
+        return;
+    }
+}
+
+/* The start of a cycle: fire every timer due, in order (a fired await
+ * cancels its child, which may take other timers with it). */
+static void model_expire(void)
+{
+    struct tf *f;
+    while ((f = first_timer()) != NULL && f->w_deadline <= M.vnow) {
+        trace(f, "fire");
+        disarm(f);
+        switch (f->w_kind) {
+        case K_COND: /* already in the run queue */
+            verdict(f, MT_ETIMEDOUT, NULL);
+            break;
+        case K_AWAIT:
+            if (!f->w_has_v)
+                verdict(f, MT_ETIMEDOUT, NULL);
+            model_cancel(f->child);
+            break;
+        case K_SLEEP:
+            verdict(f, 0, "");
+            rq_push(f);
+            break;
+        default:
+            verdict(f, MT_ETIMEDOUT, NULL);
+            rq_push(f);
+            break;
+        }
+    }
+}
+
+/* Called at every observation inside a cycle: the first one sees the
+ * cycle's idle wait done and its timers fired. */
+static void cyc(void)
+{
+    if (!M.in_cycle || M.cycle_begun)
+        return;
+    CHECK(NULL, M.idles == M.idles0 + (M.pred_idle > 0),
+          "idle hook called %lu times, expected %d", M.idles - M.idles0, M.pred_idle > 0);
+    CHECK(NULL, M.pred_idle <= 0 || M.idle_arg == M.pred_idle,
+          "idle waited %ld ticks, expected %ld (earliest deadline)", M.idle_arg, M.pred_idle);
+    M.cycle_begun = 1;
+    model_expire();
+    M.rq_end = M.rqt;
+}
+
+/* ---- Queues, events, semaphores: the model's side ------------------------- */
+
+/* The parked waiter of kind k on object obj that came first. */
+static struct tf *first_parked(int k, int obj)
+{
+    struct tf *best = NULL;
+    int i;
+    for (i = 0; i < NFRAMES; i++) {
+        struct tf *f = frame_at(i);
+        if (live(f) && f->w_pending && f->w_parked && !f->w_has_v && f->w_kind == k &&
+            f->w_obj == obj && !f->w_ylike && (!best || f->w_stamp < best->w_stamp))
+            best = f;
+    }
+    return best;
+}
+
+static void hand(struct tf *w)
+{
+    disarm(w);
+    verdict(w, 0, "");
+    rq_push(w);
+}
+
+static int mq_room(int qi)
+{
+    const struct mq *m = &M.mq[qi];
+    return !m->cap || m->cap - m->n > m->freed;
+}
+
+static void mk_item(unsigned char *b, size_t size, uint32_t id)
+{
+    size_t j;
+    memcpy(b, &id, 4);
+    for (j = 4; j < size; j++)
+        b[j] = (unsigned char)(id * 31u + j);
+}
+
+static uint32_t item_id(struct tf *f, const unsigned char *b, size_t size)
+{
+    uint32_t id;
+    size_t j;
+    memcpy(&id, b, 4);
+    for (j = 4; j < size; j++)
+        CHECK(f, b[j] == (unsigned char)(id * 31u + j), "item %u corrupted at byte %u",
+              (unsigned)id, (unsigned)j);
+    return id;
+}
+
+/* An item was stored: a parked getter is promised it. */
+static void mq_store(int qi, uint32_t id)
+{
+    struct mq *m = &M.mq[qi];
+    struct tf *g;
+    CHECK(NULL, m->head + m->n < MAXIDS, "model: queue ids overflow");
+    m->ids[m->head + m->n++] = id;
+    m->puts++;
+    if ((g = first_parked(K_QGET, qi)) != NULL) {
+        m->held++;
+        hand(g);
+    }
+}
+
+/* An item was taken, by a woken getter (the oldest, promised) or not (the
+ * oldest not promised): a parked putter is promised the free slot. */
+static void mq_take(struct tf *f, int qi, int promised, uint32_t got)
+{
+    struct mq *m = &M.mq[qi];
+    unsigned k, i;
+    struct tf *p;
+    CHECK(f, m->n > (promised ? 0 : m->held), "model: take from an empty queue");
+    k = promised ? 0 : m->held;
+    CHECK(f, got == m->ids[m->head + k], "queue %d: got id %u, the model's next is %u "
+          "(%s get, %u held of %u)", qi, (unsigned)got, (unsigned)m->ids[m->head + k],
+          promised ? "woken" : "immediate", m->held, m->n);
+    for (i = k; i > 0; i--)
+        m->ids[m->head + i] = m->ids[m->head + i - 1];
+    m->head++;
+    m->n--;
+    m->gets++;
+    if (promised)
+        m->held--;
+    if (m->cap && (p = first_parked(K_QPUT, qi)) != NULL) {
+        m->freed++;
+        hand(p);
+    }
+}
+
+static void do_tryput(struct tf *f, int qi)
+{
+    unsigned char b[8];
+    int room = mq_room(qi), r;
+    uint32_t id;
+    if (M.next_id >= MAXIDS)
+        return;
+    id = M.next_id++;
+    mk_item(b, M.mq[qi].size, id);
+    r = mt_queue_try_put(&M.q[qi], b);
+    CHECK(f, r == (room ? 0 : MT_EAGAIN), "try_put on queue %d returned %d, room %d", qi, r, room);
+    if (!r)
+        mq_store(qi, id);
+}
+
+static void do_tryget(struct tf *f, int qi)
+{
+    unsigned char b[8];
+    const struct mq *m = &M.mq[qi];
+    int has = m->n > m->held, r;
+    memset(b, 0xEE, sizeof b);
+    r = mt_queue_try_get(&M.q[qi], b);
+    CHECK(f, r == (has ? 0 : MT_EAGAIN), "try_get on queue %d returned %d, items %d", qi, r, has);
+    if (!r)
+        mq_take(f, qi, 0, item_id(f, b, m->size));
+    else
+        CHECK(f, b[0] == 0xEE, "a failed try_get wrote the item");
+}
+
+static void do_sem_signal(struct tf *f, int si)
+{
+    struct tf *w = first_parked(K_SEMWAIT, si);
+    int r = mt_sem_signal(&M.sem[si]);
+    CHECK(f, r == 0, "mt_sem_signal returned %d", r);
+    M.sem_sig[si]++;
+    if (w)
+        hand(w);
+    else
+        M.sem_count[si]++;
+}
+
+static void do_sem_try(struct tf *f, int si)
+{
+    int has = M.sem_count[si] > 0, r = mt_sem_try_wait(&M.sem[si]);
+    CHECK(f, r == (has ? 0 : MT_EAGAIN), "mt_sem_try_wait returned %d, count %lu", r,
+          M.sem_count[si]);
+    if (!r) {
+        M.sem_count[si]--;
+        M.sem_try[si]++;
+    }
+}
+
+static void do_ev_set(int ei)
+{
+    struct tf *w;
+    mt_event_set(&M.ev[ei]);
+    M.ev_set[ei] = 1;
+    while ((w = first_parked(K_EVWAIT, ei)) != NULL)
+        hand(w); /* every waiter, in the order they came */
+}
+
+static void do_ev_clear(int ei)
+{
+    mt_event_clear(&M.ev[ei]);
+    M.ev_set[ei] = 0;
+}
+
+static void frame_start(struct tf *f, int prog)
+{
+    struct tf *parent = f->parent, *child = f->child;
+    int slot = f->slot, depth = f->depth;
+    unsigned seq = f->w_seq;
+    memset((char *)f + sizeof(mt_task), 0, sizeof *f - sizeof(mt_task));
+    f->parent = parent;
+    f->child = child;
+    f->slot = slot;
+    f->depth = depth;
+    f->w_seq = seq;
+    f->prog = prog;
+    f->started = 1;
+    f->fresh = 1;
+    M.live++;
+}
+
+static int prog_task(mt_task *t);
+
+static void do_add(struct tf *caller, int slot, int prog)
+{
+    struct tf *f = &M.fr[slot][0];
+    int r;
+    if (live(f)) {
+        CHECK(f, mt_state(&f->task) >= MT_RUNNABLE, "the model's live task is not live");
+#if defined(MT_ASSERT) && MT_ASSERT
+        return; /* adding a live frame is a misuse stop there, not MT_EBUSY */
+#endif
+        r = mt_sched_add(&M.s, &f->task, prog_task);
+        CHECK(caller, r == MT_EBUSY, "adding a live task returned %d", r);
+        return;
+    }
+    CHECK(f, mt_state(&f->task) < MT_RUNNABLE, "an ended task is live");
+    r = mt_sched_add(&M.s, &f->task, prog_task);
+    CHECK(caller, r == 0, "mt_sched_add returned %d", r);
+    frame_start(f, prog);
+    rq_push(f);
+}
+
+static void do_cancel(struct tf *caller, struct tf *f)
+{
+    int r;
+    model_cancel(f);
+    r = mt_cancel(&f->task);
+    CHECK(caller, r == 0, "mt_cancel returned %d", r);
+}
+
+/* ---- The task side: what every call, wait and ending tells the model ------ */
+
+static int end_state(int err)
+{
+    return !err ? MT_DONE : err == MT_ECANCELED ? MT_CANCELLED : MT_FAILED;
+}
+
+static void check_msg(struct tf *f, int err, const char *want, const char *what)
+{
+    const char *got = mt_errmsg(&f->task);
+    if (want == msg_any)
+        return;
+    if (!err)
+        want = "";
+    else if (!want)
+        want = mt_strerror(err);
+    CHECK(f, strcmp(got, want) == 0, "%s: message \"%s\", expected \"%s\"", what, got, want);
+}
+
+/* A finally pass: the task has ended as the model said it would. */
+static void on_final(struct tf *f)
+{
+    int st = mt_state(&f->task), err = mt_err(&f->task);
+    trace(f, "final state %d err %d", st, err);
+    if (M.expect_final == f) {
+        M.expect_final = NULL;
+    } else {
+        CHECK(f, f->fresh && f->cancel && !M.expect_inline,
+              "a finally pass the model did not expect");
+        rq_pop(f); /* cancelled before its first run: it never runs its body */
+        f->end_set = 1;
+        f->end_err = MT_ECANCELED;
+        f->end_msg = NULL;
+    }
+    CHECK(f, f->end_set, "model: no ending known");
+    CHECK(f, st == end_state(f->end_err) && err == f->end_err,
+          "ended in state %d with %d, expected state %d with %d", st, err,
+          end_state(f->end_err), f->end_err);
+    check_msg(f, err, f->end_msg, "ended");
+    CHECK(f, !f->w_armed, "model: an ended task with a timer");
+    if (f->depth == 0 && st == MT_FAILED)
+        M.exp_reports++;
+    f->ended = 1;
+    f->fin_state = st;
+    f->w_pending = 0;
+    f->fresh = 0;
+    M.live--;
+    CHECK(f, mt_sched_live(&M.s) == (unsigned long)M.live, "live %lu, model %ld",
+          mt_sched_live(&M.s), M.live);
+    if (f->parent) { /* the child's ending is the parent's verdict */
+        struct tf *p = f->parent;
+        CHECK(p, p->w_pending && p->w_kind == K_AWAIT, "model: a child ended unawaited");
+        disarm(p);
+        if (!p->w_has_v)
+            verdict(p, f->end_err, f->end_msg);
+    }
+}
+
+static void on_body_call(struct tf *f)
+{
+    CHECK(f, !M.expect_final, "expected the finally pass of slot %d depth %d",
+          M.expect_final ? M.expect_final->slot : -1, M.expect_final ? M.expect_final->depth : -1);
+    if (M.expect_inline) {
+        CHECK(f, M.expect_inline == f, "expected slot %d depth %d to run inline",
+              M.expect_inline->slot, M.expect_inline->depth);
+        M.expect_inline = NULL;
+    } else {
+        rq_pop(f);
+    }
+    f->incall++;
+    if (f->fresh) {
+        CHECK(f, !f->cancel, "a task cancelled before its first run ran its body");
+        f->fresh = 0;
+        return;
+    }
+    CHECK(f, f->w_pending && !f->w_imm, "resumed with no wait to resume");
+    if (f->doomed)
+        fail(f, "resumed after the wait that must have ended it");
+    if (f->w_ylike && !f->w_has_v)
+        verdict(f, 0, "");
+    if (f->w_kind == K_COND && !f->w_has_v && M.flag[f->w_obj]) {
+        disarm(f); /* the condition holds: the poll ends */
+        verdict(f, 0, "");
+    }
+    if (f->w_kind != K_COND)
+        CHECK(f, f->w_has_v, "woken with no cause (no hand-off, timeout or cancel)");
+}
+
+/* A wait is about to start: predict it. */
+static void wait_start(struct tf *f)
+{
+    const struct step *o = &M.progs[f->prog].op[f->pc];
+    int k = o->kind;
+    long tmo = tmo_tab[o->a >> 4];
+    int bad = tmo < MT_FOREVER || tmo > MT_TIMEOUT_MAX;
+
+    cyc();
+    CHECK(f, mt_sched_now(&M.s) == vclock(), "the cycle's clock reading %lu is not the clock %lu",
+          (unsigned long)mt_sched_now(&M.s), (unsigned long)vclock());
+    if (k == K_QPUT && M.next_id >= MAXIDS)
+        k = K_YIELD;
+    f->w_kind = k;
+    f->w_catch = o->catch_it;
+    f->w_obj = k == K_EVWAIT || k == K_SEMWAIT ? o->a & 1 : k == K_QGET || k == K_QPUT || k == K_COND ? o->a & 3 : 0;
+    f->w_ylike = k == K_YIELD;
+    f->w_pending = 1;
+    f->w_parked = f->w_imm = f->w_has_v = f->w_armed = 0;
+    f->w_v = 0;
+    f->w_msg = NULL;
+    f->w_tmo = tmo;
+    f->w_start = M.vnow;
+    f->w_stamp = ++M.stamp;
+    f->w_call = f->calls;
+    f->w_cycle = M.cid;
+    f->w_seq++;
+    f->w_resumes = 0;
+    trace(f, "wait %d tmo %ld catch %d%s", k, tmo, f->w_catch, f->cancel ? " doomed" : "");
+    if (f->cancel) { /* cancelled: this wait ends the task, whatever it is */
+        f->doomed = 1;
+        return;
+    }
+#define IMM(v, msg) (f->w_imm = 1, f->w_imm_v = (v), f->w_imm_msg = (msg))
+    switch (k) {
+    case K_YIELD:
+        break;
+    case K_SLEEP:
+        f->w_tmo = tmo = sleep_tab[o->a & 7];
+        /* MT_SLEEP_UNTIL(mt_deadline(t, ms)): a deadline now or past
+         * gives way, it is never MT_EINVAL. */
+        if ((f->w_until = (o->a >> 3) & 1) != 0 && tmo < 0)
+            f->w_tmo = tmo = 0;
+        if (tmo < 0)
+            IMM(MT_EINVAL, msg_any);
+        else if (tmo == 0)
+            f->w_ylike = 1;
+        break;
+    case K_QGET:
+    case K_QPUT: {
+        struct mq *m = &M.mq[f->w_obj];
+        int ready = k == K_QGET ? m->n > m->held : mq_room(f->w_obj);
+        if (k == K_QPUT) {
+            f->w_id = M.next_id++;
+            mk_item(f->qitem, m->size, f->w_id);
+        } else {
+            memset(f->qitem, 0xEE, sizeof f->qitem);
+        }
+        if (bad)
+            IMM(MT_EINVAL, msg_any);
+        else if (ready)
+            IMM(0, "");
+        else if (!tmo)
+            IMM(MT_ETIMEDOUT, NULL);
+        break;
+    }
+    case K_EVWAIT:
+        if (bad)
+            IMM(MT_EINVAL, msg_any);
+        else if (M.ev_set[f->w_obj])
+            IMM(0, "");
+        else if (!tmo)
+            IMM(MT_ETIMEDOUT, NULL);
+        break;
+    case K_SEMWAIT:
+        if (bad)
+            IMM(MT_EINVAL, msg_any);
+        else if (M.sem_count[f->w_obj])
+            IMM(0, "");
+        else if (!tmo)
+            IMM(MT_ETIMEDOUT, NULL);
+        break;
+    case K_COND:
+        if (M.flag[f->w_obj])
+            IMM(0, ""); /* a true condition checks no timeout */
+        else if (bad)
+            IMM(MT_EINVAL, msg_any);
+        else if (!tmo)
+            IMM(MT_ETIMEDOUT, NULL);
+        break;
+    case K_AWAIT:
+        if (bad) {
+            IMM(MT_EINVAL, msg_any);
+            break;
+        }
+        CHECK(f->child, mt_state(&f->child->task) < MT_RUNNABLE, "the child frame is live");
+        frame_start(f->child, o->sub);
+        M.expect_inline = f->child; /* children run at once, inside MT_AWAIT */
+        break;
+    default:
+        fail(f, "model: not a wait");
+    }
+#undef IMM
+}
+
+/* The line after a wait ran: it completed, once, with what the model said. */
+static void wait_done(struct tf *f)
+{
+    int err = mt_err(&f->task), v;
+    const char *msg;
+    int imm = f->calls == f->w_call;
+
+    cyc();
+    trace(f, "done err %d", err);
+    CHECK(f, f->w_pending, "model: completion of no wait");
+    CHECK(f, !f->doomed, "the code after a wait ran in a cancelled task");
+    CHECK(f, ++f->w_resumes == 1, "wait %u resumed %u times", f->w_seq, f->w_resumes);
+    if (f->w_kind == K_AWAIT && imm) { /* the child ended inside MT_AWAIT */
+        if (f->w_imm) {
+            v = f->w_imm_v;
+            msg = f->w_imm_msg;
+        } else if (f->cancel) { /* by the child's chain, meanwhile: that wins */
+            CHECK(f, f->child->ended, "MT_AWAIT went on with its child live");
+            v = MT_ECANCELED;
+            msg = NULL;
+        } else {
+            CHECK(f, f->child->ended && f->w_has_v, "MT_AWAIT went on with its child live");
+            v = f->w_v;
+            msg = f->w_msg;
+        }
+    } else if (imm) {
+        CHECK(f, f->w_imm, "completed at once, the model says it must wait");
+        v = f->w_imm_v;
+        msg = f->w_imm_msg;
+    } else {
+        CHECK(f, !f->w_imm, "waited, the model says it completes at once");
+        CHECK(f, f->w_has_v, "resumed with no verdict");
+        v = f->w_v;
+        msg = f->w_msg;
+    }
+    CHECK(f, err == v, "wait ended with %d (%s), expected %d", err, mt_errname(err), v);
+    CHECK(f, !v || f->w_catch, "an uncaught error went on");
+    check_msg(f, err, msg, "caught");
+    /* An await's MT_ETIMEDOUT may be its child's own. */
+    if (!imm && f->w_tmo >= 0 && !f->w_ylike &&
+        ((v == MT_ETIMEDOUT && (f->w_kind != K_AWAIT || f->child->fin_state != MT_FAILED ||
+                                mt_err(&f->child->task) != MT_ETIMEDOUT)) ||
+         (f->w_kind == K_SLEEP && !v)))
+        CHECK(f, M.vnow >= f->w_start + (uint64_t)f->w_tmo,
+              "timed out or woke %llu ticks early",
+              (unsigned long long)(f->w_start + (uint64_t)f->w_tmo - M.vnow));
+    if (!v) {
+        int qi = f->w_obj;
+        switch (f->w_kind) {
+        case K_QGET:
+            mq_take(f, qi, !imm, item_id(f, f->qitem, M.mq[qi].size));
+            break;
+        case K_QPUT:
+            if (!imm) {
+                CHECK(f, M.mq[qi].freed > 0, "model: a woken putter without a slot");
+                M.mq[qi].freed--;
+            }
+            mq_store(qi, f->w_id);
+            break;
+        case K_SEMWAIT:
+            if (imm)
+                M.sem_count[qi]--;
+            M.sem_waits[qi]++;
+            break;
+        case K_COND:
+            CHECK(f, M.flag[qi], "a condition wait ended with the condition false");
+            break;
+        case K_AWAIT:
+            CHECK(f, f->child->ended && f->child->fin_state == MT_DONE,
+                  "MT_AWAIT succeeded but the child did not end done");
+            break;
+        default:
+            break;
+        }
+    }
+    f->w_pending = 0;
+    f->w_has_v = 0;
+    CHECK(f, !f->w_armed, "model: a completed wait kept its timer");
+}
+
+/* The task function returned r: what the scheduler does next. */
+static void on_return(struct tf *f, int r)
+{
+    trace(f, "return %d", r);
+    f->incall--;
+    if (r == MT__FINISH) {
+        CHECK(f, !f->w_pending, "ended normally inside a wait");
+        f->end_set = 1;
+        f->end_err = 0;
+        f->end_msg = "";
+        M.expect_final = f;
+        return;
+    }
+    if (!f->w_pending) {
+        CHECK(f, r == MT__FAILED, "returned %d outside a wait", r);
+        return; /* MT_RAISE: end_* set by the step */
+    }
+    if (f->doomed) {
+        CHECK(f, r == MT__FAILED || (r == MT__YIELDED && f->w_kind == K_YIELD),
+              "a cancelled task's wait returned %d", r);
+        f->end_set = 1;
+        f->end_err = MT_ECANCELED;
+        f->end_msg = NULL;
+        M.expect_final = f;
+        return;
+    }
+    switch (r) {
+    case MT__FAILED: {
+        int imm = f->calls == f->w_call && f->w_imm;
+        int v = imm ? f->w_imm_v : f->w_v;
+        const char *msg = imm ? f->w_imm_msg : f->w_msg;
+        CHECK(f, imm || f->w_has_v || (f->w_kind == K_AWAIT && f->child->ended),
+              "failed at a wait with no verdict");
+        if (f->w_kind == K_AWAIT && !imm && f->calls == f->w_call && f->cancel) {
+            v = MT_ECANCELED; /* cancelled while its child ran inside MT_AWAIT */
+            msg = NULL;
+        }
+        CHECK(f, v && !f->w_catch, "failed at a wait with %d, caught %d", v, f->w_catch);
+        f->end_set = 1;
+        f->end_err = v;
+        f->end_msg = msg;
+        M.expect_final = f;
+        return;
+    }
+    case MT__YIELDED:
+        CHECK(f, f->w_ylike && !f->w_parked, "gave way in a wait that is not a yield");
+        f->w_parked = 1;
+        rq_push(f);
+        return;
+    case MT__POLL:
+        CHECK(f, f->w_kind == K_COND && !f->w_imm && !f->w_has_v && !M.flag[f->w_obj],
+              "polled a condition that holds, or after its verdict");
+        if (!f->w_parked) {
+            f->w_parked = 1;
+            if (f->w_tmo > 0)
+                arm(f, f->w_tmo);
+        }
+        rq_push(f);
+        return;
+    case MT__WAITING:
+        CHECK(f, !f->w_parked && !f->w_imm && !f->w_ylike && f->w_kind != K_YIELD &&
+              f->w_kind != K_COND, "parked in a wait the model says does not park");
+        if (f->w_kind == K_AWAIT)
+            CHECK(f, live(f->child), "parked on a child that has ended");
+        f->w_parked = 1;
+        if (f->w_tmo > 0 || (f->w_kind == K_AWAIT && f->w_tmo == 0))
+            arm(f, f->w_tmo);
+        /* Cancelled while running (by its child's chain, during the
+         * child's first run): mt_cancel only flagged it; MT_AWAIT now
+         * cancels as it parks. */
+        if (f->w_kind == K_AWAIT && f->cancel) {
+            verdict(f, MT_ECANCELED, NULL);
+            model_cancel(f->child);
+        }
+        return;
+    default:
+        fail(f, "the task function returned %d", r);
+    }
+}
+
+/* A step that does not wait. Returns 1 to raise (f->end_*), 2 to exit. */
+static int plain_step(struct tf *f)
+{
+    const struct step *o = &M.progs[f->prog].op[f->pc];
+    unsigned a = o->a;
+    cyc();
+    f->pc++;
+    switch (o->kind) {
+    case K_RAISE: {
+        int code = raise_tab[a & 7];
+        const char *msg = msg_tab[(a >> 3) & 3];
+        f->end_set = 1;
+        f->end_err = code >= 0 || code < INT16_MIN ? MT_EINVAL : code;
+        f->end_msg = code >= 0 || code < INT16_MIN ? msg_any : msg;
+        M.expect_final = f;
+        f->raise_code = code;
+        f->raise_msg = msg;
+        return 1;
+    }
+    case K_EXIT:
+        return 2;
+    case K_SEMSIG:
+        do_sem_signal(f, (int)(a & 1));
+        break;
+    case K_EVSET:
+        do_ev_set((int)(a & 1));
+        break;
+    case K_EVCLR:
+        do_ev_clear((int)(a & 1));
+        break;
+    case K_FLAG:
+        M.flag[a & 3] = (int)((a >> 2) & 1);
+        break;
+    case K_TRYPUT:
+        do_tryput(f, (int)(a & 3));
+        break;
+    case K_TRYGET:
+        do_tryget(f, (int)(a & 3));
+        break;
+    case K_LOOP:
+        if (f->loops < (int)(a % 4) + 1) {
+            f->loops++;
+            f->pc = 0;
+        }
+        break;
+    case K_CANCEL: /* any task: itself, its ancestors, another slot's */
+        do_cancel(f, &M.fr[a % NSLOT][(a >> 5) & 3]);
+        break;
+    case K_SPAWN:
+        do_add(f, (int)(a % NSLOT), o->sub);
+        break;
+    default:
+        fail(f, "model: not a step");
+    }
+    return 0;
+}
+
+#define OPK(f) (M.progs[(f)->prog].op[(f)->pc].kind)
+#define QOF(f) (&M.q[(f)->w_obj])
+#define EOF_(f) (&M.ev[(f)->w_obj])
+#define SOF(f) (&M.sem[(f)->w_obj])
+#define CHILD(f) (&(f)->child->task)
+
+/* The interpreter. One wait per line; the model's hooks around each. */
+static int prog_body(mt_task *t)
+{
+    struct tf *f = (struct tf *)t;
+    MT_BEGIN(t);
+    while (f->pc < M.progs[f->prog].n) {
+        if (OPK(f) >= NWAIT) {
+            int r = plain_step(f);
+            if (r == 1)
+                MT_RAISE(t, f->raise_code, f->raise_msg);
+            if (r == 2)
+                MT_EXIT(t);
+            continue;
+        }
+        wait_start(f);
+        if (f->w_kind == K_YIELD) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_YIELD(t));
+            else
+                MT_YIELD(t);
+        } else if (f->w_kind == K_SLEEP && f->w_until) {
+            f->deadline = mt_deadline(t, f->w_tmo);
+            if (f->w_catch)
+                MT_CATCH(t, MT_SLEEP_UNTIL(t, f->deadline));
+            else
+                MT_SLEEP_UNTIL(t, f->deadline);
+        } else if (f->w_kind == K_SLEEP) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_SLEEP(t, f->w_tmo));
+            else
+                MT_SLEEP(t, f->w_tmo);
+        } else if (f->w_kind == K_QGET) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_QUEUE_GET(t, QOF(f), f->qitem, f->w_tmo));
+            else
+                MT_QUEUE_GET(t, QOF(f), f->qitem, f->w_tmo);
+        } else if (f->w_kind == K_QPUT) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_QUEUE_PUT(t, QOF(f), f->qitem, f->w_tmo));
+            else
+                MT_QUEUE_PUT(t, QOF(f), f->qitem, f->w_tmo);
+        } else if (f->w_kind == K_EVWAIT) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_EVENT_WAIT(t, EOF_(f), f->w_tmo));
+            else
+                MT_EVENT_WAIT(t, EOF_(f), f->w_tmo);
+        } else if (f->w_kind == K_SEMWAIT) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_SEM_WAIT(t, SOF(f), f->w_tmo));
+            else
+                MT_SEM_WAIT(t, SOF(f), f->w_tmo);
+        } else if (f->w_kind == K_COND) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_WAIT_UNTIL(t, M.flag[f->w_obj], f->w_tmo));
+            else
+                MT_WAIT_UNTIL(t, M.flag[f->w_obj], f->w_tmo);
+        } else {
+            if (f->w_catch)
+                MT_CATCH(t, MT_AWAIT(t, CHILD(f), prog_task, f->w_tmo));
+            else
+                MT_AWAIT(t, CHILD(f), prog_task, f->w_tmo);
+        }
+        wait_done(f);
+        f->pc++;
+    }
+    MT_FINALLY(t);
+    f->fin_runs++;
+    MT_END(t);
+}
+
+/* Every call goes through here: a body call (state RUNNING) or the finally
+ * pass (the state already final). */
+static int prog_task(mt_task *t)
+{
+    struct tf *f = (struct tf *)t;
+    int fin, r;
+    cyc();
+    f->calls++;
+    fin = mt_state(t) != MT_RUNNING;
+    trace(f, "call%s", fin ? " (finally)" : "");
+    if (fin)
+        on_final(f);
+    else
+        on_body_call(f);
+    r = prog_body(t);
+    if (fin) {
+        CHECK(f, r == MT__DONE && f->fin_runs == 1, "the finally pass returned %d, ran %lu times",
+              r, f->fin_runs);
+        /* A parent resumes as its child ends, unless the child ended inside
+         * the parent's MT_AWAIT call, which just goes on. */
+        if (f->parent && !f->parent->incall)
+            M.expect_inline = f->parent;
+    } else {
+        on_return(f, r);
+    }
+    return r;
+}
+
+/* ---- Plain code: the whole scheduler against the model --------------------- */
+
+static int expected_state(const struct tf *f)
+{
+    if (f->ended)
+        return f->fin_state;
+    if (!f->started)
+        return MT_NEW;
+    if (f->incall)
+        return MT_RUNNING;
+    if (f->fresh || (f->w_pending && f->w_ylike))
+        return MT_RUNNABLE;
+    if (f->w_kind == K_COND || f->w_kind == K_AWAIT)
+        return MT_WAITING;
+    return f->w_has_v ? MT_RUNNABLE : MT_WAITING;
+}
+
+static void check_all(void)
+{
+    int i;
+    unsigned long timers;
+    for (i = 0; i < NFRAMES; i++) {
+        struct tf *f = frame_at(i);
+        int st = mt_state(&f->task);
+        CHECK(f, st == expected_state(f), "state %d, the model says %d", st, expected_state(f));
+    }
+    CHECK(NULL, mt_sched_live(&M.s) == (unsigned long)M.live, "live %lu, model %ld",
+          mt_sched_live(&M.s), M.live);
+    CHECK(NULL, mt_sched_has_runnable(&M.s) == (M.rqt != M.rqh), "has_runnable %d, model %d",
+          mt_sched_has_runnable(&M.s), M.rqt != M.rqh);
+    CHECK(NULL, mt_sched_has_timeouts(&M.s) == (M.narmed > 0), "has_timeouts %d, model %lu",
+          mt_sched_has_timeouts(&M.s), M.narmed);
+    timers = M.s.nheap;
+#if MT_WHEEL_BITS
+    timers += M.s.nwheel;
+#endif
+    CHECK(NULL, timers == M.narmed, "%lu timers armed, model %lu", timers, M.narmed);
+    CHECK(NULL, mt_sched_has_io_waits(&M.s) == 0, "I/O waits in a harness without I/O");
+    CHECK(NULL, M.reports == M.exp_reports, "%lu reports, model %lu", M.reports, M.exp_reports);
+    for (i = 0; i < NQ; i++) {
+        const struct mq *m = &M.mq[i];
+        CHECK(NULL, mt_queue_len(&M.q[i]) == m->n - m->held, "queue %d: len %u, model %u", i,
+              (unsigned)mt_queue_len(&M.q[i]), m->n - m->held);
+        CHECK(NULL, mt_queue_empty(&M.q[i]) == (m->n == m->held), "queue %d: empty", i);
+        CHECK(NULL, mt_queue_full(&M.q[i]) == !mq_room(i), "queue %d: full %d, model %d", i,
+              mt_queue_full(&M.q[i]), !mq_room(i));
+        CHECK(NULL, M.q[i].held == m->held && M.q[i].freed == m->freed,
+              "queue %d: held %u freed %u, model %u %u", i, (unsigned)M.q[i].held,
+              (unsigned)M.q[i].freed, m->held, m->freed);
+        CHECK(NULL, m->puts == m->gets + m->n, "queue %d: %lu put, %lu got, %u left", i,
+              m->puts, m->gets, m->n);
+    }
+    for (i = 0; i < NS; i++) {
+        unsigned long handed = 0;
+        int j;
+        for (j = 0; j < NFRAMES; j++) {
+            const struct tf *f = frame_at(j);
+            if (live(f) && f->w_pending && f->w_kind == K_SEMWAIT && f->w_obj == i &&
+                f->w_has_v && !f->w_v)
+                handed++;
+        }
+        CHECK(NULL, mt_sem_count(&M.sem[i]) == M.sem_count[i], "semaphore %d: count %lu, model %lu",
+              i, mt_sem_count(&M.sem[i]), M.sem_count[i]);
+        CHECK(NULL, M.sem_init[i] + M.sem_sig[i] ==
+                        M.sem_waits[i] + M.sem_try[i] + M.sem_count[i] + handed,
+              "semaphore %d: units not conserved", i);
+    }
+    for (i = 0; i < NE; i++)
+        CHECK(NULL, mt_event_is_set(&M.ev[i]) == M.ev_set[i], "event %d: set %d, model %d", i,
+              mt_event_is_set(&M.ev[i]), M.ev_set[i]);
+}
+
+static void do_run(long tmo)
+{
+    long wait;
+    int r;
+    if (M.cycles >= MAXCYC && !M.tearing)
+        return;
+    M.cycles++;
+    M.cid++;
+    /* The idle wait README promises: none with tasks runnable, else up to
+     * the earliest deadline. */
+    wait = M.rqt != M.rqh ? 0 : tmo;
+    if (wait != 0 && M.narmed) {
+        struct tf *f = first_timer();
+        long left = f->w_deadline > M.vnow ? (long)(f->w_deadline - M.vnow) : 0;
+        if (wait < 0 || left < wait)
+            wait = left;
+    }
+    M.pred_idle = wait > 0 ? wait : 0;
+    M.idles0 = M.idles;
+    M.in_cycle = 1;
+    M.cycle_begun = 0;
+    M.pops = 0;
+    r = mt_sched_run_once(&M.s, tmo);
+    cyc();
+    CHECK(NULL, !M.expect_inline && !M.expect_final, "a call the model expected did not come");
+    CHECK(NULL, M.rqh == M.rq_end, "%lu tasks runnable at the cycle's start did not run",
+          M.rq_end - M.rqh);
+    CHECK(NULL, r >= 0 && (unsigned long)r == M.pops, "run_once returned %d, %lu ran", r, M.pops);
+    M.in_cycle = 0;
+    check_all();
+    /* Once a cycle runs with the clock past a deadline, the timer has fired
+     * and its task has run (waits begun in this cycle aside). */
+    for (r = 0; r < NFRAMES; r++) {
+        struct tf *f = frame_at(r);
+        if (live(f) && f->w_pending && f->w_parked && !f->w_ylike && f->w_tmo >= 0 &&
+            f->w_cycle < M.cid && f->w_start + (uint64_t)f->w_tmo <= M.vnow)
+            fail(f, "a cycle ran past the wait's deadline and the wait is still pending");
+    }
+}
+
+static void setup(void)
+{
+    static const size_t qsize[NQ] = {4, 8, 5, 4}, qcap[NQ] = {1, 2, 3, QCAP3};
+    unsigned char *qbuf[NQ];
+    unsigned h = byte(), init = byte();
+    int i, d;
+
+    qbuf[0] = qstore0;
+    qbuf[1] = qstore1;
+    qbuf[2] = qstore2;
+    qbuf[3] = QSTORE3;
+    M.ops = M.cycles = M.cid = 0;
+    M.tearing = 0;
+    M.vnow = 0;
+    M.base = base_tab[h & 3];
+    M.idles = 0;
+    M.in_cycle = M.cycle_begun = 0;
+    M.live = 0;
+    M.rqh = M.rqt = M.rq_end = 0;
+    M.expect_inline = M.expect_final = NULL;
+    M.stamp = M.arms = M.next_id = 0;
+    M.narmed = M.reports = M.exp_reports = 0;
+    M.nprog = 1;
+    M.progs[0].n = 1;
+    M.progs[0].op[0].kind = K_YIELD;
+    M.progs[0].op[0].catch_it = 0;
+    M.progs[0].op[0].a = 0;
+    memset(M.fr, 0, sizeof M.fr);
+    for (i = 0; i < NSLOT; i++)
+        for (d = 0; d < DEPTH; d++) {
+            struct tf *f = &M.fr[i][d];
+            f->slot = i;
+            f->depth = d;
+            f->parent = d ? &M.fr[i][d - 1] : NULL;
+            f->child = d + 1 < DEPTH ? &M.fr[i][d + 1] : NULL;
+        }
+    mt_sched_init(&M.s);
+    mt_sched_set_clock(&M.s, fake_now, fake_idle, NULL);
+    mt_sched_set_report(&M.s, on_report, NULL);
+    for (i = 0; i < NQ; i++) {
+        /* Queue 1 may start with items (mt_queue_init's contents). */
+        unsigned char contents[2 * 8];
+        size_t count = i == 1 ? (init & 3) % 3 : 0, j;
+        struct mq *m = &M.mq[i];
+        int r;
+        m->size = qsize[i];
+        m->cap = qcap[i];
+        m->head = m->n = m->held = m->freed = 0;
+        m->puts = m->gets = 0;
+        for (j = 0; j < count; j++)
+            mk_item(contents + j * qsize[i], qsize[i], M.next_id + (uint32_t)j);
+        r = mt_queue_init(&M.q[i], qbuf[i], qsize[i], qcap[i], contents, count);
+        CHECK(NULL, r == 0, "mt_queue_init returned %d", r);
+        for (j = 0; j < count; j++)
+            mq_store(i, M.next_id++);
+    }
+    for (i = 0; i < NE; i++) {
+        mt_event_init(&M.ev[i]);
+        M.ev_set[i] = 0;
+    }
+    for (i = 0; i < NS; i++) {
+        M.sem_init[i] = M.sem_count[i] = (init >> (2 + 2 * i)) & 1;
+        M.sem_sig[i] = M.sem_waits[i] = M.sem_try[i] = 0;
+        mt_sem_init(&M.sem[i], M.sem_count[i]);
+    }
+    for (i = 0; i < NFLAG; i++)
+        M.flag[i] = 0;
+    check_all();
+}
+
+/* Cancel everything, run until nothing is left, and account for every item
+ * and unit. */
+static void teardown(void)
+{
+    int i, n;
+    M.tearing = 1; /* the cycle budget does not apply */
+    for (n = 0; n < 64 && (M.live || M.rqt != M.rqh); n++) {
+        /* Again each time: tasks woken before the cancel go on to their
+         * next wait, and may add tasks meanwhile. */
+        for (i = 0; i < NSLOT; i++)
+            if (live(&M.fr[i][0]))
+                do_cancel(NULL, &M.fr[i][0]);
+        check_all();
+        do_run(0);
+    }
+    CHECK(NULL, M.live == 0 && mt_sched_live(&M.s) == 0, "cancelled tasks are still live");
+    CHECK(NULL, !mt_sched_has_runnable(&M.s) && !mt_sched_has_timeouts(&M.s) &&
+                    !mt_sched_has_io_waits(&M.s),
+          "an empty scheduler has work left");
+    for (i = 0; i < NQ; i++) {
+        struct mq *m = &M.mq[i];
+        int r;
+        CHECK(NULL, !m->held && !m->freed, "queue %d: promises left", i);
+        while (m->n)
+            do_tryget(NULL, i);
+        do_tryget(NULL, i); /* and then it is empty */
+        CHECK(NULL, m->puts == m->gets, "queue %d: ids lost or duplicated", i);
+        r = mt_queue_free(&M.q[i]);
+        CHECK(NULL, r == 0, "mt_queue_free returned %d", r);
+    }
+    check_all();
+    i = mt_sched_destroy(&M.s);
+    CHECK(NULL, i == 0, "mt_sched_destroy returned %d", i);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    M.in = data;
+    M.len = size;
+    M.pos = 0;
+    setup();
+    while (M.pos < M.len && M.ops < MAXOPS && M.cycles < MAXCYC) {
+        unsigned op = byte() % 16, a;
+        M.ops++;
+        switch (op) {
+        case 0:
+        case 1:
+            a = byte() % NSLOT;
+            do_add(NULL, (int)a, prog_parse(0));
+            break;
+        case 2:
+            a = byte();
+            do_cancel(NULL, &M.fr[a % NSLOT][(a >> 5) & 3]);
+            break;
+        case 3:
+            do_tryput(NULL, (int)(byte() & 3));
+            break;
+        case 4:
+            do_tryget(NULL, (int)(byte() & 3));
+            break;
+        case 5:
+            do_ev_set((int)(byte() & 1));
+            break;
+        case 6:
+            do_ev_clear((int)(byte() & 1));
+            break;
+        case 7:
+            do_sem_signal(NULL, (int)(byte() & 1));
+            break;
+        case 8:
+            do_sem_try(NULL, (int)(byte() & 1));
+            break;
+        case 9:
+            a = byte();
+            M.vnow += a < 128 ? a : (a - 128u) * 32u;
+            break;
+        case 10:
+        case 11:
+            do_run(0);
+            break;
+        case 12:
+            do_run(run_tab[byte() & 7]);
+            break;
+        case 13:
+            a = byte();
+            M.flag[a & 3] = (int)((a >> 2) & 1);
+            break;
+        default:
+            for (a = byte() % 8 + 1; a > 0; a--)
+                do_run(MT_FOREVER);
+            break;
+        }
+        check_all();
+    }
+    teardown();
+    return 0;
+}

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of fuzz_sched.c (tests/fuzz/corpus/), one small
+input per behaviour, in the harness's byte format:
+
+  header: base (clock start: 0, 1000, 2^32-1500, 2^31-256), init (queue 1
+          starts with init&3 % 3 items; semaphore i with (init >> 2+2i) & 1)
+  then operations, first byte % 16 (see LLVMFuzzerTestOneInput), and task
+  programs: a length byte (% 8 + 1), then per step a kind byte (kind % 19,
+  >= 128: caught) and an argument byte; AWAIT and SPAWN are followed by
+  their sub-program.
+
+Run from anywhere: python3 tests/fuzz/make_corpus.py"""
+import os
+import sys
+
+# Operations (LLVMFuzzerTestOneInput)
+ADD, CANCEL, TRYPUT, TRYGET, EVSET, EVCLR, SEMSIG, SEMTRY, ADV, RUN0, RUNT, FLAG, RUNN = \
+    0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14
+# Steps
+(YIELD, SLEEP, QGET, QPUT, EVWAIT, SEMWAIT, COND, AWAIT, RAISE, EXIT, S_SEMSIG,
+ S_EVSET, S_EVCLR, S_FLAG, S_TRYPUT, S_TRYGET, LOOP, S_CANCEL, SPAWN) = range(19)
+# Indexes into tmo_tab
+T = {'forever': 0, 0: 1, 1: 2, 2: 3, 3: 4, 5: 5, 8: 6, 30: 7, 100: 8, 1023: 9,
+     1024: 10, 1025: 11, 1300: 12, 2500: 13, 4000: 14, 'bad': 15}
+# Indexes into sleep_tab
+SL = {0: 0, 1: 1, 3: 2, 40: 3, 1024: 4, 1100: 5, 3000: 6, -1: 7}
+# Indexes into run_tab
+RT = {0: 0, 'forever': 1, 1: 2, 7: 3, 100: 4, 1024: 5, 3000: 6}
+
+
+def step(kind, a=0, catch=False, sub=None):
+    b = [kind + 133 if catch else kind, a]
+    if kind in (AWAIT, SPAWN):
+        b += sub if sub is not None else prog(step(YIELD))
+    return b
+
+
+def prog(*steps):
+    assert 1 <= len(steps) <= 8
+    out = [len(steps) - 1]
+    for s in steps:
+        out += s
+    return out
+
+
+def qa(q, t):      # queue step argument
+    return q | T[t] << 4
+
+
+def oa(o, t):      # event, semaphore, condition argument
+    return o | T[t] << 4
+
+
+def ta(t):         # await argument
+    return T[t] << 4
+
+
+def sa(ms, until=False):  # sleep argument
+    return SL[ms] | (8 if until else 0)
+
+
+def add(slot, p):
+    return [ADD, slot] + p
+
+
+def run(n=1):
+    return [RUNN, n - 1]
+
+
+def adv(ticks):
+    assert ticks < 128 or ticks % 32 == 0
+    return [ADV, ticks if ticks < 128 else 128 + ticks // 32]
+
+
+SEEDS = {
+    # Yielders in a loop: cycles take turns, FIFO.
+    'yield_loop': [0, 0] + add(0, prog(step(YIELD), step(LOOP, 3))) +
+    add(1, prog(step(YIELD), step(YIELD), step(LOOP, 1))) + run(8),
+    # Sleepers in the wheel and in the heap, across the 32-bit wrap.
+    'sleepers_wrap': [2, 0] + add(0, prog(step(SLEEP, sa(1)), step(SLEEP, sa(1100)))) +
+    add(1, prog(step(SLEEP, sa(1024)), step(SLEEP, sa(3)))) +
+    add(2, prog(step(SLEEP, sa(3000, True)), step(SLEEP, sa(40)))) + run(8),
+    # Sleeps of 0 and negative (MT_EINVAL, caught and not).
+    'sleep_zero_bad': [0, 0] + add(0, prog(step(SLEEP, sa(0)), step(SLEEP, sa(-1), True),
+                                           step(SLEEP, sa(-1, True)), step(SLEEP, sa(-1)))) +
+    run(4),
+    # Getters wait, try_put hands over in order; one times out.
+    'queue_getters': [0, 0] + add(0, prog(step(QGET, qa(1, 'forever')))) +
+    add(1, prog(step(QGET, qa(1, 30), True), step(QGET, qa(1, 5), True))) +
+    add(2, prog(step(QGET, qa(1, 'forever')))) + [RUN0] +
+    [TRYPUT, 1, TRYPUT, 1, TRYGET, 1, TRYPUT, 1] + run(4) + adv(40) + run(2),
+    # Putters on a full queue (capacity 1), getters free slots in order.
+    'queue_putters': [0, 0] + add(0, prog(step(QPUT, qa(0, 'forever')), step(QPUT, qa(0, 100)))) +
+    add(1, prog(step(QPUT, qa(0, 8), True))) + [RUN0, TRYGET, 0, RUN0, TRYGET, 0] + run(3) +
+    adv(100) + run(3) + [TRYGET, 0, TRYGET, 0],
+    # The unbounded queue grows; a 5-byte item queue wraps its ring.
+    'queue_unbounded': [0, 2] + add(0, prog(step(S_TRYPUT, 3), step(QPUT, qa(3, 0)),
+                                            step(LOOP, 3))) +
+    add(1, prog(step(QGET, qa(2, 'forever')), step(QPUT, qa(2, 1)), step(LOOP, 3))) +
+    run(3) + [TRYPUT, 2, TRYPUT, 2, TRYGET, 2] + run(6),
+    # A woken getter cancelled before it resumes keeps its item.
+    'queue_woken_cancel': [0, 0] + add(0, prog(step(QGET, qa(0, 'forever')),
+                                               step(QGET, qa(0, 'forever')))) +
+    add(1, prog(step(QGET, qa(0, 'forever')))) + [RUN0, TRYPUT, 0, CANCEL, 0] + run(2) +
+    [TRYPUT, 0] + run(2),
+    # A woken putter cancelled before it resumes still puts.
+    'queue_putter_cancel': [0, 1] + add(0, prog(step(QPUT, qa(1, 'forever')),
+                                                step(QPUT, qa(1, 'forever')))) +
+    [RUN0, TRYGET, 1, CANCEL, 0] + run(2) + [TRYGET, 1, TRYGET, 1],
+    # Timeouts 0 (at once) and out of range (MT_EINVAL).
+    'timeouts_zero_bad': [0, 0] + add(0, prog(step(QGET, qa(0, 0), True), step(QPUT, qa(3, 'bad'), True),
+                                              step(EVWAIT, oa(0, 0), True), step(SEMWAIT, oa(1, 'bad'), True),
+                                              step(COND, oa(2, 0), True), step(AWAIT, ta('bad'), True),
+                                              step(QGET, qa(2, 0)))) + run(2),
+    # An event wakes every waiter; a cleared one times out.
+    'event_waiters': [0, 0] + add(0, prog(step(EVWAIT, oa(0, 'forever')))) +
+    add(1, prog(step(EVWAIT, oa(0, 100), True), step(S_EVCLR, 0), step(EVWAIT, oa(0, 30), True))) +
+    add(2, prog(step(EVWAIT, oa(1, 'forever')))) + [RUN0, EVSET, 0, RUN0, EVCLR, 0] + run(2) +
+    adv(30) + run(2) + [EVSET, 1] + run(1),
+    # Semaphores: signals hand units to waiters in order, try_wait, a mutex.
+    'semaphores': [0, 4] + add(0, prog(step(SEMWAIT, oa(0, 'forever')), step(YIELD),
+                                       step(S_SEMSIG, 0), step(LOOP, 2))) +
+    add(1, prog(step(SEMWAIT, oa(0, 'forever')), step(YIELD), step(S_SEMSIG, 0), step(LOOP, 2))) +
+    add(2, prog(step(SEMWAIT, oa(1, 5), True), step(SEMWAIT, oa(1, 'forever')))) +
+    run(8) + [SEMSIG, 1, SEMTRY, 0, SEMSIG, 0, SEMTRY, 0] + run(8) + [SEMSIG, 1] + run(2),
+    # Condition waits on flags set by plain code and by tasks; one times out.
+    'conditions': [0, 0] + add(0, prog(step(COND, oa(0, 'forever')), step(S_FLAG, 1 | 4))) +
+    add(1, prog(step(COND, oa(1, 100), True), step(COND, oa(2, 3), True))) + run(3) +
+    [FLAG, 0 | 4] + run(3) + adv(5) + run(2),
+    # Children: results, errors raised and caught, nested three deep.
+    'children_errors': [0, 0] + add(0, prog(
+        step(AWAIT, ta('forever'), True, prog(step(YIELD), step(RAISE, 1 | 8))),
+        step(AWAIT, ta('forever'), True, prog(step(SLEEP, sa(3)), step(EXIT), step(RAISE, 0))),
+        step(AWAIT, ta('forever'), False, prog(step(AWAIT, ta('forever'), False, prog(
+            step(YIELD), step(AWAIT, ta(100), True, prog(step(RAISE, 2 | 16))), step(RAISE, 0))))))) +
+    run(8),
+    # A child that ends without waiting, one whose raise code is invalid.
+    'children_inline': [0, 0] + add(0, prog(step(AWAIT, ta(5), True, prog(step(S_SEMSIG, 0))),
+                                            step(AWAIT, ta('forever'), True, prog(step(RAISE, 5))),
+                                            step(AWAIT, ta(0), True, prog(step(YIELD))))) + run(3),
+    # An await times out: its child is cancelled, the parent resumes after it.
+    'await_timeout': [0, 0] + add(0, prog(step(AWAIT, ta(30), True, prog(
+        step(SEMWAIT, oa(0, 'forever'), True), step(YIELD))), step(AWAIT, ta(1025), False, prog(
+            step(AWAIT, ta('forever'), False, prog(step(SLEEP, sa(3000)))))))) + run(3) + adv(40) +
+    run(2) + [RUNT, RT['forever']] + run(4),
+    # Cancel a task tree from the top and from the middle.
+    'cancel_tree': [0, 0] + add(0, prog(step(AWAIT, ta('forever'), True, prog(
+        step(AWAIT, ta('forever'), True, prog(step(COND, oa(3, 'forever'), True),
+                                              step(YIELD))))))) +
+    add(1, prog(step(AWAIT, ta('forever'), True, prog(step(EVWAIT, oa(1, 'forever')))),
+                step(YIELD))) +
+    run(2) + [CANCEL, 0, CANCEL, 1 | 32] + run(4),
+    # Cancel before the first run, while yielded, while sleeping; cancel twice.
+    'cancel_states': [0, 0] + add(0, prog(step(YIELD))) + add(1, prog(step(YIELD, 0, True),
+                                                                       step(YIELD))) +
+    add(2, prog(step(SLEEP, sa(1100), True), step(EXIT))) + [CANCEL, 0] + [RUN0] +
+    [CANCEL, 1, CANCEL, 2, CANCEL, 2] + run(3) + [CANCEL, 5],
+    # A woken task cancelled, then its next wait is a condition (false).
+    'cancel_woken_cond': [0, 0] + add(0, prog(step(QGET, qa(0, 'forever')),
+                                              step(COND, oa(1, 'forever')))) +
+    [RUN0, FLAG, 0 | 4, TRYPUT, 0, CANCEL, 0] + run(2),
+    # A poll cancelled by a task before its timer fires.
+    'cancel_poll': [0, 0] + add(1, prog(step(YIELD), step(S_CANCEL, 0))) +
+    add(0, prog(step(COND, oa(0, 30), True), step(EXIT))) + run(1) + adv(2) + run(2),
+    # Tasks cancel and add other tasks while the cycle runs.
+    'task_cancel_spawn': [0, 0] + add(0, prog(step(SEMWAIT, oa(0, 'forever')), step(EXIT))) +
+    add(1, prog(step(YIELD), step(S_CANCEL, 0), step(SPAWN, 5, sub=prog(
+        step(YIELD), step(SPAWN, 6, sub=prog(step(RAISE, 3))))), step(SPAWN, 1))) + run(6),
+    # Children cancelling their own chain: the parent during the child's
+    # first run (the child then yields, or ends at once), a grandparent later,
+    # and a task itself.
+    'cancel_own_chain': [0, 0] + add(0, prog(step(AWAIT, ta(100), True, prog(
+        step(S_CANCEL, 0), step(YIELD))), step(YIELD))) +
+    add(1, prog(step(AWAIT, ta('forever'), True, prog(step(S_CANCEL, 1), step(EXIT))))) +
+    add(2, prog(step(AWAIT, ta('forever'), False, prog(step(AWAIT, ta(30), True, prog(
+        step(YIELD), step(S_CANCEL, 2), step(SEMWAIT, oa(0, 'forever')))))), step(YIELD))) +
+    add(3, prog(step(S_CANCEL, 3), step(S_SEMSIG, 1), step(YIELD))) + run(4),
+    # Top-level failures are reported; MT_ECANCELED and MT_ETIMEDOUT raised by hand.
+    'raise_codes': [0, 0] + add(0, prog(step(RAISE, 0))) + add(1, prog(step(RAISE, 3))) +
+    add(2, prog(step(YIELD), step(RAISE, 4 | 8))) + add(3, prog(step(RAISE, 6))) + run(3),
+    # Idle waits: up to the earliest deadline, or the run_once timeout.
+    'idle_waits': [1, 0] + add(0, prog(step(SLEEP, sa(1024)))) + add(1, prog(step(SLEEP, sa(1100)))) +
+    [RUN0, RUNT, RT[7], RUNT, RT[1024], RUNT, RT['forever'], RUNT, RT[3000]] +
+    add(2, prog(step(QGET, qa(3, 4000), True))) + [RUNT, RT['forever'], RUNT, RT['forever'],
+                                                  RUNT, RT['forever']],
+    # Equal deadlines fire in arming order, wheel and heap alike.
+    'equal_deadlines': [3, 0] + add(0, prog(step(SLEEP, sa(40)))) + add(1, prog(step(EVWAIT, oa(0, 30)))) +
+    add(2, prog(step(SLEEP, sa(1100)))) + [RUN0] + adv(10) +
+    add(3, prog(step(SEMWAIT, oa(0, 30), True))) + add(4, prog(step(QGET, qa(1, 1025), True))) +
+    run(1) + adv(64) + add(5, prog(step(SLEEP, sa(1024)))) + run(8),
+    # Many timers in the heap, removed from the middle by hand-offs.
+    'heap_churn': [0, 0] + sum((add(i, prog(step(QGET, qa(3, [1025, 1300, 2500, 4000][i % 4]), True)))
+                                for i in range(12)), []) + [RUN0] +
+    sum(([TRYPUT, 3] + adv(64) + [RUN0] for _ in range(6)), []) + run(1) + adv(1024) + run(2) +
+    adv(2048) + run(3),
+    # Adding a live task is refused; a slot is reused once its task ended.
+    'add_busy_reuse': [0, 0] + add(0, prog(step(YIELD))) + add(0, prog(step(RAISE, 1))) + run(2) +
+    add(0, prog(step(SLEEP, sa(1)))) + run(1) + adv(1) + run(1),
+}
+
+
+# Reproducers of library bugs (tests/fuzz/README.md): they fail until fixed.
+REGRESS = {
+    # Bug 1: a woken getter is cancelled; its next wait, MT_WAIT_UNTIL on a
+    # true condition, ends it with the queue's wait list as its message.
+    'cond_cancel_stale_msg': [0, 0] + add(0, prog(step(QGET, qa(0, 'forever')),
+                                                  step(COND, oa(0, 'forever')))) +
+    add(1, prog(step(QGET, qa(0, 'forever')))) +
+    [RUN0, FLAG, 0 | 4, TRYPUT, 0, CANCEL, 0, RUN0],
+    # Bug 2: a poll times out; a task cancels it before it resumes: its
+    # MT_ETIMEDOUT becomes MT_ECANCELED (a timed-out queue wait keeps it).
+    'cond_timeout_then_cancel': [0, 0] + add(1, prog(step(YIELD), step(S_CANCEL, 0))) +
+    add(0, prog(step(COND, oa(0, 2), True), step(EXIT))) + [RUN0] + adv(2) + [RUN0],
+}
+
+
+def write(sub, inputs):
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), sub)
+    os.makedirs(out, exist_ok=True)
+    for name, data in inputs.items():
+        assert all(0 <= b < 256 for b in data), name
+        with open(os.path.join(out, name), 'wb') as f:
+            f.write(bytes(data))
+    print('wrote %d inputs to %s' % (len(inputs), out), file=sys.stderr)
+
+
+def main():
+    write('corpus', SEEDS)
+    write('regress', REGRESS)
+
+
+if __name__ == '__main__':
+    main()
