@@ -926,9 +926,8 @@ static void mt__expire(mt_sched *s)
         mt__timer_del(s, t);
         switch (ST(t)) {
         case S_COND: /* already in the run queue */
-        case S_IORDY:
-            t->err = MT_ETIMEDOUT;
-            t->w.msg = NULL; /* not the ready events */
+        case S_IORDY: /* w: not the ready events, which mt_errmsg would read */
+            (void)mt__go_err(t, MT_ETIMEDOUT, NULL);
             break;
         case S_CHILD: /* the parent resumes once the child has ended */
             if (!t->err)
@@ -1343,7 +1342,7 @@ static void mt__io_wake(mt_sched *s, mt_task *t, int ready, int err)
 {
     if (!POS(t))
         mt__ever_del(s, t);
-    t->w.io = ready;
+    t->w.io = err ? 0 : ready; /* with an error, w reads as no message */
     t->err = (int16_t)err;
     SET_ST(t, S_IORDY);
     mt__rq_push(s, t);
@@ -1427,8 +1426,7 @@ static int mt__would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
  * the ready events, which mt_errmsg would read as a message. */
 static int mt__io_err(mt_task *t, int code)
 {
-    t->err = (int16_t)code;
-    t->w.msg = NULL;
+    (void)mt__go_err(t, code, NULL);
     return 0;
 }
 
@@ -2434,8 +2432,7 @@ MT_API int mt_cancel(mt_task *t)
         if (POS(t))
             mt__timer_del(mt__sched_of(t), t);
         if (!t->err) /* a wait that timed out or failed keeps its verdict */
-            t->err = MT_ECANCELED;
-        t->w.msg = NULL; /* not the ready events */
+            (void)mt__go_err(t, MT_ECANCELED, NULL); /* w: not the ready events */
         return 0;
     case S_CHILD: /* children first; we resume when the child has ended */
         if (!t->err)
