@@ -4,61 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-
-/* ---- Shared helpers ------------------------------------------------------ */
-
-#define LOG_MAX 128
-static const char *evlog[LOG_MAX];
-static int nlog;
-
-static void ev(const char *e)
-{
-    if (nlog < LOG_MAX)
-        evlog[nlog] = e;
-    nlog++;
-}
-
-static void check_log(const char *const *want, int n)
-{
-    int i, same = nlog == n;
-    for (i = 0; same && i < n; i++)
-        same = strcmp(evlog[i], want[i]) == 0;
-    if (same)
-        return;
-    print_error("event log mismatch\n  want:");
-    for (i = 0; i < n; i++)
-        print_error(" \"%s\"", want[i]);
-    print_error("\n  got: ");
-    for (i = 0; i < nlog && i < LOG_MAX; i++)
-        print_error(" \"%s\"", evlog[i]);
-    print_error("\n");
-    fail_msg("%s", "the event log differs (see above)");
-}
-
-#define LOG_LEN(...) ((int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)))
-#define CHECK_LOG(...) check_log((const char *const[]){__VA_ARGS__}, LOG_LEN(__VA_ARGS__))
-
-struct env {
-    mt_sched s;
-    struct fake_clock clk;
-    struct reports rep;
-};
-
-static void env_init(struct env *e)
-{
-    memset(e, 0, sizeof *e);
-    mt_sched_init(&e->s);
-    use_fake_clock(&e->s, &e->clk, 1000);
-    mt_sched_set_report(&e->s, record_report, &e->rep);
-    nlog = 0;
-}
-
-static int step(struct env *e, mt_time now)
-{
-    e->clk.now = now;
-    return mt_sched_run_once(&e->s, 0);
-}
+#include "log.h"
 
 /* ---- A task parked in a condition wait ------------------------------------ */
 
@@ -130,7 +76,7 @@ static int child_marks(mt_task *t)
     MT_END(t);
 }
 
-/* 1. Cancelled in a condition wait: ECANCELED raised, no report. */
+/* Cancelled in a condition wait: MT_ECANCELED raised, no report. */
 static void run_cancel_parked(long timeout)
 {
     struct env e;
@@ -174,7 +120,7 @@ static void test_cancel_parked_with_timeout(void **state)
     run_cancel_parked(500);
 }
 
-/* 1. The same, cancelled by another task during mt_sched_run. */
+/* The same, cancelled by another task during mt_sched_run. */
 struct canceller { mt_task task; mt_task *target; int rounds, i, rc; };
 
 static int canceller(mt_task *t)
@@ -212,7 +158,7 @@ static void test_cancel_parked_by_task(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* 2. Caught, then ends without waiting: MT_DONE. */
+/* Caught, then ends without waiting: the task ends MT_DONE. */
 static void test_cancel_caught_then_done(void **state)
 {
     struct env e;
@@ -239,7 +185,7 @@ static void test_cancel_caught_then_done(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* 3. Caught, then waits again: ended at that wait. */
+/* Caught, then waits again: the task ends, cancelled, at that wait. */
 static void run_caught_then_wait(int after)
 {
     struct env e;
@@ -294,7 +240,7 @@ static void test_cancel_caught_then_await(void **state)
     run_caught_then_wait(AFTER_AWAIT);
 }
 
-/* ---- 4. Cancelling a tree: grandchild first, then child, then parent ------ */
+/* ---- A cancelled tree ends grandchild first, then child, then parent ---- */
 
 struct level {
     mt_task task;
@@ -427,7 +373,8 @@ static void test_cancel_tree_grandchild_swallows(void **state)
 }
 
 /* Cancelling the middle of the tree: the top task is not cancelled itself,
- * it sees MT_ECANCELED from its child (10., one level up). */
+ * it sees MT_ECANCELED from its child (as a parent whose child alone is
+ * cancelled does, below). */
 static void test_cancel_middle_of_tree(void **state)
 {
     struct env e;
@@ -450,7 +397,7 @@ static void test_cancel_middle_of_tree(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 5. Cancelled before it ever ran --------------------------------------- */
+/* ---- Cancelled before it ever ran: only its finally section runs -------- */
 
 struct fresh { mt_task task; int body, fin, fin_state, fin_err; };
 
@@ -541,7 +488,7 @@ static void test_cancel_frees_malloc_frame(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 6. Cancelling a yielded (runnable) task ------------------------------- */
+/* ---- A yielded task, cancelled, gets MT_ECANCELED at that yield --------- */
 
 struct yielder { mt_task task; int catch_it, err, passed, fin; };
 
@@ -634,7 +581,7 @@ static void test_cancel_yielded_same_cycle(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 7. Cancelling itself ----------------------------------------------------- */
+/* ---- A task that cancels itself ends at its next wait ------------------- */
 
 struct selfc { mt_task task; int kind, rc, after, fin, fin_state; struct fresh child; };
 
@@ -708,7 +655,7 @@ static void test_cancel_self_then_await(void **state)
     run_self_cancel(2);
 }
 
-/* ---- 8. No-ops ---------------------------------------------------------------- */
+/* ---- Cancelling an ended, failed or never-added task changes nothing ---- */
 
 static void test_cancel_noops(void **state)
 {
@@ -815,7 +762,7 @@ static void test_cancel_failed_task_noop(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 9. No timer left behind ------------------------------------------------ */
+/* ---- A cancelled timed wait leaves no timer behind ---------------------- */
 
 /* Several condition waits with timeouts; cancelling some of them must
  * leave the others' timers intact and exact. */
@@ -1012,7 +959,7 @@ static void test_cancel_sleeping_uncaught(void **state)
     run_cancel_sleeper(0);
 }
 
-/* ---- 10. A child cancelled on its own -------------------------------------- */
+/* ---- A child cancelled alone: its parent gets MT_ECANCELED, goes on ----- */
 
 struct cparent { mt_task task; struct victim c; int err, after_yield; };
 

@@ -4,67 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "log.h"
 
-/* ---- Shared helpers ------------------------------------------------------ */
-
-/* A log of events (static strings), shared by the tasks of one test. */
-#define LOG_MAX 128
-static const char *evlog[LOG_MAX];
-static int nlog;
-
-static void ev(const char *e)
-{
-    if (nlog < LOG_MAX)
-        evlog[nlog] = e;
-    nlog++;
-}
-
-static void check_log(const char *const *want, int n)
-{
-    int i, same = nlog == n;
-    for (i = 0; same && i < n; i++)
-        same = strcmp(evlog[i], want[i]) == 0;
-    if (same)
-        return;
-    print_error("event log mismatch\n  want:");
-    for (i = 0; i < n; i++)
-        print_error(" \"%s\"", want[i]);
-    print_error("\n  got: ");
-    for (i = 0; i < nlog && i < LOG_MAX; i++)
-        print_error(" \"%s\"", evlog[i]);
-    print_error("\n");
-    fail_msg("%s", "the event log differs (see above)");
-}
-
-#define LOG_LEN(...) ((int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)))
-#define CHECK_LOG(...) check_log((const char *const[]){__VA_ARGS__}, LOG_LEN(__VA_ARGS__))
-
-/* One test's scheduler, fake clock (starting at 1000) and report record. */
-struct env {
-    mt_sched s;
-    struct fake_clock clk;
-    struct reports rep;
-};
-
-static struct reports *cur_rep; /* for finally sections to look at */
-
-static void env_init(struct env *e)
-{
-    memset(e, 0, sizeof *e);
-    mt_sched_init(&e->s);
-    use_fake_clock(&e->s, &e->clk, 1000);
-    mt_sched_set_report(&e->s, record_report, &e->rep);
-    cur_rep = &e->rep;
-    nlog = 0;
-}
-
-/* Move the fake clock to `now` and run one non-blocking cycle. */
-static int step(struct env *e, mt_time now)
-{
-    e->clk.now = now;
-    return mt_sched_run_once(&e->s, 0);
-}
+/* ---- Helpers ------------------------------------------------------------ */
 
 /* A top-level bystander: logs "<name>0".."<name>(n-1)", yielding between. */
 struct bystander {
@@ -86,7 +28,7 @@ static int bystander(mt_task *t)
     MT_END(t);
 }
 
-/* ---- 1. Results: nothing, one value, two values -------------------------- */
+/* ---- A child returns nothing, one value or two, in its frame ------------ */
 
 struct ret_none { mt_task task; int yields, i; };
 struct ret_one { mt_task task; int yields, i, in, value; };
@@ -204,7 +146,7 @@ static void test_results_after_yields(void **state)
     run_results(3);
 }
 
-/* ---- 2. A child that does not wait runs inline --------------------------- */
+/* ---- A child that does not wait runs inline, in its parent's cycle ------ */
 
 static int child_log(mt_task *t)
 {
@@ -264,7 +206,7 @@ static void test_inline_child_needs_no_cycle(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 3. A child that yields; fairness with another top-level task -------- */
+/* ---- A yielding child takes turns, in FIFO order, with other tasks ------ */
 
 struct yield_child { mt_task task; int n, i; const char *const *names; };
 
@@ -343,7 +285,7 @@ static void test_yielding_child_fifo(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 4. Error propagation through depth 3 -------------------------------- */
+/* ---- An uncaught error rises three levels; the top task is reported ----- */
 
 struct deep { mt_task task; int yields, i; };
 struct mid { mt_task task; struct deep deep; int after; };
@@ -460,7 +402,7 @@ static void test_error_depth3_after_yields(void **state)
     run_depth3(2);
 }
 
-/* ---- 5./6. MT_CATCH around MT_AWAIT; errors without a message ------------- */
+/* ---- MT_CATCH around MT_AWAIT; no message means mt_strerror's text ------ */
 
 struct raiser { mt_task task; int yields, i, code; const char *msg; };
 
@@ -629,7 +571,7 @@ static void test_uncaught_without_message(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 7. MT_AWAIT misuse --------------------------------------------------- */
+/* ---- MT_AWAIT misuse is refused and leaves the frames intact ------------ */
 
 struct misuse {
     mt_task task;
@@ -774,7 +716,7 @@ static void test_await_misuse_uncaught(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 8. Reusing a child frame --------------------------------------------- */
+/* ---- A child frame is reusable once it has ended, failed or not --------- */
 
 struct reuse {
     mt_task task;
@@ -870,7 +812,7 @@ static void test_await_same_frame_1000_times(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 9. Await with a timeout ---------------------------------------------- */
+/* ---- An await timeout cancels the child's subtree, leaves no timer ------ */
 
 struct sleeper {
     mt_task task;
@@ -1254,9 +1196,12 @@ static void test_await_sleeping_child_ends_first(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 10. MT_FINALLY --------------------------------------------------------- */
+/* ---- Finally sections run once however a task ends, children first ------ */
 
 enum { END_NORMAL, END_RAISE, END_EXIT };
+
+/* The reports of the test running fin_task, for its finally section. */
+static const struct reports *cur_rep;
 
 struct fin {
     mt_task task;
@@ -1294,6 +1239,7 @@ static void test_finally_top_level(void **state)
     (void)state;
 
     env_init(&e);
+    cur_rep = &e.rep;
     a.how = END_NORMAL, a.yields = 1, a.tag = "a fin";
     b.how = END_RAISE, b.yields = 2, b.tag = "b fin";
     c.how = END_EXIT, c.yields = 0, c.tag = "c fin";
@@ -1361,6 +1307,7 @@ static void test_finally_child_before_parent(void **state)
     (void)state;
 
     env_init(&e);
+    cur_rep = &e.rep;
     assert_int_equal(mt_sched_add(&e.s, &p.task, fin_parent), 0);
     assert_int_equal(mt_sched_run(&e.s), 0);
     CHECK_LOG("child fin", "parent resumed", "child fin", "parent resumed",
@@ -1375,7 +1322,7 @@ static void test_finally_child_before_parent(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 11. Frames freed in their own finally section ----------------------- */
+/* ---- A malloc'ed frame may free itself in its own finally section ------- */
 
 struct heap_frame { mt_task task; int how, yields, i; int *out; };
 
@@ -1467,7 +1414,7 @@ static void test_malloc_child_freed_in_finally(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* ---- 12. States at each stage --------------------------------------------- */
+/* ---- The states of a parent and its child at each stage of an await ----- */
 
 struct st_child {
     mt_task task;

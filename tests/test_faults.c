@@ -139,9 +139,7 @@ static int setup(void **state)
 {
     (void)state;
     memset(faults, 0, sizeof faults);
-    mt_sched_init(&s);
-    memset(&rep, 0, sizeof rep);
-    mt_sched_set_report(&s, record_report, &rep);
+    start_sched(&s, NULL, 0, &rep);
     return 0;
 }
 
@@ -151,13 +149,6 @@ static int teardown(void **state)
     assert_sched_empty(&s);
     assert_int_equal(mt_sched_destroy(&s), 0);
     return 0;
-}
-
-static void pair(int sv[2])
-{
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    assert_int_equal(mt_fd_nonblock(sv[0]), 0);
-    assert_int_equal(mt_fd_nonblock(sv[1]), 0);
 }
 
 static void fault(int f, int skip, int count, int err)
@@ -198,7 +189,7 @@ static void test_eintr_retried(void **state)
     int sv[2], op;
     (void)state;
 
-    pair(sv);
+    unix_pair(sv);
     for (op = 0; op < 2; op++) {
         memset(&a, 0, sizeof a);
         memset(&b, 0, sizeof b);
@@ -227,7 +218,7 @@ static void test_spurious_eagain(void **state)
     int sv[2];
     (void)state;
 
-    pair(sv);
+    unix_pair(sv);
     a.fd = sv[0], a.op = 1;
     b.fd = sv[1], b.op = 3;
     fault(F_RECV, 1, 1, EAGAIN); /* the try after the wake-up */
@@ -262,7 +253,7 @@ static void test_reset_and_pipe(void **state)
     int sv[2];
     (void)state;
 
-    pair(sv);
+    unix_pair(sv);
     a.fd = sv[0], a.op = 1;
     b.fd = sv[1], b.op = 3;
     fault(F_RECV, 0, 1, ECONNRESET);
@@ -296,7 +287,7 @@ static void test_uncaught_reported(void **state)
     int sv[2];
     (void)state;
 
-    pair(sv);
+    unix_pair(sv);
     a.fd = sv[0];
     fault(F_SEND, 0, 1, EPIPE);
     assert_int_equal(mt_sched_add(&s, &a.task, sender), 0);
@@ -334,7 +325,7 @@ static void test_short_transfers(void **state)
     int sv[2], i;
     (void)state;
 
-    pair(sv);
+    unix_pair(sv);
     for (i = 0; i < (int)sizeof w.buf; i++)
         w.buf[i] = (unsigned char)(i * 7);
     w.fd = sv[0], w.writing = 1;
@@ -444,7 +435,7 @@ static void test_backend_wait_faults(void **state)
     int sv[2], sv2[2];
     (void)state;
 
-    pair(sv);
+    unix_pair(sv);
     a.fd = sv[0], a.op = 1;
     b.fd = sv[1], b.op = 3;
     fault(F_WAIT, 0, 2, EINTR);
@@ -457,7 +448,7 @@ static void test_backend_wait_faults(void **state)
     assert_int_equal(a.err, 0);
     assert_int_equal(a.n, 5);
 
-    pair(sv2);
+    unix_pair(sv2);
     memset(&a, 0, sizeof a);
     a.fd = sv[0], a.op = 1;
     c.fd = sv2[0], c.op = 0;
@@ -486,7 +477,7 @@ static void test_epoll_ctl_faults(void **state)
     int sv[2];
     (void)state;
 
-    pair(sv);
+    unix_pair(sv);
     a.fd = sv[0], a.op = 1;
     fault(F_CTL, 0, 1, ENOMEM);
     assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
@@ -569,7 +560,7 @@ static void test_backend_alloc_fault(void **state)
     int sv[2];
     (void)state;
 
-    pair(sv);
+    unix_pair(sv);
     a.fd = sv[0], a.op = 1;
     fault(F_ALLOC, 0, 1, ENOMEM);
     assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);

@@ -32,11 +32,7 @@ static struct reports rep;
  * fake clock starting at 1000 when `c` is given. */
 static void start(mt_sched *s, struct fake_clock *c)
 {
-    mt_sched_init(s);
-    memset(&rep, 0, sizeof rep);
-    mt_sched_set_report(s, record_report, &rep);
-    if (c)
-        use_fake_clock(s, c, 1000);
+    start_sched(s, c, 1000, &rep);
 }
 
 /* Run cycles until nothing is runnable, timed or waiting on a descriptor;
@@ -60,13 +56,6 @@ static void test_two_waiters_per_fd_near_the_limit(void **state);
 static void test_merge_io_waiters(void **state);
 
 static void xclose(int fd) { assert_int_equal(close(fd), 0); }
-
-static void unix_pair(int sv[2])
-{
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    nonblock(sv[0]);
-    nonblock(sv[1]);
-}
 
 static void xwrite(int fd, const char *s)
 {
@@ -239,7 +228,7 @@ static int feeder(mt_task *t)
     MT_END(t);
 }
 
-/* ---- 1. MT_WAIT_FD ------------------------------------------------------ */
+/* ---- MT_WAIT_FD wakes a task when its descriptor is ready --------------- */
 
 /* A reader parks; the writer writes after a yield; the reader wakes
  * readable, in the cycle after the write. */
@@ -398,7 +387,7 @@ static void test_wait_fd_bad_arguments(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 2. MT_READ / MT_WRITE / MT_RECV / MT_SEND, EOF ---------------------- */
+/* ---- MT_READ/WRITE/RECV/SEND wait until ready; EOF reads 0 bytes -------- */
 
 struct rw_reader {
     mt_task task;
@@ -484,7 +473,7 @@ static void test_read_write_recv_send_eof(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 3. MT_WRITE_ALL / MT_READ_ALL of 4 MB through small buffers -------- */
+/* ---- MT_WRITE_ALL, MT_READ_ALL move 4 MB intact via small buffers ------- */
 
 #define BIG ((size_t)4 << 20)
 
@@ -581,7 +570,7 @@ static void test_write_all_read_all_4mb(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 4. MT_READ_ALL, the peer closing early ----------------------------- */
+/* ---- MT_READ_ALL fails with MT_EEOF when the peer closes early ---------- */
 
 struct early_closer {
     mt_task task;
@@ -681,6 +670,8 @@ static void test_read_all_eof_uncaught(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
+/* ---- A deadline or cancel in the cycle it becomes ready wins ------------ */
+
 /* Ready and due in the same cycle: the deadline wins, and the message is
  * the code's text (not the ready events, which share its storage). */
 struct timed_reader { mt_task task; int fd, err; char buf[8], emsg[64]; ssize_t n; };
@@ -760,7 +751,7 @@ static void test_cancel_when_ready(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
-/* ---- 5. MT_READLINE ----------------------------------------------------- */
+/* ---- MT_READLINE joins split lines and refuses one too long ------------- */
 
 struct liner {
     mt_task task;
@@ -883,7 +874,7 @@ static void test_readline_too_long(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 6. Loopback TCP: MT_ACCEPT, MT_CONNECT ----------------------------- */
+/* ---- MT_ACCEPT and MT_CONNECT on loopback TCP; a refused connection ----- */
 
 struct acceptor {
     mt_task task;
@@ -1010,7 +1001,7 @@ static void test_tcp_connect_refused(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 7. UDP: MT_SENDTO / MT_RECVFROM ------------------------------------ */
+/* ---- MT_SENDTO and MT_RECVFROM carry a UDP datagram and its sender ------ */
 
 struct udp_rx {
     mt_task task;
@@ -1085,7 +1076,7 @@ static void test_udp_sendto_recvfrom(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 8. Timeouts in virtual time ---------------------------------------- */
+/* ---- I/O timeouts count once per operation, across its retries ---------- */
 
 static void test_read_timeout(void **state)
 {
@@ -1237,7 +1228,7 @@ static void test_read_all_timeout_covers_whole(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 9. Peer reset ------------------------------------------------------ */
+/* ---- A peer reset fails the next receive with ECONNRESET ---------------- */
 
 struct reset_reader {
     mt_task task;
@@ -1308,7 +1299,7 @@ static void test_peer_reset(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 10. A descriptor closed under a waiter ----------------------------- */
+/* ---- A descriptor closed under a waiter fails it with MT_EBADF ---------- */
 
 struct closer {
     mt_task task;
@@ -1369,7 +1360,7 @@ static void test_fd_closed_under_waiter(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 11. Descriptors >= FD_SETSIZE -------------------------------------- */
+/* ---- Descriptors >= FD_SETSIZE: MT_ERANGE under select only ------------- */
 
 static void test_fd_above_fd_setsize(void **state)
 {
@@ -1470,7 +1461,7 @@ static void test_fd_above_fd_setsize(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 12. Cancelling a task parked in MT_READ ---------------------------- */
+/* ---- Cancelled in MT_READ: off its descriptor and timer at once --------- */
 
 static void test_cancel_parked_read(void **state)
 {
@@ -1529,7 +1520,7 @@ static void test_cancel_parked_read(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 13. A yielding task does not starve readers ------------------------ */
+/* ---- A yielding task does not starve readers ---------------------------- */
 
 struct spinner {
     mt_task task;
@@ -1586,7 +1577,7 @@ static void test_yielder_does_not_starve_io(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 14. Names and texts of system errors ------------------------------- */
+/* ---- Names and texts of errors: MT_ESYS codes use strerror's text ------- */
 
 static void test_system_error_names(void **state)
 {
@@ -1608,7 +1599,7 @@ static void test_system_error_names(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- 15. No SIGPIPE ----------------------------------------------------- */
+/* ---- Writing to a closed peer fails with EPIPE and raises no SIGPIPE ---- */
 
 struct piper {
     mt_task task;
@@ -1678,7 +1669,7 @@ static void test_no_sigpipe(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- Extra: MT_EXCEPT on TCP urgent data -------------------------------- */
+/* ---- MT_EXCEPT wakes a task on TCP urgent data -------------------------- */
 
 static void test_wait_fd_except_oob(void **state)
 {
@@ -1707,7 +1698,7 @@ static void test_wait_fd_except_oob(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
 
-/* ---- Extra: a flood of ready data does not monopolise the scheduler ----- */
+/* ---- A flood of ready data does not monopolise the scheduler ------------ */
 
 struct watcher {
     mt_task task;
@@ -1779,6 +1770,8 @@ static void test_io_burst_gives_way(void **state)
     assert_sched_empty(&s);
     assert_int_equal(mt_sched_destroy(&s), 0); /* closes/frees backend state */
 }
+
+/* ---- Bad descriptors, waiters near the fd limit, merged I/O waits ------- */
 
 /* The descriptor helpers on bad input: no task, a closed descriptor. */
 static void test_fd_helpers_bad_input(void **state)

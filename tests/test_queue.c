@@ -63,13 +63,11 @@ struct qtask {
     mt_time at;
 };
 
+/* A fresh scheduler (start_sched) and an empty log. */
 static void setup(mt_sched *s, struct fake_clock *c, struct reports *rep,
                   mt_time start)
 {
-    mt_sched_init(s);
-    use_fake_clock(s, c, start);
-    memset(rep, 0, sizeof *rep);
-    mt_sched_set_report(s, record_report, rep);
+    start_sched(s, c, start, rep);
     nlog = 0;
 }
 
@@ -196,7 +194,7 @@ static void drain_expect(mt_queue *q, const int *want, int n)
     assert_int_equal(mt_queue_empty(q), 1);
 }
 
-/* ---- 1. FIFO order ------------------------------------------------------- */
+/* ---- Items come out in FIFO order, from plain code and from tasks ------- */
 
 static void test_fifo_plain(void **state)
 {
@@ -337,7 +335,7 @@ static void test_fifo_task(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- 2. Waiting while empty / full ---------------------------------------- */
+/* ---- A get waits while the queue is empty, a put while it is full ------- */
 
 static void test_get_woken_by_task_put(void **state)
 {
@@ -474,7 +472,7 @@ static void test_put_woken_by_try_get(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- 3. Fairness and hand-off --------------------------------------------- */
+/* ---- Waiters are served in order; an item handed off is not stolen ------ */
 
 static void test_getters_served_in_order(void **state)
 {
@@ -745,7 +743,7 @@ static void test_putter_handoff_no_steal(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- 4. Ping-pong through a queue of one ---------------------------------- */
+/* ---- Two tasks take turns through a queue of one ------------------------ */
 
 enum { PINGS = 1000 };
 
@@ -828,7 +826,7 @@ static void test_ping_pong(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- 5. Timeouts ------------------------------------------------------------ */
+/* ---- A get or put that times out loses and reorders nothing ------------- */
 
 static void test_get_timeout(void **state)
 {
@@ -1045,7 +1043,7 @@ static void test_timed_out_putter_keeps_order(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- 6. Cancellation ------------------------------------------------------- */
+/* ---- A cancelled waiter loses nothing; a woken one keeps its item ------- */
 
 static void test_cancel_parked_getter(void **state)
 {
@@ -1202,7 +1200,7 @@ static void test_cancel_woken_putter_keeps_put(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- 7. Unbounded queues ---------------------------------------------------- */
+/* ---- Unbounded queues grow, wrapped or not (refused without a heap) ----- */
 
 enum { MANY = 10000 };
 
@@ -1403,7 +1401,7 @@ static void test_unbounded_plain(void **state)
     assert_int_equal(mt_queue_len(&q), 0);
 }
 
-/* ---- 8. Misuse ------------------------------------------------------------- */
+/* ---- Invalid queue arguments: MT_EINVAL, and nothing changes ------------ */
 
 static void test_queue_init_invalid(void **state)
 {
@@ -1516,7 +1514,7 @@ static void test_queue_wait_invalid(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- 9. Events ------------------------------------------------------------- */
+/* ---- An event wakes every waiter, in order; clear, timeouts, cancels ---- */
 
 static void add_ev(mt_sched *s, struct qtask *f, mt_event *e, int id,
                    long timeout)
@@ -1625,7 +1623,7 @@ static void test_event_null(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- 10. Semaphores --------------------------------------------------------- */
+/* ---- Semaphores count, serve waiters in order, work as a mutex ---------- */
 
 static void add_sw(mt_sched *s, struct qtask *f, mt_sem *sem, int id,
                    long timeout)
@@ -1789,7 +1787,7 @@ static void test_sem_mutex(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- 11. Semaphore limits and NULL ----------------------------------------- */
+/* ---- A semaphore refuses a signal past ULONG_MAX, and NULL -------------- */
 
 static void test_sem_limits(void **state)
 {
@@ -1822,7 +1820,7 @@ static void test_sem_limits(void **state)
     assert_sched_empty(&s);
 }
 
-/* ---- Beyond the basics: schedulers, children, timers left behind ---------- */
+/* ---- Waits across schedulers, in child tasks; no timer or unit lost ----- */
 
 /* A waiter woken from another scheduler's task runs in its own scheduler. */
 static void test_two_schedulers_share_a_queue(void **state)
@@ -1836,10 +1834,7 @@ static void test_two_schedulers_share_a_queue(void **state)
     (void)state;
 
     setup(&s1, &c1, &rep1, 0);
-    mt_sched_init(&s2);
-    use_fake_clock(&s2, &c2, 0);
-    memset(&rep2, 0, sizeof rep2);
-    mt_sched_set_report(&s2, record_report, &rep2);
+    start_sched(&s2, &c2, 0, &rep2);
     assert_int_equal(mt_queue_init(&q, buf, sizeof(int), 2, NULL, 0), 0);
     add_q(&s2, &g, getter, &q, 0, -1, MT_FOREVER);
     assert_int_equal(mt_sched_run_once(&s2, 0), 1);
@@ -1873,10 +1868,7 @@ static void test_merge_moves_queue_waiter(void **state)
     (void)state;
 
     setup(&src, &c1, &rep1, 0);
-    mt_sched_init(&dst);
-    use_fake_clock(&dst, &c2, 0);
-    memset(&rep2, 0, sizeof rep2);
-    mt_sched_set_report(&dst, record_report, &rep2);
+    start_sched(&dst, &c2, 0, &rep2);
     assert_int_equal(mt_queue_init(&q, buf, sizeof(int), 2, NULL, 0), 0);
     add_q(&src, &g, getter, &q, 0, -1, MT_FOREVER);
     add_q(&src, &h, getter, &q, 1, -1, 100);

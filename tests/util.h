@@ -1,6 +1,8 @@
 /* Shared by the cmocka tests: a fake clock that tests move by hand, a
- * report hook that records instead of printing, and the teardown check that
- * a scheduler is left empty. */
+ * report hook that records instead of printing, a fresh scheduler set up
+ * with both, the teardown check that a scheduler is left empty, and (for
+ * the tests that ask for POSIX) a pair of connected sockets. The event log
+ * and test environment of test_cancel.c and test_child.c are in log.h. */
 #ifndef MT_TEST_UTIL_H
 #define MT_TEST_UTIL_H
 
@@ -8,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "multitask.h"
@@ -62,6 +65,18 @@ static inline void record_report(mt_task *t, const char *name, void *arg)
     r->msg = mt_errmsg(t);
 }
 
+/* A fresh scheduler whose unhandled errors are recorded in `rep` (cleared
+ * first) and, when `c` is given, whose clock is `c`, starting at `start`. */
+static inline void start_sched(mt_sched *s, struct fake_clock *c, mt_time start,
+                               struct reports *rep)
+{
+    mt_sched_init(s);
+    if (c)
+        use_fake_clock(s, c, start);
+    memset(rep, 0, sizeof *rep);
+    mt_sched_set_report(s, record_report, rep);
+}
+
 /* Tests of the error codes misuse returns: with MT_ASSERT the misuse stops
  * the program instead (tests/test_misuse.c checks that). */
 #define SKIP_IF_ASSERT()                                                     \
@@ -78,5 +93,17 @@ static inline void assert_sched_empty(const mt_sched *s)
     assert_int_equal(mt_sched_has_io_waits(s), 0);
     assert_int_equal(mt_sched_live(s), 0);
 }
+
+#if MT_IO && defined(_POSIX_C_SOURCE)
+#include <sys/socket.h>
+
+/* A connected pair of non-blocking Unix stream sockets. */
+static inline void unix_pair(int sv[2])
+{
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(mt_fd_nonblock(sv[0]), 0);
+    assert_int_equal(mt_fd_nonblock(sv[1]), 0);
+}
+#endif
 
 #endif
