@@ -1,4 +1,7 @@
-# multitask for C. Targets: all test demo asan valgrind clean.
+# multitask for C. Targets:
+#   all (examples)  demo  check (quick: before each commit)  test (the full matrix)
+#   asan  valgrind  coverage  lint  size  target-test  bench  bench-servers
+#   fuzz  fuzz-replay  soak  soak-ci  soak-valgrind (tests/*/rules.mk)  clean
 # CC and CFLAGS may be overridden: make test CC=clang
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -12,7 +15,7 @@ TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
 
-.PHONY: all examples test demo bench asan valgrind lint size target-test clean check-variant cmocka coverage
+.PHONY: all examples check test demo bench asan valgrind lint size target-test clean check-variant cmocka coverage
 
 all: examples
 
@@ -59,6 +62,20 @@ test: cmocka
 	@$(MAKE) --no-print-directory fuzz-replay
 	@echo 'all test suites passed'
 
+# The quick check, for every commit: the default configuration's unit
+# tests, the header-only and private-name checks, and function lengths.
+check: cmocka $(TESTS:%=$(BUILD)/check/%)
+	@set -e; for t in $(TESTS); do $(BUILD)/check/$$t > $(BUILD)/check/$$t.log 2>&1 || \
+		{ cat $(BUILD)/check/$$t.log; echo "FAILED: $$t"; exit 1; }; \
+		tail -n 1 $(BUILD)/check/$$t.log | sed "s/^/$$t: /"; done
+	@CC='$(CC)' BUILD='$(BUILD)' tests/unity/run.sh
+	@tests/funclen.sh
+	@echo 'make check: passed (make test runs the full matrix)'
+
+$(BUILD)/check/test_%: tests/test_%.c $(wildcard tests/*.h) multitask.c multitask.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c -lcmocka -pthread $(LDLIBS)
+
 VDIR = $(BUILD)/$(VARIANT)
 
 check-variant: $(TESTS:%=$(VDIR)/%)
@@ -68,9 +85,9 @@ check-variant: $(TESTS:%=$(VDIR)/%)
 	@tests/examples.sh $(VDIR)/examples
 	@tests/net_examples.sh $(VDIR)/examples
 
-$(VDIR)/test_%: tests/test_%.c tests/util.h multitask.c multitask.h
+$(VDIR)/test_%: tests/test_%.c $(wildcard tests/*.h) multitask.c multitask.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c -lcmocka $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c -lcmocka -pthread $(LDLIBS)
 
 # Benchmarks: -O2, figures as ratios to baselines measured in the same run,
 # one report: the terminal, $(BENCH_OUT)/latest.md and $(BENCH_OUT)/echo.png.
@@ -82,7 +99,7 @@ BENCH_REPS ?= 3
 BENCH_OUT ?= bench/results
 BENCH_BIN = $(BUILD)/bench
 BENCH_GNU = -O2 -g -std=gnu99 -Wall -Werror
-bench: bench-deps $(BENCH_BIN)/bench_core $(BENCH_BIN)/uv_timers $(BENCH_BIN)/raw_epoll_echo \
+bench: bench-deps $(BENCH_BIN)/bench_core $(BENCH_BIN)/ir_ops $(BENCH_BIN)/uv_timers $(BENCH_BIN)/raw_epoll_echo \
 	$(BENCH_BIN)/uv_echo $(BENCH_BIN)/echo_load \
 	$(BENCH_BIN)/echo_select $(BENCH_BIN)/echo_poll $(BENCH_BIN)/echo_epoll
 	@CC='$(CC)' bench/run.sh '$(BENCH_BIN)' '$(BENCH_OUT)' '$(BENCH_ARGS)' '$(BENCH_MS)' '$(BENCH_REPS)'
@@ -106,6 +123,10 @@ $(BENCH_BIN)/bench_core: bench/bench_core.c bench/floor.c bench/threads.c bench/
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g $(EXTRA) -I. -pthread -o $@ bench/bench_core.c bench/floor.c \
 		bench/threads.c multitask.c $(LDLIBS)
+
+$(BENCH_BIN)/ir_ops: bench/ir_ops.c multitask.c multitask.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g $(EXTRA) -I. -o $@ bench/ir_ops.c multitask.c $(LDLIBS)
 
 $(BENCH_BIN)/uv_timers: bench/uv_timers.c bench/stats.h | bench-deps
 	@mkdir -p $(@D)
@@ -178,8 +199,10 @@ target-test:
 size:
 	@BUILD='$(BUILD)' tests/target/run.sh size
 
-# Static analysis of the library in its main configurations.
+# Static analysis of the library in its main configurations, and the
+# length of its functions.
 lint:
+	tests/funclen.sh
 	cppcheck --enable=warning,style,performance,portability --std=c99 \
 		--inline-suppr --error-exitcode=1 -q -I. -UMT_USER_CONFIG \
 		-DMT_LC_LABELS=0 -DMT_POSIX=1 -DMT_TIMER_LIST=0 -DMT_WHEEL_BITS=10 multitask.c

@@ -1,17 +1,38 @@
 /* multitask.c - the scheduler of multitask (see multitask.h and README.md).
  *
- * Reads top-down: task bits, run queue, timers, waits and task endings,
- * the scheduler API, cancellation and errors, then the platform hooks.
+ * Reads top-down:
+ *   Platform        includes, misuse stops, the allocator, the system-call shim
+ *   Task states     the one table of what each state means
+ *   Wait outcomes   the only writers of a task's err and w
+ *   Task FIFOs      the run queue, wait lists, I/O waiters
+ *   Timers          heap, wheel or sorted list; the forever list; parking;
+ *                   firing due timers; the time to the next deadline
+ *   Waits           checks every wait shares; await, condition, sleep
+ *   Task endings    raise, report, finally pass, hand-over to the parent
+ *   Queues, events, semaphores
+ *   I/O             the backend contract, the operations, then one section
+ *                   per backend: select, poll, epoll
+ *   Wake-ups        interrupt and thread posts (mt_signal)
+ *   The cycle       resuming a task; mt_sched_run_once as its phases
+ *   Scheduler API   init, destroy, add, run, merge, embedding, clock, report
+ *   Cancellation, state, errors
+ *   Diagnostics     the dump, the stranded report, MT_DEBUG's aids
+ *   Clock           the platform's time and idle wait
  *
  * Invariants the code keeps:
- * - a live task is in exactly one place: running; in the run queue (fresh,
- *   yielded, woken, or polling a condition); or parked (in the timer heap if
- *   its wait has a deadline, else in the "forever" list). A condition poller
- *   with a deadline is in the run queue and in the heap.
+ * - where a live task is follows from its state (the table below):
+ *   running; in the run queue (new, yielded, woken, polling a condition, or
+ *   its descriptor ready); or parked: in exactly one timer structure (a
+ *   deadline) or the forever list (none), and also on the object it waits
+ *   on (a queue's, event's or semaphore's wait list; the I/O backend). A
+ *   condition poller or a ready descriptor waiter may also have a timer.
  * - a parent awaiting a child is parked; the child points back at it. Only
  *   top-level tasks point at their scheduler.
+ * - a task's err and w are written only by the wait-outcome functions.
  * - the scheduler touches no frame after that task's finally pass: the pass
  *   may free it.
+ * Private names are mt__ / MT__: a program that includes this file (header-
+ * only use) sees no other name of ours (tests/unity/run.sh checks).
  */
 #if !defined(_POSIX_C_SOURCE) && (defined(__unix__) || defined(__APPLE__))
 #define _POSIX_C_SOURCE 200809L
@@ -21,6 +42,8 @@
 
 #ifndef MT__C_INCLUDED /* compiled once, however it is included */
 #define MT__C_INCLUDED
+
+/* ---- Platform ------------------------------------------------------------ */
 
 #if !MT_NO_STDIO
 #include <stdio.h>
@@ -36,9 +59,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/select.h>
-#if MT_BACKEND != MT_BACKEND_SELECT
-#include <poll.h>
-#endif
 #if MT_BACKEND == MT_BACKEND_EPOLL
 #include <sys/epoll.h>
 #endif
@@ -58,55 +78,128 @@
 #endif
 #endif
 #endif
+#if MT_ASSERT
+#define MT__MISUSE(msg) MT_ASSERT_FAIL(msg)
+#else
+#define MT__MISUSE(msg) ((void)0)
+#endif
 #if !MT_NO_HEAP && !defined(MT_REALLOC)
 #include <stdlib.h>
 #define MT_REALLOC(p, n) realloc((p), (n))
 #define MT_FREE(p) free(p)
 #endif
 
-/* ---- Task bits ---------------------------------------------------------
- * bits = heap position << 8 | flags (MT__F_*) << 4 | state. States 0..5
- * are the public ones; the rest say how a task is parked or woken. */
+/* The operations' and backends' system calls go through MT__SYS() so that
+ * a test build can route them through a fault-injecting shim: with
+ * MT_SYS_SHIM defined, MT__SYS(read) is mt_shim_read, and so on, which the
+ * program defines before it includes this file (tests/test_faults.c). */
+#ifdef MT_SYS_SHIM
+#define MT__SYS(f) mt_shim_##f
+#else
+#define MT__SYS(f) f
+#endif
 
-#define S_WOKEN 6  /* runnable: a wait completed, its result is in err */
-#define S_CHILD 7  /* parked: awaiting w.obj (a child task) */
-#define S_COND 8   /* polling a condition: in the run queue */
-#define S_SLEEP 9  /* parked: sleeping */
-#define S_QGET 10  /* parked in a queue's getters (w.obj: that list) */
-#define S_QPUT 11  /* parked in a queue's putters (w.obj: that list) */
-#define S_EVENT 12 /* parked on an event (w.obj: its waiters) */
-#define S_SEM 13   /* parked on a semaphore (w.obj: its waiters) */
-#define S_IO 14    /* parked on a descriptor (w.io: fd << 3 | events) */
-#define S_IORDY 15 /* runnable: its descriptor is ready; timer kept */
-#define ON_WAITQ(st) ((st) >= S_QGET && (st) <= S_SEM)
-#define S_FIRST_PARKED S_CHILD
+#define MT__CONTAINER(ptr, type, member)                                     \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
-#define ST(t) ((int)((t)->bits & 0x0Fu))
-#define SET_ST(t, st) ((t)->bits = (mt__bits)(((t)->bits & ~0x0Fu) | (unsigned)(st)))
-#define LIVE(t) (ST(t) >= MT_RUNNABLE)
+/* ---- Task states ----------------------------------------------------------
+ * bits = timer position << 8 | flags (MT__F_*) << 4 | state. The first six
+ * states are the public ones a task is stored in (MT_WAITING is only ever
+ * reported); the private ones follow them, and say how a task waits. Each
+ * row of this list is one state, in the order of their values:
+ *   X(name, what mt_state reports, how the scheduler treats it, the dump's
+ *     state word, the dump's name of what it waits on, and for a wait on a
+ *     list, the list's offset in its object)
+ * A new kind of wait is a new row (and the code its MT__K_ flags select).
+ * MT__K_PARKED   parked: in a timer structure or the forever list, and w
+ *                names what it waits on; a timer or a cancel wakes it
+ * MT__K_LIST     ... in a wait list (w.obj: that list)
+ * MT__K_FD       ... registered with the I/O backend (w.io: fd << 3 | events)
+ * MT__K_CHILD    ... awaiting a child (w.obj): a timer or a cancel passes
+ *                to the child, and the task resumes once the child ended
+ * MT__K_SLEEP    ... sleeping: its timer firing is success
+ * MT__K_VERDICT  in the run queue, its wait not over: a timer or a cancel
+ *                only sets the verdict it resumes with
+ * (MT__K_ONLIST is parked in a wait list.) */
+#define MT__K_PARKED 0x01u
+#define MT__K_LIST 0x02u
+#define MT__K_FD 0x04u
+#define MT__K_CHILD 0x08u
+#define MT__K_SLEEP 0x10u
+#define MT__K_VERDICT 0x20u
+#define MT__K_ONLIST (MT__K_PARKED | MT__K_LIST)
+
+#define MT__STATES(X)                                                        \
+    X(NEW, MT_NEW, 0, "new", "-", 0)                                         \
+    X(DONE, MT_DONE, 0, "done", "-", 0)                                      \
+    X(FAILED, MT_FAILED, 0, "failed", "-", 0)                                \
+    X(CANCELLED, MT_CANCELLED, 0, "cancelled", "-", 0)                       \
+    X(RUNNABLE, MT_RUNNABLE, MT__K_VERDICT, "runnable", "-", 0)              \
+    X(RUNNING, MT_RUNNING, 0, "running", "-", 0)                             \
+    X(WOKEN, MT_RUNNABLE, 0, "woken", "-", 0)                                \
+    X(CHILD, MT_WAITING, MT__K_PARKED | MT__K_CHILD, "waiting", "child", 0)  \
+    X(COND, MT_WAITING, MT__K_VERDICT, "polling", "condition", 0)            \
+    X(SLEEP, MT_WAITING, MT__K_PARKED | MT__K_SLEEP, "waiting", "sleep", 0)  \
+    X(QGET, MT_WAITING, MT__K_ONLIST, "waiting", "queue % (get)",            \
+      offsetof(mt_queue, getters))                                           \
+    X(QPUT, MT_WAITING, MT__K_ONLIST, "waiting", "queue % (put)",            \
+      offsetof(mt_queue, putters))                                           \
+    X(EVENT, MT_WAITING, MT__K_ONLIST, "waiting", "event %",                 \
+      offsetof(mt_event, waiters))                                           \
+    X(SEM, MT_WAITING, MT__K_ONLIST, "waiting", "semaphore %",               \
+      offsetof(mt_sem, waiters))                                             \
+    X(IO, MT_WAITING, MT__K_PARKED | MT__K_FD, "waiting", "fd", 0)           \
+    X(IORDY, MT_RUNNABLE, MT__K_VERDICT, "woken", "-", 0)
+
+enum mt__state {
+#define MT__STATE_ENUM(name, pub, how, word, what, off) MT__S_##name,
+    MT__STATES(MT__STATE_ENUM)
+#undef MT__STATE_ENUM
+    MT__S_COUNT
+};
+
+/* The public stored states keep their values; 16 fit the four state bits. */
+typedef char mt__states_agree[((int)MT__S_NEW == (int)MT_NEW &&
+                               (int)MT__S_RUNNING == (int)MT_RUNNING &&
+                               (int)MT__S_WOKEN == (int)MT_RUNNING + 1 && MT__S_COUNT <= 16)
+                                  ? 1
+                                  : -1];
+
+static const struct mt__kind {
+    unsigned char pub, how;
+} mt__kinds[] = {
+#define MT__STATE_KIND(name, pub, how, word, what, off) {pub, how},
+    MT__STATES(MT__STATE_KIND)
+#undef MT__STATE_KIND
+};
+
+#define MT__ST(t) ((int)((t)->bits & 0x0Fu))
+#define MT__SET_ST(t, st) ((t)->bits = (mt__bits)(((t)->bits & ~0x0Fu) | (unsigned)(st)))
+#define MT__HOW(t) (mt__kinds[MT__ST(t)].how)
+#define MT__LIVE(t) (MT__ST(t) >= MT_RUNNABLE)
 #if MT_TIMER_LIST
 typedef uint16_t mt__bits;
-#define POS(t) ((t)->bits >> 8) /* 1: in the timer list */
-#define SET_POS(t, p) ((t)->bits = (mt__bits)(((t)->bits & 0xFFu) | ((p) ? 0x100u : 0u)))
-#define POS_MAX 0xFFFFFFFEu
+#define MT__POS(t) ((t)->bits >> 8) /* 1: in the timer list */
+#define MT__SET_POS(t, p) ((t)->bits = (mt__bits)(((t)->bits & 0xFFu) | ((p) ? 0x100u : 0u)))
+#define MT__POS_MAX 0xFFFFFFFEu
 #else
 typedef uint32_t mt__bits;
-#define POS(t) ((t)->bits >> 8)
-#define SET_POS(t, p) ((t)->bits = ((t)->bits & 0xFFu) | ((uint32_t)(p) << 8))
-#define POS_MAX 0xFFFFFEu   /* heap positions: 1..POS_MAX */
-#define POS_WHEEL 0xFFFFFFu /* in the timer wheel */
+#define MT__POS(t) ((t)->bits >> 8)
+#define MT__SET_POS(t, p) ((t)->bits = ((t)->bits & 0xFFu) | ((uint32_t)(p) << 8))
+#define MT__POS_MAX 0xFFFFFEu   /* heap positions: 1..MT__POS_MAX */
+#define MT__POS_WHEEL 0xFFFFFFu /* in the timer wheel */
 #endif
 
 #if MT_LC_LABELS
-#define LINE_OF(t) ((t)->line)
-#define AT_START(t) ((t)->lc == NULL)
-#define LC_RESET(t) ((t)->lc = NULL)
-#define LC_FINAL(t) ((void)0) /* the F_FINAL flag selects the section */
+#define MT__LINE_OF(t) ((t)->line)
+#define MT__AT_START(t) ((t)->lc == NULL)
+#define MT__LC_RESET(t) ((t)->lc = NULL)
+#define MT__LC_TO_FINAL(t) ((void)0) /* the F_FINAL flag selects the section */
 #else
-#define LINE_OF(t) ((t)->lc)
-#define AT_START(t) ((t)->lc == 0)
-#define LC_RESET(t) ((t)->lc = 0)
-#define LC_FINAL(t) ((t)->lc = MT__LC_FINAL_LINE)
+#define MT__LINE_OF(t) ((t)->lc)
+#define MT__AT_START(t) ((t)->lc == 0)
+#define MT__LC_RESET(t) ((t)->lc = 0)
+#define MT__LC_TO_FINAL(t) ((t)->lc = MT__LC_FINAL_LINE)
 #endif
 
 static mt_sched *mt__sched_of(mt_task *t)
@@ -116,11 +209,92 @@ static mt_sched *mt__sched_of(mt_task *t)
     return t->up.sched;
 }
 
+/* ---- Wait outcomes --------------------------------------------------------
+ * t->err is the result of the task's last wait, and once it ended its
+ * final error. t->w is a union whose meaning follows the state: while the
+ * task is parked (MT__K_PARKED), what it waits on; after a wait on a list
+ * succeeded, still that list (the macro's finishing step reads it); after
+ * an I/O wait, the ready events; otherwise the message that goes with a
+ * nonzero err (NULL: mt_strerror's). Only these functions write the two,
+ * so they cannot disagree. */
+
+/* A wait ends with `code` (0: success) and a static message. Returns
+ * MT__GO, so a wait's starter can end with it. */
+static int mt__out_set(mt_task *t, int code, const char *msg)
+{
+    t->err = (int16_t)code;
+    t->w.msg = msg;
+    return MT__GO;
+}
+
+/* Ended by cancellation: the status a task function returns for it. */
+static int mt__out_cancelled(mt_task *t)
+{
+    (void)mt__out_set(t, MT_ECANCELED, NULL);
+    return MT__FAILED;
+}
+
+/* A timer or a cancel ends a wait that may already have its verdict: the
+ * first one stands. A parked task's w still names what it waits on. */
+static void mt__out_verdict(mt_task *t, int code)
+{
+    if (t->err)
+        return;
+    t->err = (int16_t)code;
+    if (!(MT__HOW(t) & MT__K_PARKED))
+        t->w.msg = NULL;
+}
+
+/* The outcome a waker hands over (a child's ending), unless a verdict came
+ * first: that one stands, without a message. */
+static void mt__out_arrive(mt_task *t, int code, const char *msg)
+{
+    if (t->err)
+        (void)mt__out_set(t, t->err, NULL);
+    else
+        (void)mt__out_set(t, code, msg);
+}
+
+/* A wait on an object completed with err: on success w keeps naming the
+ * object, which the wait's finishing step reads. */
+static void mt__out_woken(mt_task *t, int err)
+{
+    t->err = (int16_t)err;
+    if (err)
+        t->w.msg = NULL;
+}
+
+/* A yield ends no wait: no error; w stays (mt_fd_ready still tells the
+ * events of the last I/O wait). */
+static void mt__out_yielded(mt_task *t) { t->err = 0; }
+
+/* Parking: w names what the task waits on. */
+static void mt__out_waits_on(mt_task *t, void *obj) { t->w.obj = obj; }
+
+#if MT_IO
+#define MT__IO_FD(t) ((int)((t)->w.io >> 3))
+#define MT__IO_EV(t) ((int)((t)->w.io & 7))
+
+/* Registering with the backend: w holds the descriptor and the events. */
+static void mt__out_waits_fd(mt_task *t, int fd, int events)
+{
+    t->w.io = ((intptr_t)fd << 3) | (events & 7);
+}
+
+/* An I/O wait's readiness: `ready` events (0: none yet), or err (then w
+ * reads as no message). */
+static void mt__out_ready(mt_task *t, int ready, int err)
+{
+    t->w.io = err ? 0 : ready;
+    t->err = (int16_t)err;
+}
+#endif
+
 static void mt__init_task(mt_task *t, mt_fn fn)
 {
     t->next = NULL;
     t->fn = fn;
-    t->w.obj = NULL;
+    (void)mt__out_set(t, 0, NULL);
     t->link[0] = NULL;
 #if !MT_TIMER_LIST
     t->link[1] = NULL;
@@ -130,14 +304,13 @@ static void mt__init_task(mt_task *t, mt_fn fn)
     t->seq = 0;
 #endif
     t->bits = MT_RUNNABLE;
-    LC_RESET(t);
+    MT__LC_RESET(t);
 #if MT_LC_LABELS
     t->line = 0;
 #endif
 #if MT_DEBUG
     t->func = t->file = NULL; /* until MT_BEGIN says */
 #endif
-    t->err = 0;
 }
 
 /* ---- Task FIFOs through next: the run queue, wait lists, I/O waiters ---- */
@@ -260,14 +433,14 @@ static void mt__heap_swap(mt_sched *s, mt_task *gp, mt_task *a, mt_task *c)
 {
     int side = a->link[1] == c;
     mt_task *other = a->link[!side];
-    uint32_t pa = POS(a);
+    uint32_t pa = MT__POS(a);
 
     a->link[0] = c->link[0];
     a->link[1] = c->link[1];
     c->link[side] = a;
     c->link[!side] = other;
-    SET_POS(a, POS(c));
-    SET_POS(c, pa);
+    MT__SET_POS(a, MT__POS(c));
+    MT__SET_POS(c, pa);
     if (gp)
         gp->link[gp->link[1] == a] = c;
     else
@@ -304,7 +477,7 @@ static void mt__heap_insert(mt_sched *s, mt_task *t)
     int d;
 
     t->link[0] = t->link[1] = NULL;
-    SET_POS(t, p);
+    MT__SET_POS(t, p);
     if (p == 1) {
         s->heap = t;
         return;
@@ -317,7 +490,7 @@ static void mt__heap_insert(mt_sched *s, mt_task *t)
 static void mt__heap_remove(mt_sched *s, mt_task *t)
 {
     mt_task *last;
-    uint32_t p = POS(t), n = s->nheap;
+    uint32_t p = MT__POS(t), n = s->nheap;
 
     /* Detach the last node first, so that if it is t's child, t's links
      * no longer name it when they are handed over. */
@@ -330,12 +503,12 @@ static void mt__heap_remove(mt_sched *s, mt_task *t)
         lp->link[n & 1u] = NULL;
     }
     s->nheap = n - 1;
-    SET_POS(t, 0);
+    MT__SET_POS(t, 0);
     if (last != t) {
         mt_task *parent = p > 1 ? mt__heap_at(s, p >> 1) : NULL; /* pop: no walk */
         last->link[0] = t->link[0];
         last->link[1] = t->link[1];
-        SET_POS(last, p);
+        MT__SET_POS(last, p);
         if (parent)
             parent->link[parent->link[1] == t] = last;
         else
@@ -350,11 +523,11 @@ static void mt__heap_remove(mt_sched *s, mt_task *t)
 }
 
 #if MT_WHEEL_BITS
-/* The wheel: deadlines in [wbase, wbase + W) each have a slot, a circular
+/* The wheel: deadlines in [wbase, wbase + MT__W) each have a slot, a circular
  * FIFO through link[] (prev, next), so arming, cancelling and firing a
  * short timer are O(1). Timers fire in (deadline, arming) order merged
  * with the heap, which holds the others. */
-#define W (1u << MT_WHEEL_BITS)
+#define MT__W (1u << MT_WHEEL_BITS)
 
 static int mt__ctz32(uint32_t x)
 {
@@ -372,10 +545,10 @@ static int mt__ctz32(uint32_t x)
 
 static void mt__wheel_add(mt_sched *s, mt_task *t)
 {
-    unsigned i = (unsigned)(t->deadline & (W - 1));
+    unsigned i = (unsigned)(t->deadline & (MT__W - 1));
     mt_task *head = s->wheel[i];
 
-    SET_POS(t, POS_WHEEL);
+    MT__SET_POS(t, MT__POS_WHEEL);
     if (!head) {
         s->wheel[i] = t->link[0] = t->link[1] = t;
         s->wbits[i >> 5] |= (uint32_t)1 << (i & 31);
@@ -390,7 +563,7 @@ static void mt__wheel_add(mt_sched *s, mt_task *t)
 
 static void mt__wheel_del(mt_sched *s, mt_task *t)
 {
-    unsigned i = (unsigned)(t->deadline & (W - 1));
+    unsigned i = (unsigned)(t->deadline & (MT__W - 1));
 
     if (t->link[1] == t) {
         s->wheel[i] = NULL;
@@ -402,7 +575,7 @@ static void mt__wheel_del(mt_sched *s, mt_task *t)
             s->wheel[i] = t->link[1];
     }
     t->link[0] = t->link[1] = NULL;
-    SET_POS(t, 0);
+    MT__SET_POS(t, 0);
     s->nwheel--;
 }
 
@@ -415,8 +588,8 @@ static mt_task *mt__wheel_first(const mt_sched *s)
 
     if (!s->nwheel)
         return NULL;
-    while (k < W) {
-        unsigned i = (unsigned)((s->wbase + k) & (W - 1));
+    while (k < MT__W) {
+        unsigned i = (unsigned)((s->wbase + k) & (MT__W - 1));
         uint32_t word = s->wbits[i >> 5] >> (i & 31);
         if (word)
             return s->wheel[i + (unsigned)mt__ctz32(word)];
@@ -426,7 +599,7 @@ static mt_task *mt__wheel_first(const mt_sched *s)
 }
 #endif
 
-static int mt__timers_full(const mt_sched *s) { return s->nheap >= POS_MAX; }
+static int mt__timers_full(const mt_sched *s) { return s->nheap >= MT__POS_MAX; }
 
 /* Arm t's timer (t->deadline and t->seq are set). */
 static void mt__timer_add(mt_sched *s, mt_task *t)
@@ -434,7 +607,7 @@ static void mt__timer_add(mt_sched *s, mt_task *t)
 #if MT_WHEEL_BITS
     if (!s->nwheel)
         s->wbase = mt__cycle_now(s); /* an empty wheel moves to now */
-    if ((mt_time)(t->deadline - s->wbase) < (mt_time)W) {
+    if ((mt_time)(t->deadline - s->wbase) < (mt_time)MT__W) {
         mt__wheel_add(s, t);
         return;
     }
@@ -445,7 +618,7 @@ static void mt__timer_add(mt_sched *s, mt_task *t)
 static void mt__timer_del(mt_sched *s, mt_task *t)
 {
 #if MT_WHEEL_BITS
-    if (POS(t) == POS_WHEEL) {
+    if (MT__POS(t) == MT__POS_WHEEL) {
         mt__wheel_del(s, t);
         return;
     }
@@ -510,7 +683,7 @@ static void mt__list_del(mt_task **head, mt_task *t)
     t->link[0] = NULL;
 }
 
-static int mt__timers_full(const mt_sched *s) { return s->nheap >= POS_MAX; }
+static int mt__timers_full(const mt_sched *s) { return s->nheap >= MT__POS_MAX; }
 
 static void mt__timer_add(mt_sched *s, mt_task *t)
 {
@@ -519,14 +692,14 @@ static void mt__timer_add(mt_sched *s, mt_task *t)
         pp = &(*pp)->link[0];
     t->link[0] = *pp;
     *pp = t;
-    SET_POS(t, 1);
+    MT__SET_POS(t, 1);
     s->nheap++;
 }
 
 static void mt__timer_del(mt_sched *s, mt_task *t)
 {
     mt__list_del(&s->heap, t);
-    SET_POS(t, 0);
+    MT__SET_POS(t, 0);
     s->nheap--;
 }
 
@@ -543,8 +716,6 @@ static void mt__ever_add(mt_sched *s, mt_task *t)
 static void mt__ever_del(mt_sched *s, mt_task *t) { mt__list_del(&s->forever, t); }
 #endif /* MT_TIMER_LIST */
 
-
-
 static void mt__arm(mt_sched *s, mt_task *t, long timeout)
 {
     t->deadline = (mt_time)(mt__cycle_now(s) + (mt_time)timeout);
@@ -554,73 +725,236 @@ static void mt__arm(mt_sched *s, mt_task *t, long timeout)
     mt__timer_add(s, t);
 }
 
-/* Park a running task in state st until woken or `timeout` expires. */
+/* Park a running task in state st, waiting on obj, until woken or
+ * `timeout` expires. */
 static void mt__park(mt_sched *s, mt_task *t, int st, void *obj, long timeout)
 {
-    SET_ST(t, st);
-    t->w.obj = obj;
+    MT__SET_ST(t, st);
+    mt__out_waits_on(t, obj);
     if (timeout < 0) {
-        SET_POS(t, 0);
+        MT__SET_POS(t, 0);
         mt__ever_add(s, t);
     } else {
         mt__arm(s, t, timeout);
     }
 }
 
-/* Take a parked task off its timer (or the forever list) and the object
- * it waits on. */
-#if MT_IO
-static void mt__io_del(mt_sched *s, mt_task *t);
-#endif
-
-static void mt__unpark(mt_sched *s, mt_task *t)
+/* Take a parked task off its timer, or the forever list. */
+static void mt__unpark_timer(mt_sched *s, mt_task *t)
 {
-#if MT_IO
-    if (ST(t) == S_IO)
-        mt__io_del(s, t);
-#endif
-    if (ON_WAITQ(ST(t)))
-        mt__waitq_del((mt__waitq *)t->w.obj, t);
-    if (POS(t))
+    if (MT__POS(t))
         mt__timer_del(s, t);
     else
         mt__ever_del(s, t);
 }
 
+#if MT_IO
+static void mt__io_del(mt_sched *s, mt_task *t); /* the backend's (I/O) */
+#endif
+
+/* Take a parked task off the object it waits on (not its timer). */
+static void mt__withdraw(mt_sched *s, mt_task *t)
+{
+    unsigned how = MT__HOW(t);
+
+    if (how & MT__K_LIST)
+        (void)mt__waitq_del((mt__waitq *)t->w.obj, t);
+#if MT_IO
+    if (how & MT__K_FD)
+        mt__io_del(s, t);
+#else
+    (void)s;
+#endif
+}
+
+static void mt__unpark(mt_sched *s, mt_task *t)
+{
+    mt__withdraw(s, t);
+    mt__unpark_timer(s, t);
+}
+
+/* A wait completed (err 0) or failed: t runs in the next cycle. */
 static void mt__wake(mt_sched *s, mt_task *t, int err)
 {
-    t->err = (int16_t)err;
-    if (err)
-        t->w.msg = NULL; /* else w.obj stays: a queue wait completes with it */
-    SET_ST(t, S_WOKEN);
+    mt__out_woken(t, err);
+    MT__SET_ST(t, MT__S_WOKEN);
     mt__rq_push(s, t);
 }
 
-/* ---- Waits and task endings --------------------------------------------- */
-
-static int mt__go_err(mt_task *t, int code, const char *msg)
+/* t's timer fired (it is off the timers already). */
+static void mt__fire(mt_sched *s, mt_task *t)
 {
-    t->err = (int16_t)code;
-    t->w.msg = msg;
-    return MT__GO;
+    unsigned how = MT__HOW(t);
+
+    if (how & MT__K_SLEEP) {
+        mt__wake(s, t, 0);
+    } else if (how & MT__K_CHILD) { /* it resumes once the child has ended */
+        mt__out_verdict(t, MT_ETIMEDOUT);
+        mt__ever_add(s, t);
+        (void)mt_cancel((mt_task *)t->w.obj);
+    } else if (how & MT__K_PARKED) {
+        mt__withdraw(s, t);
+        mt__wake(s, t, MT_ETIMEDOUT);
+    } else { /* in the run queue already: it resumes with the timeout */
+        (void)mt__out_set(t, MT_ETIMEDOUT, NULL);
+    }
 }
 
-/* Checks shared by every wait. Returns 1 to go on, else the status for the
- * macro to return (MT__GO with the error in t->err, or MT__FAILED). */
+/* Fire every timer due at the cycle's time. */
+static void mt__expire(mt_sched *s)
+{
+    mt_task *t;
+
+    while ((t = mt__timer_first(s)) != NULL &&
+           !mt_time_before(mt__cycle_now(s), t->deadline)) {
+        mt__timer_del(s, t);
+        mt__fire(s, t);
+    }
+}
+
+/* How long a cycle may block: `timeout` (MT_FOREVER: no limit), cut to the
+ * earliest deadline; 0 while a task is runnable. */
+static long mt__next_wait(mt_sched *s, long timeout)
+{
+    mt_task *t;
+
+    if (s->rq.head)
+        return 0;
+    if (timeout != 0 && (t = mt__timer_first(s)) != NULL) {
+        mt_time d = t->deadline, now = mt__cycle_now(s);
+        long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
+        if (timeout < 0 || left < timeout)
+            timeout = left;
+    }
+    return timeout;
+}
+
+/* ---- Waits ----------------------------------------------------------------
+ * Each wait macro calls a starter: it either finishes the wait now (MT__GO,
+ * the result in t->err), parks the task (MT__WAITING, MT__POLL), or ends
+ * the task (MT__FAILED). */
+
+static mt_task *mt__resume(mt_sched *s, mt_task *t); /* the cycle's */
+
+/* Checks every wait makes first. Returns MT__PROCEED to go on, else the
+ * status for the macro to return (MT__GO with the error in t->err, or
+ * MT__FAILED). */
 static int mt__wait_begin(mt_task *t, long timeout)
 {
     if (t->bits & MT__F_FINAL)
         return MT__FAILED; /* a wait ends a finally section; t keeps its result */
-    t->w.msg = NULL;
-    if (t->bits & MT__F_CANCEL) {
-        t->err = MT_ECANCELED; /* caught once already: end now */
-        return MT__FAILED;
-    }
+    if (t->bits & MT__F_CANCEL)
+        return mt__out_cancelled(t); /* caught once already: end now */
     if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
-        return mt__go_err(t, MT_EINVAL, "timeout out of range");
-    t->err = 0;
-    return 1;
+        return mt__out_set(t, MT_EINVAL, "timeout out of range");
+    (void)mt__out_set(t, 0, NULL);
+    return MT__PROCEED;
 }
+
+MT_API int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
+{
+    mt_sched *s;
+    int r = mt__wait_begin(t, timeout);
+
+    if (r != MT__PROCEED)
+        return r;
+    if (!c || !fn || c == t)
+        return mt__out_set(t, MT_EINVAL, "MT_AWAIT: NULL child or function");
+    s = mt__sched_of(t);
+    if (MT__LIVE(c) || c == s->finishing) {
+        MT__MISUSE("MT_AWAIT of a frame whose task is live");
+        return mt__out_set(t, MT_EBUSY, NULL);
+    }
+    if (timeout >= 0 && mt__timers_full(s))
+        return mt__out_set(t, MT_ENOMEM, "too many timers");
+    mt__init_task(c, fn);
+    c->up.parent = t;
+    s->live++;
+    if (mt__resume(s, c)) {
+        /* The child ended at once; its result is in t, unless it cancelled
+         * t meanwhile: then t resumes at this wait cancelled. */
+        if (t->bits & MT__F_CANCEL)
+            (void)mt__out_set(t, MT_ECANCELED, NULL);
+        return MT__GO;
+    }
+    mt__park(s, t, MT__S_CHILD, c, timeout);
+    if (t->bits & MT__F_CANCEL) { /* cancelled during the child's first run */
+        mt__out_verdict(t, MT_ECANCELED);
+        (void)mt_cancel(c);
+    }
+    return MT__WAITING;
+}
+
+MT_API int mt__poll_begin(mt_task *t, long timeout)
+{
+    int r = mt__wait_begin(t, timeout);
+
+    if (r != MT__PROCEED)
+        return r;
+    if (timeout == 0)
+        return mt__out_set(t, MT_ETIMEDOUT, NULL);
+    MT__SET_POS(t, 0);
+    if (timeout > 0) {
+        mt_sched *s = mt__sched_of(t);
+        if (mt__timers_full(s))
+            return mt__out_set(t, MT_ENOMEM, "too many timers");
+        mt__arm(s, t, timeout);
+    }
+    return MT__POLL;
+}
+
+/* MT_WAIT_UNTIL's condition held at once: no wait, but a cancelled task
+ * still ends here, as at any wait. */
+MT_API int mt__cond_met(mt_task *t)
+{
+    if (t->bits & MT__F_CANCEL)
+        return mt__out_cancelled(t);
+    return mt__out_set(t, 0, NULL);
+}
+
+/* A condition or descriptor wait is over before its timer fired. */
+MT_API void mt__wait_end(mt_task *t)
+{
+    if (MT__POS(t))
+        mt__timer_del(mt__sched_of(t), t);
+}
+
+MT_API int mt__sleep(mt_task *t, long ms)
+{
+    int r = mt__wait_begin(t, ms < 0 ? 0 : ms);
+
+    if (r != MT__PROCEED)
+        return r;
+    if (ms < 0)
+        return mt__out_set(t, MT_EINVAL, "negative sleep");
+    if (ms == 0)
+        return MT__YIELDED;
+    {
+        mt_sched *s = mt__sched_of(t);
+        if (mt__timers_full(s))
+            return mt__out_set(t, MT_ENOMEM, "too many timers");
+        mt__park(s, t, MT__S_SLEEP, NULL, ms);
+    }
+    return MT__WAITING;
+}
+
+MT_API mt_time mt_deadline(mt_task *t, long timeout)
+{
+    mt_sched *s = mt__sched_of(t);
+    return (mt_time)(mt__cycle_now(s) + (mt_time)(timeout > 0 ? timeout : 0));
+}
+
+MT_API long mt_until(mt_task *t, mt_time deadline)
+{
+    mt_time now = mt__cycle_now(mt__sched_of(t)), left;
+
+    if (!mt_time_before(now, deadline))
+        return 0;
+    left = (mt_time)(deadline - now);
+    return left > (mt_time)MT_TIMEOUT_MAX ? MT_TIMEOUT_MAX : (long)left;
+}
+
+/* ---- Task endings ---------------------------------------------------------- */
 
 static void mt__note_failure(mt_task *t, const char *func)
 {
@@ -634,14 +968,12 @@ MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func)
         code = MT_EINVAL;
         msg = "MT_RAISE with a code that is not a negative int16_t";
     }
-    t->err = (int16_t)code;
-    t->w.msg = msg;
+    (void)mt__out_set(t, code, msg);
     mt__note_failure(t, func);
     return MT__FAILED;
 }
 
 #if MT_ASSERT
-#define MISUSE(msg) MT_ASSERT_FAIL(msg)
 /* Only the scheduler calls a task function, and it says which: the task
  * it resumes or asks (s->current), or the one whose finally section runs
  * (s->finishing). Plain code calling one directly would wait on nothing. */
@@ -652,19 +984,16 @@ MT_API void mt__enter(mt_task *t)
         r = r->up.parent;
     if (!r || (r->up.sched->current != t &&
                !((t->bits & MT__F_FINAL) && r->up.sched->finishing == t)))
-        MISUSE("a task function called outside its scheduler (a wait outside a task)");
+        MT__MISUSE("a task function called outside its scheduler (a wait outside a task)");
 }
-#else
-#define MISUSE(msg) ((void)0)
 #endif
 
 MT_API int mt__lost(mt_task *t)
 {
     if (t->bits & MT__F_FINAL)
         return MT__DONE; /* a finally pass with no finally section */
-    MISUSE("resume point not found (a wait inside a switch statement?)");
-    t->err = MT_EINVAL;
-    t->w.msg = "mt__resume point not found (a wait inside a switch statement?)";
+    MT__MISUSE("resume point not found (a wait inside a switch statement?)");
+    (void)mt__out_set(t, MT_EINVAL, "resume point not found (a wait inside a switch statement?)");
     return MT__FAILED;
 }
 
@@ -693,14 +1022,9 @@ static void mt__report(mt_sched *s, mt_task *t)
  * (its await timed out, or it was cancelled) wins over the child's. */
 static void mt__deliver(mt_sched *s, mt_task *p, int code, const char *msg)
 {
-    if (ST(p) == S_CHILD)
+    if (MT__HOW(p) & MT__K_CHILD) /* else it runs: the child ended inline */
         mt__unpark(s, p);
-    if (!p->err) {
-        p->err = (int16_t)code;
-        p->w.msg = msg;
-    } else {
-        p->w.msg = NULL;
-    }
+    mt__out_arrive(p, code, msg);
 }
 
 /* Task t returned ending status r: settle its state, report an unhandled
@@ -719,16 +1043,15 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     if (r == MT__FAILED) {
         code = t->err ? t->err : MT_EFAIL;
         msg = t->w.msg;
-        t->err = (int16_t)code;
-        SET_ST(t, code == MT_ECANCELED ? MT_CANCELLED : MT_FAILED);
+        (void)mt__out_set(t, code, msg);
+        MT__SET_ST(t, code == MT_ECANCELED ? MT_CANCELLED : MT_FAILED);
         if (!p && code != MT_ECANCELED) {
             s->failed++;
             mt__report(s, t);
         }
     } else {
-        t->err = 0;
-        t->w.msg = NULL;
-        SET_ST(t, MT_DONE);
+        (void)mt__out_set(t, 0, NULL);
+        MT__SET_ST(t, MT_DONE);
     }
     s->fail_name = NULL;
     s->live--;
@@ -736,219 +1059,13 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
         /* s->current stays the outer task: the section may free t, and a
          * dump from it must not walk t (mt__enter knows it by finishing). */
         t->bits |= MT__F_FINAL;
-        LC_FINAL(t);
+        MT__LC_TO_FINAL(t);
         (void)t->fn(t); /* t may be freed from here on */
     }
     s->finishing = NULL;
     if (p)
         mt__deliver(s, p, code, msg);
     return p;
-}
-
-#if MT_DEBUG
-static mt__stat *mt__stat_at(mt_sched *s, mt_task *t);
-static void mt__poison_stack(void);
-#endif
-
-/* Resume t once and act on what it returned. Returns the parent to resume
- * next when t ended while awaited, else NULL. */
-static mt_task *mt__resume(mt_sched *s, mt_task *t)
-{
-    int r;
-
-    if ((t->bits & MT__F_CANCEL) && AT_START(t)) {
-        t->err = MT_ECANCELED; /* cancelled before it ever ran */
-        t->w.msg = NULL;
-        r = MT__FAILED;
-    } else {
-        mt_task *outer = s->current; /* a parent whose await runs t inline */
-#if MT_DEBUG
-        mt__stat *st = mt__stat_at(s, t);
-        mt_time began = mt__clock_now(s);
-        mt__poison_stack();
-#endif
-        SET_ST(t, MT_RUNNING);
-        s->burst = 1; /* the operation it resumes in, if any, counts */
-        s->current = t;
-        r = t->fn(t);
-        s->current = outer;
-#if MT_DEBUG
-        if (st) {
-            mt_time ran = (mt_time)(mt__clock_now(s) - began);
-            if (!st->file) { /* MT_BEGIN has just told: a frame is valid here */
-                st->name = t->func;
-                st->file = t->file;
-            }
-            st->resumes++;
-            if (ran > st->longest)
-                st->longest = ran;
-        }
-#endif
-    }
-    switch (r) {
-    case MT__WAITING:
-        if (ST(t) != MT_RUNNING)
-            return NULL; /* a wait parked it */
-        MISUSE("task function returned outside MT_END");
-        (void)mt__go_err(t, MT_EINVAL, "task function returned outside MT_END");
-        r = MT__FAILED;
-        break;
-    case MT__YIELDED:
-        if (!(t->bits & MT__F_CANCEL)) {
-            SET_ST(t, MT_RUNNABLE);
-            t->err = 0;
-            mt__rq_push(s, t);
-            return NULL;
-        }
-        t->err = MT_ECANCELED; /* ignored its cancellation: end now */
-        t->w.msg = NULL;
-        r = MT__FAILED;
-        break;
-    case MT__POLL:
-        SET_ST(t, S_COND);
-        mt__rq_push(s, t);
-        return NULL;
-    case MT__DONE:
-    case MT__FINISH:
-    case MT__FAILED:
-        break;
-    default:
-        MISUSE("task function returned outside MT_END");
-        (void)mt__go_err(t, MT_EINVAL, "task function returned outside MT_END");
-        r = MT__FAILED;
-        break;
-    }
-    return mt__finish(s, t, r);
-}
-
-MT_API int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
-{
-    mt_sched *s;
-    int r = mt__wait_begin(t, timeout);
-
-    if (r != 1)
-        return r;
-    if (!c || !fn || c == t)
-        return mt__go_err(t, MT_EINVAL, "MT_AWAIT: NULL child or function");
-    s = mt__sched_of(t);
-    if (LIVE(c) || c == s->finishing) {
-        MISUSE("MT_AWAIT of a frame whose task is live");
-        return mt__go_err(t, MT_EBUSY, NULL);
-    }
-    if (timeout >= 0 && mt__timers_full(s))
-        return mt__go_err(t, MT_ENOMEM, "too many timers");
-    mt__init_task(c, fn);
-    c->up.parent = t;
-    s->live++;
-    if (mt__resume(s, c)) {
-        /* The child ended at once; its result is in t, unless it cancelled
-         * t meanwhile: then t resumes at this wait cancelled. */
-        if (t->bits & MT__F_CANCEL) {
-            t->err = MT_ECANCELED;
-            t->w.msg = NULL;
-        }
-        return MT__GO;
-    }
-    mt__park(s, t, S_CHILD, c, timeout);
-    if (t->bits & MT__F_CANCEL) { /* cancelled during the child's first run */
-        t->err = MT_ECANCELED;
-        (void)mt_cancel(c);
-    }
-    return MT__WAITING;
-}
-
-MT_API int mt__poll_begin(mt_task *t, long timeout)
-{
-    int r = mt__wait_begin(t, timeout);
-
-    if (r != 1)
-        return r;
-    if (timeout == 0)
-        return mt__go_err(t, MT_ETIMEDOUT, NULL);
-    SET_POS(t, 0);
-    if (timeout > 0) {
-        mt_sched *s = mt__sched_of(t);
-        if (mt__timers_full(s))
-            return mt__go_err(t, MT_ENOMEM, "too many timers");
-        mt__arm(s, t, timeout);
-    }
-    return MT__POLL;
-}
-
-MT_API int mt__sleep(mt_task *t, long ms)
-{
-    int r = mt__wait_begin(t, ms < 0 ? 0 : ms);
-
-    if (r != 1)
-        return r;
-    if (ms < 0)
-        return mt__go_err(t, MT_EINVAL, "negative sleep");
-    if (ms == 0)
-        return MT__YIELDED;
-    {
-        mt_sched *s = mt__sched_of(t);
-        if (mt__timers_full(s))
-            return mt__go_err(t, MT_ENOMEM, "too many timers");
-        mt__park(s, t, S_SLEEP, NULL, ms);
-    }
-    return MT__WAITING;
-}
-
-MT_API mt_time mt_deadline(mt_task *t, long timeout)
-{
-    mt_sched *s = mt__sched_of(t);
-    return (mt_time)(mt__cycle_now(s) + (mt_time)(timeout > 0 ? timeout : 0));
-}
-
-MT_API long mt_until(mt_task *t, mt_time deadline)
-{
-    mt_time now = mt__cycle_now(mt__sched_of(t)), left;
-
-    if (!mt_time_before(now, deadline))
-        return 0;
-    left = (mt_time)(deadline - now);
-    return left > (mt_time)MT_TIMEOUT_MAX ? MT_TIMEOUT_MAX : (long)left;
-}
-
-MT_API void mt__poll_end(mt_task *t)
-{
-    if (POS(t))
-        mt__timer_del(mt__sched_of(t), t);
-}
-
-/* Fire every timer due at the cycle's time. */
-static void mt__expire(mt_sched *s)
-{
-    mt_task *t;
-
-    while ((t = mt__timer_first(s)) != NULL &&
-           !mt_time_before(mt__cycle_now(s), t->deadline)) {
-        mt__timer_del(s, t);
-        switch (ST(t)) {
-        case S_COND: /* already in the run queue */
-        case S_IORDY: /* w: not the ready events, which mt_errmsg would read */
-            (void)mt__go_err(t, MT_ETIMEDOUT, NULL);
-            break;
-        case S_CHILD: /* the parent resumes once the child has ended */
-            if (!t->err)
-                t->err = MT_ETIMEDOUT;
-            mt__ever_add(s, t);
-            (void)mt_cancel((mt_task *)t->w.obj);
-            break;
-        case S_SLEEP:
-            mt__wake(s, t, 0);
-            break;
-        default:
-            if (ON_WAITQ(ST(t)))
-                mt__waitq_del((mt__waitq *)t->w.obj, t);
-#if MT_IO
-            if (ST(t) == S_IO)
-                mt__io_del(s, t);
-#endif
-            mt__wake(s, t, MT_ETIMEDOUT);
-            break;
-        }
-    }
 }
 
 /* ---- Queues, events, semaphores ------------------------------------------
@@ -983,9 +1100,6 @@ static void mt__copy(void *dst, const void *src, size_t n)
 #endif
 }
 
-#define CONTAINER(ptr, type, member)                                         \
-    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
-
 /* Wake the first task of a wait list: it resumes in its own scheduler. */
 static int mt__wake_first(mt__waitq *q)
 {
@@ -995,10 +1109,7 @@ static int mt__wake_first(mt__waitq *q)
     if (!t)
         return 0;
     s = mt__sched_of(t);
-    if (POS(t))
-        mt__timer_del(s, t);
-    else
-        mt__ever_del(s, t);
+    mt__unpark_timer(s, t);
     mt__wake(s, t, 0);
     return 1;
 }
@@ -1009,10 +1120,10 @@ static int mt__park_on(mt_task *t, mt__waitq *q, int st, long timeout)
     mt_sched *s;
 
     if (timeout == 0)
-        return mt__go_err(t, MT_ETIMEDOUT, NULL);
+        return mt__out_set(t, MT_ETIMEDOUT, NULL);
     s = mt__sched_of(t);
     if (timeout > 0 && mt__timers_full(s))
-        return mt__go_err(t, MT_ENOMEM, "too many timers");
+        return mt__out_set(t, MT_ENOMEM, "too many timers");
     mt__waitq_push(q, t);
     mt__park(s, t, st, q, timeout);
     return MT__WAITING;
@@ -1171,20 +1282,20 @@ MT_API int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout)
 {
     int r = mt__wait_begin(t, timeout);
 
-    if (r != 1)
+    if (r != MT__PROCEED)
         return r;
     if (!q || !item)
-        return mt__go_err(t, MT_EINVAL, "MT_QUEUE_GET: NULL queue or item");
+        return mt__out_set(t, MT_EINVAL, "MT_QUEUE_GET: NULL queue or item");
     if (mt__queue_has_item(q)) {
         mt__queue_take(q, item, q->held);
         return MT__GO;
     }
-    return mt__park_on(t, &q->getters, S_QGET, timeout);
+    return mt__park_on(t, &q->getters, MT__S_QGET, timeout);
 }
 
 MT_API void mt__queue_got(mt_task *t, void *item)
 {
-    mt_queue *q = CONTAINER(t->w.obj, mt_queue, getters);
+    mt_queue *q = MT__CONTAINER(t->w.obj, mt_queue, getters);
     q->held--;
     mt__queue_take(q, item, 0);
 }
@@ -1193,20 +1304,20 @@ MT_API int mt__queue_put(mt_task *t, mt_queue *q, const void *item, long timeout
 {
     int r = mt__wait_begin(t, timeout);
 
-    if (r != 1)
+    if (r != MT__PROCEED)
         return r;
     if (!q || !item)
-        return mt__go_err(t, MT_EINVAL, "MT_QUEUE_PUT: NULL queue or item");
+        return mt__out_set(t, MT_EINVAL, "MT_QUEUE_PUT: NULL queue or item");
     if (mt__queue_has_room(q)) {
         r = mt__queue_store(q, item);
-        return r ? mt__go_err(t, r, NULL) : MT__GO;
+        return r ? mt__out_set(t, r, NULL) : MT__GO;
     }
-    return mt__park_on(t, &q->putters, S_QPUT, timeout);
+    return mt__park_on(t, &q->putters, MT__S_QPUT, timeout);
 }
 
 MT_API void mt__queue_putted(mt_task *t, const void *item)
 {
-    mt_queue *q = CONTAINER(t->w.obj, mt_queue, putters);
+    mt_queue *q = MT__CONTAINER(t->w.obj, mt_queue, putters);
     q->freed--;
     (void)mt__queue_store(q, item); /* its slot was kept: cannot fail */
 }
@@ -1239,13 +1350,13 @@ MT_API int mt__event_wait(mt_task *t, mt_event *e, long timeout)
 {
     int r = mt__wait_begin(t, timeout);
 
-    if (r != 1)
+    if (r != MT__PROCEED)
         return r;
     if (!e)
-        return mt__go_err(t, MT_EINVAL, "MT_EVENT_WAIT: NULL event");
+        return mt__out_set(t, MT_EINVAL, "MT_EVENT_WAIT: NULL event");
     if (e->set)
         return MT__GO;
-    return mt__park_on(t, &e->waiters, S_EVENT, timeout);
+    return mt__park_on(t, &e->waiters, MT__S_EVENT, timeout);
 }
 
 MT_API void mt_sem_init(mt_sem *sem, unsigned long count)
@@ -1285,75 +1396,73 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
 {
     int r = mt__wait_begin(t, timeout);
 
-    if (r != 1)
+    if (r != MT__PROCEED)
         return r;
     if (!sem)
-        return mt__go_err(t, MT_EINVAL, "MT_SEM_WAIT: NULL semaphore");
+        return mt__out_set(t, MT_EINVAL, "MT_SEM_WAIT: NULL semaphore");
     if (sem->count) {
         sem->count--;
         return MT__GO;
     }
-    return mt__park_on(t, &sem->waiters, S_SEM, timeout);
+    return mt__park_on(t, &sem->waiters, MT__S_SEM, timeout);
 }
 
-/* ---- I/O: descriptors and sockets ---------------------------------------
- * Tasks waiting on descriptors are in the scheduler's io list (through next)
- * and, as every parked task, in the timers or the forever list. When its
- * descriptor is ready a task leaves the list but keeps its timer: the
- * operation retries, and may wait again, within the same timeout. The
- * backend (select or poll) only builds its sets from the list and wakes the
- * tasks whose events came. */
+/* ---- I/O: descriptors and sockets -------------------------------------------
+ * A task waiting on a descriptor is parked as any other (in a timer or the
+ * forever list) and registered with the backend. When its descriptor is
+ * ready the backend wakes it (MT__S_IORDY) but it keeps its timer: the
+ * operation retries, and may wait again, within the same timeout.
+ *
+ * The backend contract. Exactly one backend is compiled (MT_BACKEND); its
+ * section below defines these, and no other code knows which one it is.
+ * Its state is s->io (an mt__io of its own, in multitask.h), where n counts
+ * the registered waiters.
+ *   mt__io_add(s, t)        register t (w: fd and events). 0, or an error
+ *                           code and t is not registered
+ *   mt__io_del(s, t)        withdraw t (its timeout, a cancel); t may have
+ *                           been woken already
+ *   mt__io_poll(s, ms)      wait up to ms ticks (-1: no limit) for the
+ *                           waiters' descriptors and the wake pipe, and
+ *                           wake each waiter whose events came
+ *                           (mt__io_wake); if the wait itself fails, wake
+ *                           them all with the error rather than spin
+ *   mt__io_limit(s, ms)     the longest the backend lets a cycle block
+ *   mt__io_probe(fd, ev)    the events of ev ready now, without waiting;
+ *                           negative: an error code
+ *   mt__io_pipe(s)          the wake pipe was just made: watch it too
+ *   mt__io_fds(s, fds, cap) what a foreign event loop must watch
+ *                           (mt_sched_pollfds)
+ *   mt__io_merge(dst, src)  move src's waiters (already re-parked in dst)
+ *   mt__io_free(s)          release what the backend holds
+ * A new backend is one section more, and one line more in multitask.h's
+ * dispatch (its mt__io struct). */
 #if MT_IO
 
-/* The operations' and backends' system calls go through SYS() so that a
- * test build can route them through a fault-injecting shim: with
- * MT_SYS_SHIM defined, SYS(read) is mt_shim_read, and so on, which the
- * program defines before it includes this file (tests/test_faults.c). */
-#ifdef MT_SYS_SHIM
-#define SYS(f) mt_shim_##f
-#else
-#define SYS(f) f
-#endif
+static int mt__io_add(mt_sched *s, mt_task *t);
+static void mt__io_poll(mt_sched *s, long ms);
+static long mt__io_limit(const mt_sched *s, long ms);
+static int mt__io_probe(int fd, int events);
+static int mt__io_pipe(mt_sched *s);
+static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap);
+static void mt__io_merge(mt_sched *dst, mt_sched *src);
+static void mt__io_free(mt_sched *s);
 
-#define IO_FD(t) ((int)((t)->w.io >> 3))
-#define IO_EV(t) ((int)((t)->w.io & 7))
-
-#if MT_BACKEND != MT_BACKEND_EPOLL
-/* select, poll: one list of waiters, scanned at each poll anyway. */
-static int mt__io_link(mt_sched *s, mt_task *t)
-{
-    mt__waitq_push(&s->io, t);
-    s->nio++;
-    return 0;
-}
-
-static void mt__io_del(mt_sched *s, mt_task *t)
-{
-    if (mt__waitq_del(&s->io, t))
-        s->nio--;
-}
-#else
-static int mt__io_link(mt_sched *s, mt_task *t);
-static void mt__io_del(mt_sched *s, mt_task *t);
-#endif
-
-/* Wake t: `ready` events came (or err is set). */
+/* Wake t, taken off its backend: `ready` events came, or err. */
 static void mt__io_wake(mt_sched *s, mt_task *t, int ready, int err)
 {
-    if (!POS(t))
+    if (!MT__POS(t))
         mt__ever_del(s, t);
-    t->w.io = err ? 0 : ready; /* with an error, w reads as no message */
-    t->err = (int16_t)err;
-    SET_ST(t, S_IORDY);
+    mt__out_ready(t, ready, err);
+    MT__SET_ST(t, MT__S_IORDY);
     mt__rq_push(s, t);
 }
 
 MT_API int mt__io_begin(mt_task *t, long timeout)
 {
     int r = mt__wait_begin(t, timeout);
-    if (r != 1)
+    if (r != MT__PROCEED)
         return r;
-    t->w.io = 0; /* no readiness yet: the first try */
+    mt__out_ready(t, 0, 0); /* no readiness yet: the first try */
     /* Bounded work per resume: past the burst, give way first (the
      * operation then starts afresh when the task resumes). */
     if (++mt__sched_of(t)->burst > MT_IO_BURST)
@@ -1361,52 +1470,54 @@ MT_API int mt__io_begin(mt_task *t, long timeout)
     return MT__GO;
 }
 
-static void mt__unpark_timer(mt_sched *s, mt_task *t)
-{
-    if (POS(t))
-        mt__timer_del(s, t);
-    else
-        mt__ever_del(s, t);
-}
-
 MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout)
 {
     mt_sched *s = mt__sched_of(t);
+    int r;
 
     if (fd < 0 || !(events & 7))
-        return mt__go_err(t, MT_EINVAL, "bad descriptor or events");
-#if MT_BACKEND == MT_BACKEND_SELECT
-    if (fd >= FD_SETSIZE)
-        return mt__go_err(t, MT_ERANGE, "descriptor >= FD_SETSIZE (select)");
-#endif
-    if (!POS(t)) { /* the first wait of this operation, or no deadline */
+        return mt__out_set(t, MT_EINVAL, "bad descriptor or events");
+    if (!MT__POS(t)) { /* the first wait of this operation, or no deadline */
         if (timeout == 0)
-            return mt__go_err(t, MT_ETIMEDOUT, NULL);
+            return mt__out_set(t, MT_ETIMEDOUT, NULL);
         if (timeout > 0) {
             if (mt__timers_full(s))
-                return mt__go_err(t, MT_ENOMEM, "too many timers");
+                return mt__out_set(t, MT_ENOMEM, "too many timers");
             mt__arm(s, t, timeout);
         } else {
             mt__ever_add(s, t);
         }
     }
-    SET_ST(t, S_IO);
-    t->w.io = ((intptr_t)fd << 3) | (events & 7);
-    {
-        int r = mt__io_link(s, t);
-        if (r) { /* not registered: undo the park, raise the error */
-            mt__unpark_timer(s, t);
-            SET_ST(t, MT_RUNNING);
-            return mt__go_err(t, r, NULL);
-        }
+    MT__SET_ST(t, MT__S_IO);
+    mt__out_waits_fd(t, fd, events);
+    r = mt__io_add(s, t);
+    if (r) { /* not registered: undo the park, raise the error */
+        mt__unpark_timer(s, t);
+        MT__SET_ST(t, MT_RUNNING);
+        return mt__out_set(t, r, NULL);
     }
     return MT__WAITING;
 }
 
-MT_API void mt__io_end(mt_task *t)
+/* Readiness now, without waiting (MT_WAIT_FD tries first): 1 if none of
+ * the events is ready, else 0 with the ready events or the error set. */
+MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
 {
-    if (POS(t))
-        mt__timer_del(mt__sched_of(t), t);
+    int ready;
+
+    if (t->w.io) /* woken: the backend said which */
+        return 0;
+    if (fd < 0 || !(events & 7)) {
+        (void)mt__out_set(t, MT_EINVAL, "bad descriptor or events");
+        return 0;
+    }
+    ready = mt__io_probe(fd, events & 7);
+    if (ready < 0) {
+        (void)mt__out_set(t, ready, NULL);
+        return 0;
+    }
+    mt__out_ready(t, ready, 0);
+    return ready == 0;
 }
 
 MT_API int mt_fd_ready(const mt_task *t) { return t ? (int)(t->w.io & 7) : 0; }
@@ -1422,11 +1533,10 @@ MT_API int mt_fd_nonblock(int fd)
 
 static int mt__would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 
-/* An operation ends with `code`. w is a union: after a wake-up it holds
- * the ready events, which mt_errmsg would read as a message. */
+/* An operation ends with `code`: 0, the value for "done" to the macro. */
 static int mt__io_err(mt_task *t, int code)
 {
-    (void)mt__go_err(t, code, NULL);
+    (void)mt__out_set(t, code, NULL);
     return 0;
 }
 
@@ -1439,80 +1549,10 @@ static int mt__io_failed(mt_task *t)
     return mt__io_err(t, e == EBADF ? MT_EBADF : MT_ESYS(e));
 }
 
-#if MT_BACKEND != MT_BACKEND_SELECT
-static short mt__poll_events(int ev)
-{
-    return (short)(((ev & MT_READABLE) ? POLLIN : 0) |
-                   ((ev & MT_WRITABLE) ? POLLOUT : 0) |
-                   ((ev & MT_EXCEPT) ? POLLPRI : 0));
-}
-
-static int mt__poll_ready(short re)
-{
-    return ((re & (POLLIN | POLLHUP | POLLERR)) ? MT_READABLE : 0) |
-           ((re & (POLLOUT | POLLHUP | POLLERR)) ? MT_WRITABLE : 0) |
-           ((re & POLLPRI) ? MT_EXCEPT : 0);
-}
-#endif
-
-/* Readiness now, without waiting (MT_WAIT_FD tries first). */
-MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
-{
-    if (t->w.io) /* woken: the backend said which */
-        return 0;
-    if (fd < 0 || !(events & 7)) {
-        (void)mt__go_err(t, MT_EINVAL, "bad descriptor or events");
-        return 0;
-    }
-#if MT_BACKEND != MT_BACKEND_SELECT
-    {
-        struct pollfd p;
-        int n;
-        p.fd = fd;
-        p.events = mt__poll_events(events);
-        p.revents = 0;
-        do
-            n = SYS(poll)(&p, 1, 0);
-        while (n < 0 && errno == EINTR);
-        if (n > 0 && (p.revents & POLLNVAL))
-            return mt__io_err(t, MT_EBADF);
-        t->w.io = n > 0 ? (mt__poll_ready(p.revents) & events) : 0;
-    }
-#else
-    {
-        fd_set r, w, x;
-        struct timeval tv = {0, 0};
-        int n;
-        if (fd >= FD_SETSIZE) {
-            (void)mt__go_err(t, MT_ERANGE, "descriptor >= FD_SETSIZE (select)");
-            return 0;
-        }
-        FD_ZERO(&r);
-        FD_ZERO(&w);
-        FD_ZERO(&x);
-        if (events & MT_READABLE)
-            FD_SET(fd, &r);
-        if (events & MT_WRITABLE)
-            FD_SET(fd, &w);
-        if (events & MT_EXCEPT)
-            FD_SET(fd, &x);
-        do
-            n = SYS(select)(fd + 1, &r, &w, &x, &tv);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-            return mt__io_err(t, errno == EBADF ? MT_EBADF : MT_ESYS(errno));
-        t->w.io = (FD_ISSET(fd, &r) ? MT_READABLE : 0) |
-                  (FD_ISSET(fd, &w) ? MT_WRITABLE : 0) |
-                  (FD_ISSET(fd, &x) ? MT_EXCEPT : 0);
-    }
-#endif
-    return t->w.io == 0;
-}
-
 MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n)
 {
     for (;;) {
-        ssize_t r = SYS(read)(fd, buf, len);
+        ssize_t r = MT__SYS(read)(fd, buf, len);
         if (r >= 0) {
             *n = r;
             return 0;
@@ -1527,7 +1567,7 @@ MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n)
 MT_API int mt__write(mt_task *t, int fd, const void *buf, size_t len, ssize_t *n)
 {
     for (;;) {
-        ssize_t r = SYS(write)(fd, buf, len);
+        ssize_t r = MT__SYS(write)(fd, buf, len);
         if (r >= 0) {
             *n = r;
             return 0;
@@ -1543,8 +1583,8 @@ MT_API int mt__recv(mt_task *t, int fd, void *buf, size_t len, int flags,
                     ssize_t *n, struct sockaddr *addr, socklen_t *addrlen)
 {
     for (;;) {
-        ssize_t r = addr ? SYS(recvfrom)(fd, buf, len, flags, addr, addrlen)
-                         : SYS(recv)(fd, buf, len, flags);
+        ssize_t r = addr ? MT__SYS(recvfrom)(fd, buf, len, flags, addr, addrlen)
+                         : MT__SYS(recv)(fd, buf, len, flags);
         if (r >= 0) {
             *n = r;
             return 0;
@@ -1556,16 +1596,18 @@ MT_API int mt__recv(mt_task *t, int fd, void *buf, size_t len, int flags,
     }
 }
 
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0 /* BSDs: set SO_NOSIGPIPE on the socket instead */
+#ifdef MSG_NOSIGNAL
+#define MT__NOSIGNAL MSG_NOSIGNAL
+#else
+#define MT__NOSIGNAL 0 /* BSDs: set SO_NOSIGPIPE on the socket instead */
 #endif
 
 MT_API int mt__send(mt_task *t, int fd, const void *buf, size_t len, int flags,
                     ssize_t *n, const struct sockaddr *addr, socklen_t addrlen)
 {
     for (;;) {
-        ssize_t r = addr ? SYS(sendto)(fd, buf, len, flags | MSG_NOSIGNAL, addr, addrlen)
-                         : SYS(send)(fd, buf, len, flags | MSG_NOSIGNAL);
+        ssize_t r = addr ? MT__SYS(sendto)(fd, buf, len, flags | MT__NOSIGNAL, addr, addrlen)
+                         : MT__SYS(send)(fd, buf, len, flags | MT__NOSIGNAL);
         if (r >= 0) {
             *n = r;
             return 0;
@@ -1581,7 +1623,7 @@ MT_API int mt__accept(mt_task *t, int fd, int *newfd, struct sockaddr *addr,
                       socklen_t *addrlen)
 {
     for (;;) {
-        int c = SYS(accept)(fd, addr, addrlen);
+        int c = MT__SYS(accept)(fd, addr, addrlen);
         if (c >= 0) {
             int r = mt_fd_nonblock(c);
             if (r) {
@@ -1606,11 +1648,11 @@ MT_API int mt__connect(mt_task *t, int fd, const struct sockaddr *addr,
     if (t->w.io) { /* writable after EINPROGRESS: the outcome is in SO_ERROR */
         int e = 0;
         socklen_t sl = sizeof e;
-        if (SYS(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
+        if (MT__SYS(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
             e = errno;
         return e ? mt__io_err(t, MT_ESYS(e)) : 0;
     }
-    if (SYS(connect)(fd, addr, addrlen) == 0)
+    if (MT__SYS(connect)(fd, addr, addrlen) == 0)
         return 0;
     if (errno == EINPROGRESS || errno == EINTR)
         return 1;
@@ -1624,10 +1666,10 @@ MT_API int mt__xfer_all(mt_task *t, int fd, void *buf, size_t len,
         *done = 0; /* the first try */
     while (*done < len) {
         char *p = (char *)buf + *done;
-        ssize_t r = writing ? SYS(send)(fd, p, len - *done, MSG_NOSIGNAL)
-                            : SYS(read)(fd, p, len - *done);
+        ssize_t r = writing ? MT__SYS(send)(fd, p, len - *done, MT__NOSIGNAL)
+                            : MT__SYS(read)(fd, p, len - *done);
         if (r < 0 && writing && errno == ENOTSOCK)
-            r = SYS(write)(fd, p, len - *done);
+            r = MT__SYS(write)(fd, p, len - *done);
         if (r > 0) {
             *done += (size_t)r;
             continue;
@@ -1667,10 +1709,10 @@ MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
                 return 0;
             }
         if (lb->len == lb->cap) {
-            (void)mt__go_err(t, MT_ETOOLONG, NULL);
+            (void)mt__out_set(t, MT_ETOOLONG, NULL);
             return 0;
         }
-        r = SYS(read)(fd, lb->buf + lb->len, lb->cap - lb->len);
+        r = MT__SYS(read)(fd, lb->buf + lb->len, lb->cap - lb->len);
         if (r > 0) {
             lb->len += (size_t)r;
             continue;
@@ -1685,42 +1727,256 @@ MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
     }
 }
 
-#if MT_BACKEND != MT_BACKEND_EPOLL
-/* The backend's wait itself failed (not EINTR: ENOMEM, EINVAL, ...): every
- * waiter is woken with the error rather than left waiting on a loop that
- * cannot see its descriptor, or spinning on the failure. */
-static void mt__io_fail_all(mt_sched *s, int err)
+/* ---- I/O backends: shared pieces ---------------------------------------- */
+
+#if MT_BACKEND == MT_BACKEND_POLL || MT_BACKEND == MT_BACKEND_EPOLL
+/* poll(2)'s events, which the poll backend waits on and both use to probe
+ * one descriptor. */
+static short mt__poll_events(int ev)
 {
-    mt_task *t;
-    while ((t = mt__waitq_pop(&s->io)) != NULL) {
-        s->nio--;
-        mt__io_wake(s, t, 0, err);
-    }
+    return (short)(((ev & MT_READABLE) ? POLLIN : 0) |
+                   ((ev & MT_WRITABLE) ? POLLOUT : 0) |
+                   ((ev & MT_EXCEPT) ? POLLPRI : 0));
+}
+
+static int mt__poll_ready(short re)
+{
+    return ((re & (POLLIN | POLLHUP | POLLERR)) ? MT_READABLE : 0) |
+           ((re & (POLLOUT | POLLHUP | POLLERR)) ? MT_WRITABLE : 0) |
+           ((re & POLLPRI) ? MT_EXCEPT : 0);
+}
+
+static int mt__io_probe(int fd, int events)
+{
+    struct pollfd p;
+    int n;
+
+    p.fd = fd;
+    p.events = mt__poll_events(events);
+    p.revents = 0;
+    do
+        n = MT__SYS(poll)(&p, 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n > 0 && (p.revents & POLLNVAL))
+        return MT_EBADF;
+    return n > 0 ? (mt__poll_ready(p.revents) & events) : 0;
 }
 #endif
 
-#if MT_BACKEND == MT_BACKEND_SELECT
-/* Find the waiters whose descriptor was closed under them (EBADF). */
-static void mt__io_badf(mt_sched *s)
+#if MT_BACKEND == MT_BACKEND_SELECT || MT_BACKEND == MT_BACKEND_POLL
+/* select and poll keep their waiters in one FIFO (s->io.waiters), scanned
+ * at each poll anyway. */
+static void mt__iolist_add(mt_sched *s, mt_task *t)
 {
-    mt_task *t = s->io.head, *next;
+    mt__waitq_push(&s->io.waiters, t);
+    s->io.n++;
+}
+
+static void mt__io_del(mt_sched *s, mt_task *t)
+{
+    if (mt__waitq_del(&s->io.waiters, t))
+        s->io.n--;
+}
+
+/* The backend's wait itself failed (not EINTR: ENOMEM, EINVAL, ...): every
+ * waiter is woken with the error rather than left waiting on a loop that
+ * cannot see its descriptor, or spinning on the failure. */
+static void mt__iolist_fail_all(mt_sched *s, int err)
+{
+    mt_task *t;
+    while ((t = mt__waitq_pop(&s->io.waiters)) != NULL) {
+        s->io.n--;
+        mt__io_wake(s, t, 0, err);
+    }
+}
+
+static void mt__io_merge(mt_sched *dst, mt_sched *src)
+{
+    if (!src->io.waiters.head)
+        return;
+    if (dst->io.waiters.tail)
+        dst->io.waiters.tail->next = src->io.waiters.head;
+    else
+        dst->io.waiters.head = src->io.waiters.head;
+    dst->io.waiters.tail = src->io.waiters.tail;
+    dst->io.n += src->io.n;
+    src->io.waiters.head = src->io.waiters.tail = NULL;
+    src->io.n = 0;
+}
+
+static long mt__io_limit(const mt_sched *s, long ms)
+{
+    (void)s;
+    return ms;
+}
+
+static int mt__io_pipe(mt_sched *s)
+{
+    (void)s; /* each poll watches it, once it is there */
+    return 0;
+}
+#endif
+
+/* ---- I/O backend: select -------------------------------------------------
+ * The sets are built from the waiters at each poll. select() cannot take a
+ * descriptor at or above FD_SETSIZE: such a wait is refused (MT_ERANGE). */
+#if MT_BACKEND == MT_BACKEND_SELECT
+
+static int mt__io_add(mt_sched *s, mt_task *t)
+{
+    if (MT__IO_FD(t) >= FD_SETSIZE)
+        return MT_ERANGE;
+    mt__iolist_add(s, t);
+    return 0;
+}
+
+/* The sets of the waiters and the wake pipe; returns the highest
+ * descriptor in them, -1 if none. */
+static int mt__select_sets(const mt_sched *s, fd_set *r, fd_set *w, fd_set *x)
+{
+    const mt_task *t;
+    int maxfd = -1;
+
+    FD_ZERO(r);
+    FD_ZERO(w);
+    FD_ZERO(x);
+    if (s->wake_pipe && s->wake_fd[0] < FD_SETSIZE) {
+        FD_SET(s->wake_fd[0], r); /* a post ends the wait; drained later */
+        maxfd = s->wake_fd[0];
+    }
+    for (t = s->io.waiters.head; t; t = t->next) {
+        int fd = MT__IO_FD(t), ev = MT__IO_EV(t);
+        if (ev & MT_READABLE)
+            FD_SET(fd, r);
+        if (ev & MT_WRITABLE)
+            FD_SET(fd, w);
+        if (ev & MT_EXCEPT)
+            FD_SET(fd, x);
+        if (fd > maxfd)
+            maxfd = fd;
+    }
+    return maxfd;
+}
+
+static int mt__select_got(int fd, int ev, fd_set *r, fd_set *w, fd_set *x)
+{
+    return ((ev & MT_READABLE) && FD_ISSET(fd, r) ? MT_READABLE : 0) |
+           ((ev & MT_WRITABLE) && FD_ISSET(fd, w) ? MT_WRITABLE : 0) |
+           ((ev & MT_EXCEPT) && FD_ISSET(fd, x) ? MT_EXCEPT : 0);
+}
+
+/* select() failed with EBADF: find the waiters whose descriptor was closed
+ * under them. */
+static void mt__select_badf(mt_sched *s)
+{
+    mt_task *t = s->io.waiters.head, *next;
     for (; t; t = next) {
         next = t->next;
-        if (fcntl(IO_FD(t), F_GETFD) < 0 && errno == EBADF) {
+        if (fcntl(MT__IO_FD(t), F_GETFD) < 0 && errno == EBADF) {
             mt__io_del(s, t);
             mt__io_wake(s, t, 0, MT_EBADF);
         }
     }
 }
-#endif
 
-#if MT_BACKEND == MT_BACKEND_POLL
-/* One pollfd per descriptor, however many tasks wait on it: poll() refuses
+static void mt__io_poll(mt_sched *s, long ms)
+{
+    fd_set r, w, x;
+    struct timeval tv, *tvp = NULL;
+    mt_task *t, *prev, *next;
+    int n, maxfd = mt__select_sets(s, &r, &w, &x);
+
+    if (ms >= 0) {
+        tv.tv_sec = (time_t)(ms / 1000);
+        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+        tvp = &tv;
+    }
+    n = MT__SYS(select)(maxfd + 1, &r, &w, &x, tvp);
+    if (n < 0) {
+        if (errno == EBADF)
+            mt__select_badf(s);
+        else if (errno != EINTR)
+            mt__iolist_fail_all(s, MT_ESYS(errno));
+        return; /* EINTR: the cycle goes on (a handler may have posted) */
+    }
+    for (prev = NULL, t = n > 0 ? s->io.waiters.head : NULL; t; t = next) {
+        int ready = mt__select_got(MT__IO_FD(t), MT__IO_EV(t), &r, &w, &x);
+        next = t->next;
+        if (!ready) {
+            prev = t;
+            continue;
+        }
+        mt__waitq_unlink(&s->io.waiters, prev, t);
+        s->io.n--;
+        mt__io_wake(s, t, ready, 0);
+    }
+}
+
+static int mt__io_probe(int fd, int events)
+{
+    fd_set r, w, x;
+    struct timeval tv = {0, 0};
+    int n;
+
+    if (fd >= FD_SETSIZE)
+        return MT_ERANGE;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&x);
+    if (events & MT_READABLE)
+        FD_SET(fd, &r);
+    if (events & MT_WRITABLE)
+        FD_SET(fd, &w);
+    if (events & MT_EXCEPT)
+        FD_SET(fd, &x);
+    do
+        n = MT__SYS(select)(fd + 1, &r, &w, &x, &tv);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EBADF ? MT_EBADF : MT_ESYS(errno);
+    return mt__select_got(fd, events, &r, &w, &x);
+}
+
+/* One entry per descriptor in the sets, in descriptor order. */
+static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap)
+{
+    fd_set r, w, x;
+    int fd, k = 0, maxfd = mt__select_sets(s, &r, &w, &x);
+
+    for (fd = 0; fd <= maxfd; fd++) {
+        int ev = mt__select_got(fd, MT_READABLE | MT_WRITABLE | MT_EXCEPT, &r, &w, &x);
+        if (!ev)
+            continue;
+        if (k < cap) {
+            fds[k].fd = fd;
+            fds[k].events = (short)(((ev & MT_READABLE) ? POLLIN : 0) |
+                                    ((ev & MT_WRITABLE) ? POLLOUT : 0) |
+                                    ((ev & MT_EXCEPT) ? POLLPRI : 0));
+            fds[k].revents = 0;
+        }
+        k++;
+    }
+    return k;
+}
+
+static void mt__io_free(mt_sched *s) { (void)s; }
+#endif /* select */
+
+/* ---- I/O backend: poll -----------------------------------------------------
+ * One pollfd per descriptor, however many tasks wait on it: poll() refuses
  * more entries than the descriptor limit (EINVAL), which a reader and a
- * writer per connection would otherwise reach at half of it. io_buf holds
+ * writer per connection would otherwise reach at half of it. io.buf holds
  * the entries, then each waiter's entry index, then an open-addressing
  * table from descriptor to entry (a power of two, at least twice the
  * waiters), all rebuilt each cycle in one pass over the waiters. */
+#if MT_BACKEND == MT_BACKEND_POLL
+
+static int mt__io_add(mt_sched *s, mt_task *t)
+{
+    mt__iolist_add(s, t);
+    return 0;
+}
+
 static size_t mt__poll_hcap(size_t cap)
 {
     size_t h = 16;
@@ -1729,40 +1985,41 @@ static size_t mt__poll_hcap(size_t cap)
     return h;
 }
 
-static void mt__io_poll(mt_sched *s, long ms)
+/* Room for the waiters and the wake pipe: the I/O layer's one allocation. */
+static int mt__poll_reserve(mt_sched *s)
 {
+    size_t n = s->io.n, cap, bytes;
     struct pollfd *p;
-    uint32_t *slot, *hash;
-    size_t i, m = 0, n = s->nio, hcap;
-    mt_task *t, *prev, *next;
-    int r, wait = ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms);
 
-    if (!n) { /* only the self-pipe, or a plain sleep: no array needed */
-        struct pollfd one;
-        one.fd = s->wake_pipe ? s->wake_fd[0] : -1;
-        one.events = POLLIN;
-        one.revents = 0;
-        (void)SYS(poll)(&one, 1, wait); /* a post is drained by the cycle */
-        return;
-    }
-    if (n + 1 > s->io_cap) { /* grow: the only allocation of the I/O layer */
-        size_t cap = n < 64 ? 64 : n * 2 + 1;
-        size_t bytes = cap * (sizeof *p + sizeof *slot) + mt__poll_hcap(cap) * sizeof *hash;
-        p = (struct pollfd *)MT_REALLOC(s->io_buf, bytes);
-        if (!p) { /* waiting on would spin: fail them, as a failed poll does */
-            mt__io_fail_all(s, MT_ENOMEM);
-            return;
-        }
-        s->io_buf = p;
-        s->io_cap = cap;
-    }
-    p = (struct pollfd *)s->io_buf;
-    slot = (uint32_t *)(void *)(p + s->io_cap);
-    hash = slot + s->io_cap;
-    hcap = mt__poll_hcap(n); /* within the allocation; cleared each cycle */
+    if (n + 1 <= s->io.cap)
+        return 0;
+    cap = n < 64 ? 64 : n * 2 + 1;
+    bytes = cap * (sizeof *p + sizeof(uint32_t)) + mt__poll_hcap(cap) * sizeof(uint32_t);
+    p = (struct pollfd *)MT_REALLOC(s->io.buf, bytes);
+    if (!p)
+        return MT_ENOMEM;
+    s->io.buf = p;
+    s->io.cap = cap;
+    return 0;
+}
+
+static uint32_t *mt__poll_slots(const mt_sched *s)
+{
+    return (uint32_t *)(void *)((struct pollfd *)s->io.buf + s->io.cap);
+}
+
+/* Fill the entries, one per descriptor, and after them the wake pipe's
+ * (fd -1, ignored, without one). Returns the entries before the pipe's. */
+static size_t mt__poll_build(mt_sched *s)
+{
+    struct pollfd *p = (struct pollfd *)s->io.buf;
+    uint32_t *slot = mt__poll_slots(s), *hash = slot + s->io.cap;
+    size_t i, m = 0, hcap = mt__poll_hcap(s->io.n); /* within the allocation */
+    mt_task *t;
+
     memset(hash, 0, hcap * sizeof *hash);
-    for (i = 0, t = s->io.head; t; t = t->next, i++) {
-        int fd = IO_FD(t);
+    for (i = 0, t = s->io.waiters.head; t; t = t->next, i++) {
+        int fd = MT__IO_FD(t);
         size_t h = ((size_t)fd * 2654435761u) & (hcap - 1);
         while (hash[h] && p[hash[h] - 1].fd != fd)
             h = (h + 1) & (hcap - 1);
@@ -1773,115 +2030,121 @@ static void mt__io_poll(mt_sched *s, long ms)
             hash[h] = (uint32_t)++m;
         }
         slot[i] = hash[h] - 1;
-        p[slot[i]].events = (short)(p[slot[i]].events | mt__poll_events(IO_EV(t)));
+        p[slot[i]].events = (short)(p[slot[i]].events | mt__poll_events(MT__IO_EV(t)));
     }
     p[m].fd = s->wake_pipe ? s->wake_fd[0] : -1; /* a post ends the wait */
     p[m].events = POLLIN;
     p[m].revents = 0;
-    r = SYS(poll)(p, (nfds_t)m + 1, wait);
-    if (r < 0 && errno != EINTR) {
-        mt__io_fail_all(s, MT_ESYS(errno));
-        return;
-    }
-    if (r <= 0)
-        return; /* EINTR: the cycle goes on (a handler may have posted) */
-    for (i = 0, prev = NULL, t = s->io.head; t; t = next, i++) {
+    return m;
+}
+
+/* Wake the waiters whose entry came back with their events, or invalid. */
+static void mt__poll_scan(mt_sched *s)
+{
+    const struct pollfd *p = (const struct pollfd *)s->io.buf;
+    const uint32_t *slot = mt__poll_slots(s);
+    mt_task *t, *prev = NULL, *next;
+    size_t i;
+
+    for (i = 0, t = s->io.waiters.head; t; t = next, i++) {
         short re = p[slot[i]].revents;
-        int ready = mt__poll_ready(re) & IO_EV(t);
+        int ready = mt__poll_ready(re) & MT__IO_EV(t);
         next = t->next;
         if (!ready && !(re & POLLNVAL)) {
             prev = t;
             continue;
         }
-        mt__waitq_unlink(&s->io, prev, t);
-        s->nio--;
+        mt__waitq_unlink(&s->io.waiters, prev, t);
+        s->io.n--;
         mt__io_wake(s, t, ready, (re & POLLNVAL) ? MT_EBADF : 0);
     }
-    if (!s->nio) { /* idle: give the array back */
-        MT_FREE(s->io_buf);
-        s->io_buf = NULL;
-        s->io_cap = 0;
-    }
 }
-#elif MT_BACKEND == MT_BACKEND_SELECT
+
 static void mt__io_poll(mt_sched *s, long ms)
 {
-    fd_set r, w, x;
-    struct timeval tv, *tvp = NULL;
-    mt_task *t, *prev, *next;
-    int maxfd = -1, n;
+    int r, wait = ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms);
+    size_t m;
 
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&x);
-    if (s->wake_pipe && s->wake_fd[0] < FD_SETSIZE) {
-        FD_SET(s->wake_fd[0], &r); /* a post ends the wait; drained later */
-        maxfd = s->wake_fd[0];
-    }
-    for (t = s->io.head; t; t = t->next) {
-        int fd = IO_FD(t), ev = IO_EV(t);
-        if (ev & MT_READABLE)
-            FD_SET(fd, &r);
-        if (ev & MT_WRITABLE)
-            FD_SET(fd, &w);
-        if (ev & MT_EXCEPT)
-            FD_SET(fd, &x);
-        if (fd > maxfd)
-            maxfd = fd;
-    }
-    if (ms >= 0) {
-        tv.tv_sec = (time_t)(ms / 1000);
-        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-        tvp = &tv;
-    }
-    n = SYS(select)(maxfd + 1, &r, &w, &x, tvp);
-    if (n < 0) {
-        if (errno == EBADF)
-            mt__io_badf(s);
-        else if (errno != EINTR)
-            mt__io_fail_all(s, MT_ESYS(errno));
-        return; /* EINTR: the cycle goes on (a handler may have posted) */
-    }
-    if (n == 0)
+    if (!s->io.n) { /* only the self-pipe, or a plain sleep: no array needed */
+        struct pollfd one;
+        one.fd = s->wake_pipe ? s->wake_fd[0] : -1;
+        one.events = POLLIN;
+        one.revents = 0;
+        (void)MT__SYS(poll)(&one, 1, wait); /* a post is drained by the cycle */
         return;
-    for (prev = NULL, t = s->io.head; t; t = next) {
-        int fd = IO_FD(t), ev = IO_EV(t);
-        int ready = ((ev & MT_READABLE) && FD_ISSET(fd, &r) ? MT_READABLE : 0) |
-                    ((ev & MT_WRITABLE) && FD_ISSET(fd, &w) ? MT_WRITABLE : 0) |
-                    ((ev & MT_EXCEPT) && FD_ISSET(fd, &x) ? MT_EXCEPT : 0);
-        next = t->next;
-        if (!ready) {
-            prev = t;
-            continue;
-        }
-        mt__waitq_unlink(&s->io, prev, t);
-        s->nio--;
-        mt__io_wake(s, t, ready, 0);
     }
+    if (mt__poll_reserve(s)) { /* waiting on would spin: fail them, as a failed poll does */
+        mt__iolist_fail_all(s, MT_ENOMEM);
+        return;
+    }
+    m = mt__poll_build(s);
+    r = MT__SYS(poll)((struct pollfd *)s->io.buf, (nfds_t)m + 1, wait);
+    if (r < 0 && errno != EINTR) {
+        mt__iolist_fail_all(s, MT_ESYS(errno));
+        return;
+    }
+    if (r <= 0)
+        return; /* EINTR: the cycle goes on (a handler may have posted) */
+    mt__poll_scan(s);
+    if (!s->io.n) /* idle: give the array back */
+        mt__io_free(s);
 }
-#endif
 
-#if MT_BACKEND == MT_BACKEND_EPOLL
-/* epoll: each descriptor someone waits on has its own short list of waiters
+/* The entries a poll would wait on, the wake pipe's last. */
+static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap)
+{
+    const struct pollfd *p;
+    int i, k;
+
+    if (!s->io.n) { /* no array needed: the pipe alone */
+        if (s->wake_pipe && cap > 0) {
+            fds[0].fd = s->wake_fd[0];
+            fds[0].events = POLLIN;
+            fds[0].revents = 0;
+        }
+        return s->wake_pipe;
+    }
+    if (mt__poll_reserve(s))
+        return MT_ENOMEM;
+    k = (int)mt__poll_build(s) + s->wake_pipe;
+    p = (const struct pollfd *)s->io.buf;
+    for (i = 0; i < k && i < cap; i++)
+        fds[i] = p[i];
+    return k;
+}
+
+static void mt__io_free(mt_sched *s)
+{
+    MT_FREE(s->io.buf);
+    s->io.buf = NULL;
+    s->io.cap = 0;
+}
+#endif /* poll */
+
+/* ---- I/O backend: epoll (Linux) --------------------------------------------
+ * Each descriptor someone waits on has its own short FIFO of waiters
  * (through next) in a table indexed by descriptor, and a one-shot
  * registration re-armed at each wait, so a closed and reused descriptor
- * number simply registers again. */
+ * number simply registers again. The wake pipe is registered once, level-
+ * triggered. The instance opens at the first need. */
+#if MT_BACKEND == MT_BACKEND_EPOLL
+
 static mt_task **mt__ep_slot(mt_sched *s, int fd)
 {
-    if ((size_t)fd >= s->io_cap) {
-        size_t cap = s->io_cap ? s->io_cap : 64, i;
+    if ((size_t)fd >= s->io.cap) {
+        size_t cap = s->io.cap ? s->io.cap : 64, i;
         mt_task **tab;
         while (cap <= (size_t)fd)
             cap *= 2;
-        tab = (mt_task **)MT_REALLOC(s->io_buf, cap * sizeof *tab);
+        tab = (mt_task **)MT_REALLOC(s->io.fds, cap * sizeof *tab);
         if (!tab)
             return NULL;
-        for (i = s->io_cap; i < cap; i++)
+        for (i = s->io.cap; i < cap; i++)
             tab[i] = NULL;
-        s->io_buf = tab;
-        s->io_cap = cap;
+        s->io.fds = tab;
+        s->io.cap = cap;
     }
-    return (mt_task **)s->io_buf + fd;
+    return s->io.fds + fd;
 }
 
 /* (Re)arm fd for what its waiters want. Returns 0 or an error code. */
@@ -1891,17 +2154,17 @@ static int mt__ep_arm(mt_sched *s, int fd)
     mt_task *t;
     int want = 0;
 
-    for (t = ((mt_task **)s->io_buf)[fd]; t; t = t->next)
-        want |= IO_EV(t);
+    for (t = s->io.fds[fd]; t; t = t->next)
+        want |= MT__IO_EV(t);
     if (!want)
         return 0;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLONESHOT | ((want & MT_READABLE) ? EPOLLIN | EPOLLRDHUP : 0) |
                 ((want & MT_WRITABLE) ? EPOLLOUT : 0) | ((want & MT_EXCEPT) ? EPOLLPRI : 0);
     ev.data.fd = fd;
-    if (SYS(epoll_ctl)(s->io_fd, EPOLL_CTL_MOD, fd, &ev) == 0)
+    if (MT__SYS(epoll_ctl)(s->io.epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
         return 0;
-    if (errno == ENOENT && SYS(epoll_ctl)(s->io_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
+    if (errno == ENOENT && MT__SYS(epoll_ctl)(s->io.epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
         return 0;
     return errno == EBADF ? MT_EBADF : MT_ESYS(errno);
 }
@@ -1909,11 +2172,11 @@ static int mt__ep_arm(mt_sched *s, int fd)
 /* Wake every waiter of fd with err. */
 static void mt__ep_fail(mt_sched *s, int fd, int err)
 {
-    mt_task **slot = (mt_task **)s->io_buf + fd, *t;
+    mt_task **slot = s->io.fds + fd, *t;
     while ((t = *slot) != NULL) {
         *slot = t->next;
         t->next = NULL;
-        s->nio--;
+        s->io.n--;
         mt__io_wake(s, t, 0, err);
     }
 }
@@ -1927,28 +2190,34 @@ static void mt__ep_rearm(mt_sched *s, int fd)
         mt__ep_fail(s, fd, r);
 }
 
-static int mt__ep_open(mt_sched *s)
+static int mt__io_pipe(mt_sched *s)
 {
-    if (s->io_open)
-        return 0;
-    s->io_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (s->io_fd < 0)
+    struct epoll_event ev;
+
+    if (!s->io.open)
+        return 0; /* registered when the instance opens */
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN; /* level: stays ready until drained */
+    ev.data.fd = s->wake_fd[0];
+    if (epoll_ctl(s->io.epfd, EPOLL_CTL_ADD, s->wake_fd[0], &ev) < 0)
         return MT_ESYS(errno);
-    s->io_open = 1;
-    if (s->wake_pipe) {
-        struct epoll_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.events = EPOLLIN; /* level: stays ready until drained */
-        ev.data.fd = s->wake_fd[0];
-        if (epoll_ctl(s->io_fd, EPOLL_CTL_ADD, s->wake_fd[0], &ev) < 0)
-            return MT_ESYS(errno);
-    }
     return 0;
 }
 
-static int mt__io_link(mt_sched *s, mt_task *t)
+static int mt__ep_open(mt_sched *s)
 {
-    int fd = IO_FD(t), r = mt__ep_open(s);
+    if (s->io.open)
+        return 0;
+    s->io.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (s->io.epfd < 0)
+        return MT_ESYS(errno);
+    s->io.open = 1;
+    return s->wake_pipe ? mt__io_pipe(s) : 0;
+}
+
+static int mt__io_add(mt_sched *s, mt_task *t)
+{
+    int fd = MT__IO_FD(t), r = mt__ep_open(s);
     mt_task **slot;
 
     if (r)
@@ -1965,24 +2234,24 @@ static int mt__io_link(mt_sched *s, mt_task *t)
         *slot = NULL;
         return r;
     }
-    s->nio++;
+    s->io.n++;
     return 0;
 }
 
 static void mt__io_del(mt_sched *s, mt_task *t)
 {
-    int fd = IO_FD(t);
+    int fd = MT__IO_FD(t);
     mt_task **pp;
 
-    if ((size_t)fd >= s->io_cap)
+    if ((size_t)fd >= s->io.cap)
         return;
-    for (pp = (mt_task **)s->io_buf + fd; *pp && *pp != t; pp = &(*pp)->next) {
+    for (pp = s->io.fds + fd; *pp && *pp != t; pp = &(*pp)->next) {
     }
     if (!*pp)
         return;
     *pp = t->next;
     t->next = NULL;
-    s->nio--;
+    s->io.n--;
     mt__ep_rearm(s, fd); /* the others' events only */
 }
 
@@ -1991,10 +2260,41 @@ static void mt__io_del(mt_sched *s, mt_task *t)
 static void mt__ep_badf(mt_sched *s)
 {
     size_t fd;
-    for (fd = 0; fd < s->io_cap; fd++) {
-        if (((mt_task **)s->io_buf)[fd] && fcntl((int)fd, F_GETFD) < 0 && errno == EBADF)
+    for (fd = 0; fd < s->io.cap; fd++) {
+        if (s->io.fds[fd] && fcntl((int)fd, F_GETFD) < 0 && errno == EBADF)
             mt__ep_fail(s, (int)fd, MT_EBADF);
     }
+}
+
+/* fd reported events e: wake its waiters that wanted them, re-arm for the
+ * others (one-shot). */
+static void mt__ep_ready(mt_sched *s, int fd, unsigned e)
+{
+    int ready = ((e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? MT_READABLE : 0) |
+                ((e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? MT_WRITABLE : 0) |
+                ((e & EPOLLPRI) ? MT_EXCEPT : 0);
+    mt_task **pp, *t;
+
+    if ((size_t)fd >= s->io.cap || (s->wake_pipe && fd == s->wake_fd[0]))
+        return;
+    for (pp = s->io.fds + fd; (t = *pp) != NULL;) {
+        if (!(ready & MT__IO_EV(t))) {
+            pp = &t->next;
+            continue;
+        }
+        *pp = t->next;
+        t->next = NULL;
+        s->io.n--;
+        mt__io_wake(s, t, ready & MT__IO_EV(t), 0);
+    }
+    mt__ep_rearm(s, fd);
+}
+
+/* Never block past a second while tasks wait: epoll drops a closed
+ * descriptor without a word, and only the idle check finds it. */
+static long mt__io_limit(const mt_sched *s, long ms)
+{
+    return s->io.n && (ms < 0 || ms > 1000) ? 1000 : ms;
 }
 
 static void mt__io_poll(mt_sched *s, long ms)
@@ -2004,57 +2304,83 @@ static void mt__io_poll(mt_sched *s, long ms)
 
     if (mt__ep_open(s))
         return;
-    /* Never block past a second while tasks wait: epoll drops a closed
-     * descriptor without a word, and the idle check below finds it. */
-    if (s->nio && (ms < 0 || ms > 1000))
-        ms = 1000;
-    n = SYS(epoll_wait)(s->io_fd, evs, 256, ms < 0 ? -1 : (int)ms);
-    if (n < 0 && errno != EINTR) { /* see mt__io_fail_all */
+    ms = mt__io_limit(s, ms);
+    n = MT__SYS(epoll_wait)(s->io.epfd, evs, 256, ms < 0 ? -1 : (int)ms);
+    if (n < 0 && errno != EINTR) { /* fail them all, rather than spin */
         int err = MT_ESYS(errno);
         size_t fd;
-        for (fd = 0; fd < s->io_cap; fd++)
+        for (fd = 0; fd < s->io.cap; fd++)
             mt__ep_fail(s, (int)fd, err);
         return;
     }
     if (n == 0 && (ms != 0 || !s->rq.head))
         mt__ep_badf(s); /* idle: a cheap moment to look */
-    for (i = 0; i < n; i++) {
-        int fd = evs[i].data.fd;
-        unsigned e = evs[i].events;
-        int ready = ((e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? MT_READABLE : 0) |
-                    ((e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? MT_WRITABLE : 0) |
-                    ((e & EPOLLPRI) ? MT_EXCEPT : 0);
-        mt_task **pp, *t;
-        if ((size_t)fd >= s->io_cap || (s->wake_pipe && fd == s->wake_fd[0]))
-            continue;
-        for (pp = (mt_task **)s->io_buf + fd; (t = *pp) != NULL;) {
-            if (!(ready & IO_EV(t))) {
-                pp = &t->next;
-                continue;
-            }
-            *pp = t->next;
-            t->next = NULL;
-            s->nio--;
-            mt__io_wake(s, t, ready & IO_EV(t), 0);
+    for (i = 0; i < n; i++)
+        mt__ep_ready(s, evs[i].data.fd, evs[i].events);
+}
+
+/* The instance is one pollable descriptor for all the others. */
+static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap)
+{
+    int r = mt__ep_open(s);
+
+    if (r)
+        return r;
+    if (cap > 0) {
+        fds[0].fd = s->io.epfd;
+        fds[0].events = POLLIN;
+        fds[0].revents = 0;
+    }
+    return 1;
+}
+
+/* Register each of src's waiters with dst's instance; one that cannot be
+ * is woken with the error. */
+static void mt__io_merge(mt_sched *dst, mt_sched *src)
+{
+    size_t fd;
+    mt_task *t;
+
+    for (fd = 0; fd < src->io.cap; fd++) {
+        mt_task **slot = src->io.fds + fd;
+        while ((t = *slot) != NULL) {
+            int r;
+            *slot = t->next;
+            src->io.n--;
+            r = mt__io_add(dst, t);
+            if (r)
+                mt__io_wake(dst, t, 0, r);
         }
-        mt__ep_rearm(s, fd); /* one-shot: re-arm for those still waiting */
     }
 }
-#endif
+
+static void mt__io_free(mt_sched *s)
+{
+    if (s->io.open)
+        close(s->io.epfd);
+    MT_FREE(s->io.fds);
+}
+#endif /* epoll */
 #endif /* MT_IO */
 
-/* ---- Wake-ups from interrupt handlers ------------------------------------
+#if MT_IO
+#define MT__IO_WAITERS(s) ((s)->io.n)
+#else
+#define MT__IO_WAITERS(s) 0UL
+#endif
+
+/* ---- Wake-ups from interrupt handlers and threads ---------------------------
  * The flags are written by handlers (and other threads) and read by the
  * scheduler: with GCC or Clang through atomic builtins (release, acquire),
  * else as plain volatile bytes, which a single-core MCU needs no more. */
 #if defined(__GNUC__) && defined(__ATOMIC_RELEASE)
-#define FLAG_SET(f) __atomic_store_n(&(f), 1, __ATOMIC_RELEASE)
-#define FLAG_CLEAR(f) __atomic_store_n(&(f), 0, __ATOMIC_RELEASE)
-#define FLAG_GET(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
+#define MT__FLAG_SET(f) __atomic_store_n(&(f), 1, __ATOMIC_RELEASE)
+#define MT__FLAG_CLEAR(f) __atomic_store_n(&(f), 0, __ATOMIC_RELEASE)
+#define MT__FLAG_GET(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
 #else
-#define FLAG_SET(f) ((f) = 1)
-#define FLAG_CLEAR(f) ((f) = 0)
-#define FLAG_GET(f) (f)
+#define MT__FLAG_SET(f) ((f) = 1)
+#define MT__FLAG_CLEAR(f) ((f) = 0)
+#define MT__FLAG_GET(f) (f)
 #endif
 
 /* Read and clear: loads and stores only (a Cortex-M0 has no atomic
@@ -2062,12 +2388,11 @@ static void mt__io_poll(mt_sched *s, long ms)
  * taken, which is what a post means: "at least once since". */
 static int mt__flag_take(MT_FLAG_T *f)
 {
-    if (!FLAG_GET(*f))
+    if (!MT__FLAG_GET(*f))
         return 0;
-    FLAG_CLEAR(*f);
+    MT__FLAG_CLEAR(*f);
     return 1;
 }
-#define FLAG_TAKE(f) mt__flag_take(&(f))
 
 /* Turn posts into wake-ups. The flag is cleared before the scan, so a post
  * that lands during the scan is seen now or at the next cycle. */
@@ -2075,7 +2400,7 @@ static void mt__take_signals(mt_sched *s)
 {
     mt_signal *sig;
 
-    (void)FLAG_TAKE(s->signalled);
+    (void)mt__flag_take(&s->signalled);
 #if MT_IO
     if (s->wake_pipe) {
         char b[64];
@@ -2084,12 +2409,36 @@ static void mt__take_signals(mt_sched *s)
     }
 #endif
     for (sig = s->signals; sig; sig = sig->next) {
-        if (!FLAG_TAKE(sig->pending))
+        if (!mt__flag_take(&sig->pending))
             continue;
         if (sig->sem.waiters.head || !sig->sem.count)
             (void)mt_sem_signal(&sig->sem);
     }
 }
+
+#if MT_IO
+/* One self-pipe per scheduler, both ends non-blocking, watched by the
+ * backend: a post writes a byte, so a blocked cycle wakes at once. */
+static int mt__wake_pipe_open(mt_sched *s)
+{
+    int r;
+
+    if (pipe(s->wake_fd) < 0)
+        return MT_ESYS(errno);
+    r = mt_fd_nonblock(s->wake_fd[0]);
+    if (!r)
+        r = mt_fd_nonblock(s->wake_fd[1]);
+    if (!r)
+        r = mt__io_pipe(s);
+    if (r) { /* no half-made pipe: the next init tries afresh */
+        close(s->wake_fd[0]);
+        close(s->wake_fd[1]);
+        return r;
+    }
+    s->wake_pipe = 1;
+    return 0;
+}
+#endif
 
 MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
 {
@@ -2102,29 +2451,10 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
      * only sets flags that the next cycle clears. */
     s->take_signals = mt__take_signals; /* linked in only if signals are used */
 #if MT_IO
-    if (!s->wake_pipe) { /* one self-pipe per scheduler, both ends non-blocking */
-        int r;
-        if (pipe(s->wake_fd) < 0)
-            return MT_ESYS(errno);
-        r = mt_fd_nonblock(s->wake_fd[0]);
-        if (!r)
-            r = mt_fd_nonblock(s->wake_fd[1]);
-#if MT_BACKEND == MT_BACKEND_EPOLL
-        if (!r && s->io_open) { /* epoll already open: register the pipe now */
-            struct epoll_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.events = EPOLLIN;
-            ev.data.fd = s->wake_fd[0];
-            if (epoll_ctl(s->io_fd, EPOLL_CTL_ADD, s->wake_fd[0], &ev) < 0)
-                r = MT_ESYS(errno);
-        }
-#endif
-        if (r) { /* no half-made pipe: the next init tries afresh */
-            close(s->wake_fd[0]);
-            close(s->wake_fd[1]);
+    if (!s->wake_pipe) {
+        int r = mt__wake_pipe_open(s);
+        if (r)
             return r;
-        }
-        s->wake_pipe = 1;
     }
 #endif
     sig->next = s->signals;
@@ -2135,8 +2465,8 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
 MT_API void mt_signal_post(mt_signal *sig)
 {
     /* Two stores and no read-modify-write: safe in a handler. */
-    FLAG_SET(sig->pending);
-    FLAG_SET(sig->sched->signalled);
+    MT__FLAG_SET(sig->pending);
+    MT__FLAG_SET(sig->sched->signalled);
 #if MT_IO
     if (sig->sched->wake_pipe) { /* write(2) is async-signal-safe */
         int e = errno;
@@ -2148,20 +2478,160 @@ MT_API void mt_signal_post(mt_signal *sig)
 #endif
 }
 
-MT_API int mt_sched_signalled(const mt_sched *s) { return s && FLAG_GET(s->signalled); }
+MT_API int mt_sched_signalled(const mt_sched *s) { return s && MT__FLAG_GET(s->signalled); }
 
 MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout)
 {
     if (!sig) {
         int r = mt__wait_begin(t, timeout);
-        return r != 1 ? r : mt__go_err(t, MT_EINVAL, "MT_SIGNAL_WAIT: NULL signal");
+        return r != MT__PROCEED ? r : mt__out_set(t, MT_EINVAL, "MT_SIGNAL_WAIT: NULL signal");
     }
     return mt__sem_wait(t, &sig->sem, timeout);
 }
 
-/* ---- Scheduler API ------------------------------------------------------ */
+/* ---- The cycle ----------------------------------------------------------------
+ * mt_sched_run_once is its phases: take posts, work out how long it may
+ * block, wait for events (the backend, or the clock's idle hook), take the
+ * posts that came meanwhile, fire due timers, resume the runnable tasks. */
 
+static mt_time mt__clock_now(mt_sched *s);
 static void mt__clock_idle(mt_sched *s, long ms);
+#if MT_DEBUG
+static void mt__poison_stack(void);
+static void mt__stats_after(mt_sched *s, mt_task *t, uint16_t line, mt_time began);
+#endif
+
+/* Run t's function once, as the task being resumed. */
+static int mt__run(mt_sched *s, mt_task *t)
+{
+    mt_task *outer = s->current; /* a parent whose await runs t inline */
+    int r;
+#if MT_DEBUG
+    uint16_t line = (uint16_t)MT__LINE_OF(t); /* the point it resumes at */
+    mt_time began = mt__clock_now(s);
+    mt__poison_stack(); /* from this frame: t's function's frame lands there */
+#endif
+
+    MT__SET_ST(t, MT_RUNNING);
+#if MT_IO
+    s->burst = 1; /* the operation it resumes in, if any, counts */
+#endif
+    s->current = t;
+    r = t->fn(t);
+    s->current = outer;
+#if MT_DEBUG
+    mt__stats_after(s, t, line, began);
+#endif
+    return r;
+}
+
+/* Resume t once and act on what it returned. Returns the parent to resume
+ * next when t ended while awaited, else NULL. */
+static mt_task *mt__resume(mt_sched *s, mt_task *t)
+{
+    int r = (t->bits & MT__F_CANCEL) && MT__AT_START(t)
+                ? mt__out_cancelled(t) /* cancelled before it ever ran */
+                : mt__run(s, t);
+
+    switch (r) {
+    case MT__WAITING:
+        if (MT__ST(t) != MT_RUNNING)
+            return NULL; /* a wait parked it */
+        break; /* a plain "return 0" */
+    case MT__YIELDED:
+        if (t->bits & MT__F_CANCEL) /* ignored its cancellation: end now */
+            return mt__finish(s, t, mt__out_cancelled(t));
+        MT__SET_ST(t, MT_RUNNABLE);
+        mt__out_yielded(t);
+        mt__rq_push(s, t);
+        return NULL;
+    case MT__POLL:
+        MT__SET_ST(t, MT__S_COND);
+        mt__rq_push(s, t);
+        return NULL;
+    case MT__DONE:
+    case MT__FINISH:
+    case MT__FAILED:
+        return mt__finish(s, t, r);
+    default:
+        break;
+    }
+    MT__MISUSE("task function returned outside MT_END");
+    (void)mt__out_set(t, MT_EINVAL, "task function returned outside MT_END");
+    return mt__finish(s, t, MT__FAILED);
+}
+
+static void mt__take_posts(mt_sched *s)
+{
+    if (MT__FLAG_GET(s->signalled))
+        s->take_signals(s);
+}
+
+/* Block up to `wait` ticks for an event: in the backend when it has
+ * descriptors or the wake pipe to watch, else in the clock's idle hook.
+ * The backend is polled even with tasks runnable (wait 0), so I/O never
+ * starves; with an idle hook (a virtual clock), the hook stands for the
+ * blocking part. */
+static void mt__wait_events(mt_sched *s, long wait)
+{
+#if MT_IO
+    if (s->io.n || (s->wake_pipe && wait != 0)) {
+        mt__io_poll(s, s->idle || MT__FLAG_GET(s->signalled) ? 0 : wait);
+        s->now_valid = 0;
+        if (!s->idle)
+            return;
+    }
+#endif
+    if (wait > 0 && !MT__FLAG_GET(s->signalled) && !s->rq.head) {
+        mt__clock_idle(s, wait);
+        s->now_valid = 0;
+    }
+}
+
+/* Resume the tasks runnable now, each once: those queued while they run
+ * wait for the next cycle, so a task yielding in a loop cannot starve the
+ * rest. A child ending hands over to its parent at once. */
+static int mt__run_ready(mt_sched *s)
+{
+    mt_task *t, *last = s->rq.tail;
+    int n = 0;
+
+    while (s->rq.head) {
+        int stop;
+        t = mt__waitq_pop(&s->rq);
+        stop = t == last;
+        while (t)
+            t = mt__resume(s, t);
+        n++;
+        if (stop)
+            break;
+    }
+    return n;
+}
+
+MT_API int mt_sched_run_once(mt_sched *s, long timeout)
+{
+    int n;
+
+    if (!s || timeout < MT_FOREVER)
+        return MT_EINVAL;
+    if (s->running) {
+        MT__MISUSE("mt_sched_run_once from one of its own tasks");
+        return MT_EBUSY;
+    }
+    s->running = 1;
+    s->now_valid = 0;
+    mt__take_posts(s);
+    mt__wait_events(s, mt__next_wait(s, timeout));
+    mt__take_posts(s);
+    mt__expire(s);
+    n = mt__run_ready(s);
+    s->running = 0;
+    return n;
+}
+
+/* ---- Scheduler API ----------------------------------------------------------- */
+
 static void mt__stranded(mt_sched *s);
 
 MT_API void mt_sched_init(mt_sched *s)
@@ -2183,12 +2653,7 @@ MT_API int mt_sched_destroy(mt_sched *s)
         close(s->wake_fd[0]);
         close(s->wake_fd[1]);
     }
-    if (s->io_open)
-        close(s->io_fd);
-#endif
-#if !MT_NO_HEAP
-    if (s->io_buf)
-        MT_FREE(s->io_buf);
+    mt__io_free(s);
 #endif
     mt_sched_init(s);
     return 0;
@@ -2198,8 +2663,8 @@ MT_API int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn)
 {
     if (!s || !t || !fn)
         return MT_EINVAL;
-    if (LIVE(t) || t == s->finishing) {
-        MISUSE("mt_sched_add of a frame whose task is live (added twice?)");
+    if (MT__LIVE(t) || t == s->finishing) {
+        MT__MISUSE("mt_sched_add of a frame whose task is live (added twice?)");
         return MT_EBUSY;
     }
     mt__init_task(t, fn);
@@ -2210,64 +2675,6 @@ MT_API int mt_sched_add(mt_sched *s, mt_task *t, mt_fn fn)
     return 0;
 }
 
-MT_API int mt_sched_run_once(mt_sched *s, long timeout)
-{
-    mt_task *t, *last;
-    int n = 0;
-
-    if (!s || timeout < MT_FOREVER)
-        return MT_EINVAL;
-    if (s->running) {
-        MISUSE("mt_sched_run_once from one of its own tasks");
-        return MT_EBUSY;
-    }
-    s->running = 1;
-    s->now_valid = 0;
-    if (FLAG_GET(s->signalled))
-        s->take_signals(s);
-    {
-        long wait = s->rq.head ? 0 : timeout;
-        if (wait != 0 && (t = mt__timer_first(s)) != NULL) { /* how long */
-            mt_time d = t->deadline, now = mt__cycle_now(s);
-            long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
-            if (wait < 0 || left < wait)
-                wait = left;
-        }
-#if MT_IO
-        if (s->nio || (s->wake_pipe && wait != 0)) {
-            /* Polled even with tasks runnable, so I/O never starves; with
-             * a clock hook, its idle wait stands for the blocking part. */
-            mt__io_poll(s, s->idle || FLAG_GET(s->signalled) ? 0 : wait);
-            s->now_valid = 0;
-            if (!s->idle)
-                wait = 0;
-        }
-#endif
-        if (wait > 0 && !FLAG_GET(s->signalled) && !s->rq.head) {
-            mt__clock_idle(s, wait);
-            s->now_valid = 0;
-        }
-        if (FLAG_GET(s->signalled))
-            s->take_signals(s);
-    }
-    mt__expire(s);
-    /* Only the tasks runnable now: those queued while they run wait for the
-     * next cycle, so a task yielding in a loop cannot starve the rest. */
-    last = s->rq.tail;
-    while (s->rq.head) {
-        int stop;
-        t = mt__waitq_pop(&s->rq);
-        stop = t == last;
-        while (t)
-            t = mt__resume(s, t);
-        n++;
-        if (stop)
-            break;
-    }
-    s->running = 0;
-    return n;
-}
-
 MT_API int mt_sched_run(mt_sched *s)
 {
     unsigned long failed;
@@ -2275,11 +2682,11 @@ MT_API int mt_sched_run(mt_sched *s)
     if (!s)
         return MT_EINVAL;
     if (s->running) {
-        MISUSE("mt_sched_run from one of its own tasks");
+        MT__MISUSE("mt_sched_run from one of its own tasks");
         return MT_EBUSY;
     }
     failed = s->failed;
-    while (s->rq.head || mt__timers_armed(s) || s->nio) {
+    while (s->rq.head || mt__timers_armed(s) || MT__IO_WAITERS(s)) {
         int r = mt_sched_run_once(s, MT_FOREVER);
         if (r < 0)
             return r;
@@ -2302,7 +2709,7 @@ MT_API int mt_sched_has_runnable(const mt_sched *s) { return s && s->rq.head != 
 
 MT_API int mt_sched_has_timeouts(const mt_sched *s) { return s && mt__timers_armed(s); }
 
-MT_API int mt_sched_has_io_waits(const mt_sched *s) { return s && s->nio > 0; }
+MT_API int mt_sched_has_io_waits(const mt_sched *s) { return s && MT__IO_WAITERS(s) > 0; }
 
 static void mt__reroot(mt_task *t, mt_sched *s)
 {
@@ -2310,17 +2717,11 @@ static void mt__reroot(mt_task *t, mt_sched *s)
         t->up.sched = s;
 }
 
-MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
+/* Append src's run queue to dst's. */
+static void mt__merge_runq(mt_sched *dst, mt_sched *src)
 {
     mt_task *t;
 
-    if (!dst || !src || dst == src)
-        return MT_EINVAL;
-    if (dst->running || src->running)
-        return MT_EBUSY;
-    if (src->nheap > POS_MAX - dst->nheap)
-        return MT_ENOMEM;
-    dst->now_valid = 0; /* re-arming reads dst's clock */
     for (t = src->rq.head; t; t = t->next)
         mt__reroot(t, dst);
     if (src->rq.head) {
@@ -2331,24 +2732,19 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
         dst->rq.tail = src->rq.tail;
     }
     src->rq.head = src->rq.tail = NULL;
-    for (t = src->io.head; t; t = t->next)
-        mt__reroot(t, dst);
-    if (src->io.head) {
-        if (dst->io.tail)
-            dst->io.tail->next = src->io.head;
-        else
-            dst->io.head = src->io.head;
-        dst->io.tail = src->io.tail;
-        dst->nio += src->nio;
-        src->io.head = src->io.tail = NULL;
-        src->nio = 0;
-    }
+}
+
+/* Move every parked task: the forever list, then the timers, popped in
+ * order and re-armed, which keeps src's first-come order. */
+static void mt__merge_parked(mt_sched *dst, mt_sched *src)
+{
+    mt_task *t;
+
     while ((t = src->forever) != NULL) {
         mt__ever_del(src, t);
         mt__reroot(t, dst);
         mt__ever_add(dst, t);
     }
-    /* Popping in order and re-arming keeps src's first-come order. */
     while ((t = mt__timer_first(src)) != NULL) {
         mt__timer_del(src, t);
         mt__reroot(t, dst);
@@ -2357,26 +2753,51 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
 #endif
         mt__timer_add(dst, t);
     }
-#if MT_IO && MT_BACKEND == MT_BACKEND_EPOLL
-    { /* re-register each waiter with dst's epoll */
-        size_t fd;
-        for (fd = 0; fd < src->io_cap; fd++) {
-            mt_task **slot = (mt_task **)src->io_buf + fd;
-            while ((t = *slot) != NULL) {
-                *slot = t->next;
-                src->nio--;
-                mt__reroot(t, dst);
-                if (mt__io_link(dst, t)) /* cannot register: fail its wait */
-                    mt__io_wake(dst, t, 0, MT_ENOMEM);
-            }
-        }
-    }
+}
+
+MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
+{
+    if (!dst || !src || dst == src)
+        return MT_EINVAL;
+    if (dst->running || src->running)
+        return MT_EBUSY;
+    if (src->nheap > MT__POS_MAX - dst->nheap)
+        return MT_ENOMEM;
+    dst->now_valid = 0; /* re-arming reads dst's clock */
+    mt__merge_runq(dst, src);
+    mt__merge_parked(dst, src);
+#if MT_IO
+    mt__io_merge(dst, src); /* its waiters are parked in dst by now */
 #endif
     dst->live += src->live;
     dst->failed += src->failed;
     src->live = src->failed = 0;
     return 0;
 }
+
+MT_API long mt_sched_timeout(mt_sched *s)
+{
+    long wait;
+
+    if (!s || s->rq.head || MT__FLAG_GET(s->signalled))
+        return 0;
+    if (!s->running)
+        s->now_valid = 0; /* between cycles: a fresh reading */
+    wait = mt__next_wait(s, MT_FOREVER);
+#if MT_IO
+    wait = mt__io_limit(s, wait);
+#endif
+    return wait;
+}
+
+#if MT_IO
+MT_API int mt_sched_pollfds(mt_sched *s, struct pollfd *fds, int cap)
+{
+    if (!s || cap < 0 || (!fds && cap > 0))
+        return MT_EINVAL;
+    return mt__io_fds(s, fds, cap);
+}
+#endif
 
 MT_API void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),
                         void (*idle)(void *arg, long ms), void *arg)
@@ -2408,54 +2829,35 @@ MT_API int mt_add(mt_task *t, mt_fn fn) { return mt_sched_add(&mt__default_sched
 
 MT_API int mt_run(void) { return mt_sched_run(&mt__default_sched); }
 
-/* ---- Cancellation, state, errors ----------------------------------------- */
+/* ---- Cancellation, state, errors --------------------------------------------- */
 
 MT_API int mt_cancel(mt_task *t)
 {
-    mt_sched *s;
+    unsigned how;
 
     if (!t)
         return MT_EINVAL;
-    if (!LIVE(t))
+    if (!MT__LIVE(t))
         return 0;
     t->bits |= MT__F_CANCEL;
-    switch (ST(t)) {
-    case MT_RUNNING: /* itself: ends at its next wait */
-    case S_WOKEN:    /* its wait completed: the result stands, as above */
-        return 0;
-    case MT_RUNNABLE: /* fresh (body skipped) or yielded */
-        t->err = MT_ECANCELED;
-        t->w.msg = NULL;
-        return 0;
-    case S_COND:
-    case S_IORDY:
-        if (POS(t))
-            mt__timer_del(mt__sched_of(t), t);
-        if (!t->err) /* a wait that timed out or failed keeps its verdict */
-            (void)mt__go_err(t, MT_ECANCELED, NULL); /* w: not the ready events */
-        return 0;
-    case S_CHILD: /* children first; we resume when the child has ended */
-        if (!t->err)
-            t->err = MT_ECANCELED;
+    how = MT__HOW(t);
+    if (how & MT__K_CHILD) { /* children first; it resumes once the child ended */
+        mt__out_verdict(t, MT_ECANCELED);
         return mt_cancel((mt_task *)t->w.obj);
-    default:
-        s = mt__sched_of(t);
+    }
+    if (how & MT__K_PARKED) {
+        mt_sched *s = mt__sched_of(t);
         mt__unpark(s, t);
         mt__wake(s, t, MT_ECANCELED);
-        return 0;
+    } else if (how & MT__K_VERDICT) { /* it resumes cancelled, unless its */
+        if (MT__POS(t))              /* wait timed out or failed already */
+            mt__timer_del(mt__sched_of(t), t);
+        mt__out_verdict(t, MT_ECANCELED);
     }
+    return 0; /* running: ends at its next wait; woken: its result stands */
 }
 
-MT_API int mt_state(const mt_task *t)
-{
-    int st;
-    if (!t)
-        return MT_EINVAL;
-    st = ST(t);
-    if (st == S_WOKEN || st == S_IORDY)
-        return MT_RUNNABLE;
-    return st >= S_FIRST_PARKED ? MT_WAITING : st;
-}
+MT_API int mt_state(const mt_task *t) { return t ? mt__kinds[MT__ST(t)].pub : MT_EINVAL; }
 
 MT_API int mt_err(const mt_task *t) { return t ? t->err : MT_EINVAL; }
 
@@ -2463,8 +2865,8 @@ MT_API const char *mt_errmsg(const mt_task *t)
 {
     if (!t || !t->err)
         return "";
-    /* While parked, w holds the object waited on, not a message. */
-    if ((ST(t) >= S_FIRST_PARKED && ST(t) != S_IORDY) || !t->w.msg)
+    /* While parked, w holds what the task waits on, not a message. */
+    if ((MT__HOW(t) & MT__K_PARKED) || !t->w.msg)
         return mt_strerror(t->err);
     return t->w.msg;
 }
@@ -2536,24 +2938,21 @@ static void mt__ask(mt_sched *s, mt_task *t, const char **name, const char **fil
         return;
     }
 #endif
+    /* The query leaves the task as it found it: a function built without
+     * MT_DUMP answers as a lost resume point, setting an error. */
+    const mt_task saved = *t;
+    mt_task *outer = s->current;
 #if MT_LC_LABELS
-    void *lc = t->lc;
     t->lc = MT__LC_QUERY;
 #else
-    uint16_t lc = t->lc;
     t->lc = MT__LC_QUERY_LINE;
 #endif
-    int16_t err = t->err;
-    void *w = t->w.obj; /* a function built without MT_DUMP fails instead */
-    mt_task *outer = s->current;
     s->q_name = s->q_file = NULL;
     s->current = t;
     if (t->fn(t) != MT__QUERIED)
         s->q_name = s->q_file = NULL;
     s->current = outer;
-    t->lc = lc;
-    t->err = err;
-    t->w.obj = w;
+    *t = saved;
     *name = s->q_name;
     *file = s->q_file;
 #if MT_DEBUG
@@ -2564,15 +2963,15 @@ static void mt__ask(mt_sched *s, mt_task *t, const char **name, const char **fil
 
 /* A line of text built in place: no stdio, no allocation, cut at the end
  * of the buffer rather than overflowing it. */
-#define LINE_MAX_ 192
+#define MT__LINE_MAX 192
 struct mt__text {
-    char buf[LINE_MAX_];
+    char buf[MT__LINE_MAX];
     size_t n;
 };
 
 static void mt__put(struct mt__text *x, const char *str)
 {
-    while (*str && x->n < LINE_MAX_ - 2)
+    while (*str && x->n < MT__LINE_MAX - 2)
         x->buf[x->n++] = *str++;
 }
 
@@ -2610,73 +3009,57 @@ static void mt__emit(const mt_sched *s, mt_out out, void *arg, struct mt__text *
     x->n = 0;
 }
 
+/* The dump's words for each state (the rows of MT__STATES): the state,
+ * what it waits on ('%' stands for the object's address), and for a wait
+ * list, its offset in the object. */
+static const struct mt__kind_text {
+    const char *word, *what;
+    unsigned char off;
+} mt__kind_texts[] = {
+#define MT__STATE_TEXT(name, pub, how, word, what, off) {word, what, (unsigned char)(off)},
+    MT__STATES(MT__STATE_TEXT)
+#undef MT__STATE_TEXT
+};
+
 static const char *mt__state_word(const mt_task *t)
 {
-    switch (ST(t)) {
-    case MT_RUNNABLE:
-        return AT_START(t) ? "new" : "runnable";
-    case MT_RUNNING:
-        return "running";
-    case S_WOKEN:
-    case S_IORDY:
-        return "woken";
-    case S_COND:
-        return "polling";
-    default:
-        return "waiting";
-    }
+    if (MT__ST(t) == MT_RUNNABLE && MT__AT_START(t))
+        return "new"; /* added, not yet run */
+    return mt__kind_texts[MT__ST(t)].word;
 }
 
-/* What a parked task waits on. */
+/* What a task waits on: the row's words, the object's address for '%'. */
 static void mt__put_wait(mt_sched *s, struct mt__text *x, const mt_task *t)
 {
-    const void *obj = t->w.obj;
-    switch (ST(t)) {
-    case S_CHILD:
-        mt__put(x, "child");
-        return;
-    case S_COND:
-        mt__put(x, "condition");
-        return;
-    case S_SLEEP:
-        mt__put(x, "sleep");
-        return;
-    case S_QGET:
-        mt__put(x, "queue ");
-        mt__put_ptr(x, CONTAINER(obj, mt_queue, getters));
-        mt__put(x, " (get)");
-        return;
-    case S_QPUT:
-        mt__put(x, "queue ");
-        mt__put_ptr(x, CONTAINER(obj, mt_queue, putters));
-        mt__put(x, " (put)");
-        return;
-    case S_EVENT:
-        mt__put(x, "event ");
-        mt__put_ptr(x, CONTAINER(obj, mt_event, waiters));
-        return;
-    case S_SEM: {
-        const mt_sem *sem = CONTAINER(obj, mt_sem, waiters);
+    const struct mt__kind_text *k = &mt__kind_texts[MT__ST(t)];
+    const char *what = k->what;
+    const void *obj = NULL;
+
+    if (MT__HOW(t) & MT__K_LIST) {
         const mt_signal *sig;
-        for (sig = s->signals; sig && &sig->sem != sem; sig = sig->next) {
+        obj = (const char *)t->w.obj - k->off;
+        for (sig = s->signals; sig && &sig->sem != obj; sig = sig->next) {
         }
-        mt__put(x, sig ? "signal " : "semaphore ");
-        mt__put_ptr(x, sig ? (const void *)sig : (const void *)sem);
-        return;
+        if (sig) { /* a signal's semaphore: name the signal */
+            what = "signal %";
+            obj = sig;
+        }
+    }
+    for (; *what; what++) {
+        if (*what == '%')
+            mt__put_ptr(x, obj);
+        else if (x->n < MT__LINE_MAX - 2)
+            x->buf[x->n++] = *what;
     }
 #if MT_IO
-    case S_IO:
-        mt__put(x, "fd ");
-        mt__put_num(x, (unsigned long)IO_FD(t), 10);
-        mt__put(x, (IO_EV(t) & MT_READABLE) ? " read" : "");
-        mt__put(x, (IO_EV(t) & MT_WRITABLE) ? " write" : "");
-        mt__put(x, (IO_EV(t) & MT_EXCEPT) ? " except" : "");
-        return;
-#endif
-    default:
-        mt__put(x, "-");
-        return;
+    if (MT__HOW(t) & MT__K_FD) {
+        mt__put(x, " ");
+        mt__put_num(x, (unsigned long)MT__IO_FD(t), 10);
+        mt__put(x, (MT__IO_EV(t) & MT_READABLE) ? " read" : "");
+        mt__put(x, (MT__IO_EV(t) & MT_WRITABLE) ? " write" : "");
+        mt__put(x, (MT__IO_EV(t) & MT_EXCEPT) ? " except" : "");
     }
+#endif
 }
 
 static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int depth)
@@ -2700,11 +3083,11 @@ static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int dep
     mt__put(&x, "  ");
     mt__put(&x, file ? file : "?");
     mt__put(&x, ":");
-    mt__put_num(&x, (unsigned long)LINE_OF(t), 10);
+    mt__put_num(&x, (unsigned long)MT__LINE_OF(t), 10);
     mt__put(&x, "  ");
     mt__put_wait(s, &x, t);
-    if (ST(t) >= S_FIRST_PARKED || ST(t) == S_WOKEN) {
-        if (POS(t)) { /* outside a cycle the last one's reading is stale */
+    if (MT__ST(t) > MT_RUNNING) { /* a private state: a wait, or just after */
+        if (MT__POS(t)) { /* outside a cycle the last one's reading is stale */
             mt_time now = s->running ? mt__cycle_now(s) : mt__clock_now(s);
             mt__put(&x, "  ");
             if (mt_time_before(now, t->deadline)) {
@@ -2713,7 +3096,7 @@ static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int dep
             } else {
                 mt__put(&x, "due");
             }
-        } else if (ST(t) != S_COND && ST(t) != S_WOKEN && ST(t) != S_IORDY) {
+        } else if (MT__HOW(t) & MT__K_PARKED) {
             mt__put(&x, "  no timeout");
         }
     }
@@ -2735,22 +3118,22 @@ static mt_task *mt__running_child(const mt_sched *s, const mt_task *t)
 static int mt__dump_chain(mt_sched *s, mt_out out, void *arg, mt_task *t)
 {
     int n = 0;
-    while (t && LIVE(t)) {
+    while (t && MT__LIVE(t)) {
         mt__dump_one(s, out, arg, t, n++);
-        if (ST(t) == S_CHILD)
+        if (MT__HOW(t) & MT__K_CHILD)
             t = (mt_task *)t->w.obj;
         else
-            t = ST(t) == MT_RUNNING ? mt__running_child(s, t) : NULL;
+            t = MT__ST(t) == MT_RUNNING ? mt__running_child(s, t) : NULL;
     }
     return n;
 }
 
-/* Top-level tasks found in a timer structure; those also in the run queue
- * (a polling condition, a ready descriptor) were listed with it. */
+/* Top-level tasks found in a timer structure; those in the run queue too
+ * (a polling condition, a ready descriptor) or running (a condition being
+ * evaluated) were listed with it. */
 static int mt__dump_timed(mt_sched *s, mt_out out, void *arg, mt_task *t)
 {
-    if (!(t->bits & MT__F_ROOT) || ST(t) == S_COND || ST(t) == S_IORDY ||
-        ST(t) == MT_RUNNING) /* a condition being evaluated: listed above */
+    if (!(t->bits & MT__F_ROOT) || !(MT__HOW(t) & MT__K_PARKED))
         return 0;
     return mt__dump_chain(s, out, arg, t);
 }
@@ -2775,7 +3158,7 @@ static int mt__dump_all(mt_sched *s, mt_out out, void *arg)
         mt_task *root = s->current;
         while (!(root->bits & MT__F_ROOT))
             root = root->up.parent;
-        if (ST(root) == MT_RUNNING)
+        if (MT__ST(root) == MT_RUNNING)
             n += mt__dump_chain(s, out, arg, root);
     }
     for (t = s->rq.head; t; t = t->next)
@@ -2790,8 +3173,8 @@ static int mt__dump_all(mt_sched *s, mt_out out, void *arg)
 #if MT_WHEEL_BITS
     {
         unsigned i;
-        for (i = 0; i < W; i++) {
-            mt_task *head = s->wheel[(s->wbase + i) & (W - 1)];
+        for (i = 0; i < MT__W; i++) {
+            mt_task *head = s->wheel[(s->wbase + i) & (MT__W - 1)];
             if ((t = head) != NULL)
                 do {
                     n += mt__dump_timed(s, out, arg, t);
@@ -2896,23 +3279,39 @@ static void mt__poison_stack(void)
     (void)mt__fill(area, 0xA5, sizeof area);
 }
 
-/* The statistics slot of the point t resumes at; NULL when the table is
- * full (counted). */
-static mt__stat *mt__stat_at(mt_sched *s, mt_task *t)
+/* The statistics slot of a resume point; NULL when the table is full
+ * (counted). */
+static mt__stat *mt__stat_at(mt_sched *s, mt_fn fn, uint16_t line)
 {
-    uint16_t line = (uint16_t)LINE_OF(t);
     size_t i;
 
     for (i = 0; i < MT_DEBUG_STATS && s->stats[i].fn; i++)
-        if (s->stats[i].fn == t->fn && s->stats[i].line == line)
+        if (s->stats[i].fn == fn && s->stats[i].line == line)
             return &s->stats[i];
     if (i == MT_DEBUG_STATS) {
         s->stats_lost++;
         return NULL;
     }
-    s->stats[i].fn = t->fn;
+    s->stats[i].fn = fn;
     s->stats[i].line = line;
     return &s->stats[i];
+}
+
+/* After a resume from `line` that began at `began`: count it. */
+static void mt__stats_after(mt_sched *s, mt_task *t, uint16_t line, mt_time began)
+{
+    mt__stat *st = mt__stat_at(s, t->fn, line);
+    mt_time ran = (mt_time)(mt__clock_now(s) - began);
+
+    if (!st)
+        return;
+    if (!st->file) { /* MT_BEGIN has just told: a frame is valid here */
+        st->name = t->func;
+        st->file = t->file;
+    }
+    st->resumes++;
+    if (ran > st->longest)
+        st->longest = ran;
 }
 #endif
 
@@ -2992,36 +3391,4 @@ static void mt__clock_idle(mt_sched *s, long ms)
 #endif
 }
 
-/* A program that includes this file sees none of its private macros. */
-#undef S_WOKEN
-#undef S_CHILD
-#undef S_COND
-#undef S_SLEEP
-#undef S_QGET
-#undef S_QPUT
-#undef S_EVENT
-#undef S_SEM
-#undef S_FIRST_PARKED
-#undef ON_WAITQ
-#undef ST
-#undef SET_ST
-#undef LIVE
-#undef POS
-#undef SET_POS
-#undef POS_MAX
-#undef POS_WHEEL
-#undef AT_START
-#undef LINE_OF
-#undef LINE_MAX_
-#undef LC_RESET
-#undef LC_FINAL
-#undef W
-#undef CONTAINER
-#undef IO_FD
-#undef SYS
-#undef IO_EV
-#undef FLAG_SET
-#undef FLAG_CLEAR
-#undef FLAG_TAKE
-#undef FLAG_GET
 #endif /* MT__C_INCLUDED */

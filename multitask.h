@@ -3,12 +3,17 @@
  * Tasks are plain functions whose resume points hide behind MT_BEGIN /
  * MT_YIELD / MT_END (switch-based local continuations, as in protothreads).
  * A task's locals live in a frame struct that embeds an mt_task header; one
- * scheduler runs the tasks, waking them on timers, child completion and
- * (in later layers) queues and file descriptors. Children report results in
- * their own frames; their errors propagate to the parent unless it catches.
+ * scheduler runs the tasks, waking them on timers, child completion, queues,
+ * events, semaphores, interrupt wake-ups and file descriptors (select, poll
+ * or epoll). Children report results in their own frames; their errors
+ * propagate to the parent unless it catches. The scheduler can also run
+ * inside another event loop (mt_sched_pollfds, mt_sched_timeout).
  *
  * HOW TO ADD IT: copy multitask.h and multitask.c into your project and
  * compile multitask.c with the rest. No build system of ours is needed.
+ * Or header-only: in exactly one file, #define MT_IMPLEMENTATION (and
+ * MT_STATIC, to keep every symbol private to that file) before including
+ * multitask.h; or #include "multitask.c" there.
  *
  * !! C LOCAL VARIABLES DO NOT SURVIVE A WAIT. Keep everything a task needs
  * !! after MT_YIELD, MT_AWAIT or any other wait in its frame struct.
@@ -26,6 +31,8 @@
  *   MT_FILE         __FILE__  how dumps name a task's source file; 0: not
  *   MT_IO           MT_POSIX  the I/O layer (descriptors, sockets)
  *   MT_BACKEND      SELECT    MT_BACKEND_SELECT, _POLL or _EPOLL (Linux)
+ *   MT_IO_BURST     16        I/O operations a task completes without
+ *                             waiting before it gives way to the others
  *   MT_NO_HEAP      0 hosted  1: no allocator; unbounded queues are refused
  *   MT_REALLOC(p,n) realloc   with MT_FREE(p) (free): the allocator of
  *                             unbounded queues; define both or neither
@@ -44,6 +51,14 @@
  *   MT_ASSERT       MT_DEBUG  1: API misuse stops the program
  *   MT_ASSERT_FAIL(msg)       how: stderr and abort() (POSIX), a trap
  *                             (bare metal, GCC); must not longjmp
+ *   MT_FLAG_T       volatile unsigned char
+ *                             the flag type interrupt handlers store to
+ *                             (one store must be atomic on the target)
+ *   MT_STATIC       unset     defined: every library symbol is static (for
+ *                             a program that compiles the library in its
+ *                             one file, see HOW TO ADD IT)
+ *   MT_IMPLEMENTATION unset   defined in one file: including this header
+ *                             there compiles the implementation too
  *
  * EXAMPLE:
  *   struct counter { mt_task task; int i; };          // the frame
@@ -233,9 +248,9 @@ struct mt_task {
         mt_task *parent;    /* (flag ROOT) its scheduler */
         mt_sched *sched;
     } up;
-    union {             /* while waiting: what on; after an error: message */
-        void *obj;
-        const char *msg;
+    union {             /* meaning follows the state; written only by the */
+        void *obj;      /* wait-outcome functions of multitask.c: while */
+        const char *msg;/* parked, what on; after an error, its message */
         intptr_t io;    /* fd << 3 | events; after the wait: events ready */
     } w;
 #if MT_TIMER_LIST
@@ -270,6 +285,34 @@ struct mt_task {
 typedef struct mt__waitq {
     mt_task *head, *tail;
 } mt__waitq;
+
+#if MT_IO
+/* Each I/O backend's state in the scheduler (multitask.c, "I/O backends").
+ * Every one counts its waiting tasks in n. Private. */
+#if MT_BACKEND == MT_BACKEND_EPOLL
+typedef struct mt__io {
+    unsigned long n;            /* tasks waiting on descriptors */
+    mt_task **fds;              /* per descriptor: the FIFO of its waiters */
+    size_t cap;                 /* entries in fds */
+    int epfd;                   /* the epoll instance, once open */
+    int open;
+} mt__io;
+#elif MT_BACKEND == MT_BACKEND_POLL
+typedef struct mt__io {
+    unsigned long n;            /* tasks waiting on descriptors */
+    mt__waitq waiters;          /* all of them, first come first */
+    void *buf;                  /* pollfd array, entry indexes, fd hash */
+    size_t cap;                 /* pollfd entries buf has room for */
+} mt__io;
+#elif MT_BACKEND == MT_BACKEND_SELECT
+typedef struct mt__io {
+    unsigned long n;            /* tasks waiting on descriptors */
+    mt__waitq waiters;          /* all of them, first come first */
+} mt__io;
+#else
+#error "MT_BACKEND: MT_BACKEND_SELECT, MT_BACKEND_POLL or MT_BACKEND_EPOLL"
+#endif
+#endif
 
 /* Where the library writes text (the task dump, the stranded-task report):
  * called once per line, `line` ending in a newline. */
@@ -312,15 +355,12 @@ struct mt_sched {
     const char *fail_name;      /* function of the top-level task failing now */
     mt_task *finishing;         /* ending: reported, finally section to run */
     int running;                /* inside mt_sched_run_once */
-    mt__waitq io;               /* tasks waiting on descriptors (select,
-                                   poll; epoll keeps them per descriptor) */
-    unsigned long nio;
-    void *io_buf;               /* poll: its pollfd array; epoll: per fd */
-    size_t io_cap;
-    int io_fd, io_open;         /* epoll: its descriptor */
+#if MT_IO
+    mt__io io;                  /* the backend's own state */
     unsigned burst;             /* I/O operations done without waiting, this resume */
     int wake_pipe;              /* 1: wake_fd[] is a self-pipe for posts */
     int wake_fd[2];
+#endif
     struct mt_signal *signals;  /* registered interrupt wake-ups */
     void (*take_signals)(mt_sched *s);
     MT_FLAG_T signalled;        /* one of them was posted */
@@ -442,6 +482,7 @@ enum mt_state {
 #define MT__FAILED 5  /* ended by t->err */
 #define MT__QUERIED 6 /* answered mt__query, did not run */
 #define MT__GO (-1)   /* from wait starters: go on now, result in t->err */
+#define MT__PROCEED 7 /* multitask.c: a wait's common checks passed */
 
 #define MT__F_ROOT 0x10u   /* up is the scheduler */
 #define MT__F_CATCH 0x20u  /* errors at waits do not raise */
@@ -633,15 +674,12 @@ enum mt_state {
             MT__LC_HERE(t)                                                   \
             if (!(t)->err) {                                                 \
                 if (!(cond)) return MT__POLL;                                \
-                mt__poll_end(t);                                             \
+                mt__wait_end(t);                                             \
             }                                                                \
             MT__CHECK(t);                                                    \
-        } else if ((t)->bits & MT__F_CANCEL) {                               \
-            (t)->err = MT_ECANCELED; /* a cancelled task ends at a wait */   \
-            (t)->w.msg = NULL; /* w may still name a past wait's object */   \
-            return MT__FAILED;                                               \
         } else {                                                             \
-            (t)->err = 0;                                                    \
+            int mt__r = mt__cond_met(t);                                     \
+            if (mt__r != MT__GO) return mt__r;                               \
         }                                                                    \
     } while (0)
 
@@ -700,8 +738,8 @@ enum mt_state {
 #define MT_SIGNAL_WAIT(t, sig, timeout)                                      \
     MT__WAIT(t, mt__signal_wait((t), (sig), (timeout)))
 
-/* Run one wait (any of the macros above, or a later layer's) and keep its
- * error instead of raising it: read it with mt_err / mt_errmsg right after.
+/* Run one wait (any wait macro of this header, the I/O ones below too) and
+ * keep its error instead of raising it: read it with mt_err / mt_errmsg right after.
  * A cancelled task that catches MT_ECANCELED is still ended at its next
  * wait. */
 #define MT_CATCH(t, wait)                                                    \
@@ -713,6 +751,7 @@ enum mt_state {
 
 /* ---- I/O --------------------------------------------------------------- */
 #if MT_IO
+#include <poll.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 
@@ -738,7 +777,7 @@ enum mt_state {
             }                                                                \
             MT__LC_HERE(t);                                                  \
         }                                                                    \
-        mt__io_end(t);                                                       \
+        mt__wait_end(t);                                                     \
         MT__CHECK(t);                                                        \
     } while (0)
 
@@ -813,7 +852,6 @@ MT_API int mt_fd_nonblock(int fd);
 
 MT_API int mt__io_begin(mt_task *t, long timeout);
 MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout);
-MT_API void mt__io_end(mt_task *t);
 MT_API int mt__fd_ready_now(mt_task *t, int fd, int events);
 MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n);
 MT_API int mt__write(mt_task *t, int fd, const void *buf, size_t len, ssize_t *n);
@@ -879,6 +917,30 @@ MT_API int mt_sched_has_timeouts(const mt_sched *s);
  * `src` is left empty. Returns 0, MT_EINVAL (NULL or dst == src) or
  * MT_EBUSY (either is running). */
 MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src);
+
+/* Inside another event loop (GLib, Qt, libuv, a poll() loop of your own):
+ * watch what mt_sched_pollfds names, block for at most mt_sched_timeout,
+ * then run mt_sched_run_once(s, 0). Ask both again before each block: the
+ * set changes as tasks wait and wake.
+ *
+ * mt_sched_timeout: how long the loop may block before the scheduler needs
+ * a cycle: 0 if a task is runnable or a wake-up was posted, the ticks left
+ * to the earliest deadline, or MT_FOREVER. (With epoll and tasks waiting on
+ * descriptors, at most 1000, so closed descriptors are found.) 0 for NULL.
+ *
+ * mt_sched_pollfds (I/O layer): fills fds[0..cap) with the descriptors to
+ * watch (fd and events as poll() takes them; revents 0): with epoll, one
+ * entry, its instance; with select and poll, each descriptor waited on
+ * (one entry each, events merged) and the self-pipe of mt_signal_init, so
+ * that a post from a thread or a handler ends the foreign loop's wait.
+ * Returns the number of entries needed (call again with a larger array if
+ * it exceeds cap; nothing past cap is written), MT_EINVAL (NULL s, or NULL
+ * fds with cap > 0), MT_ENOMEM (the poll backend could not grow its
+ * array), or MT_ESYS(errno) (epoll could not open). */
+MT_API long mt_sched_timeout(mt_sched *s);
+#if MT_IO
+MT_API int mt_sched_pollfds(mt_sched *s, struct pollfd *fds, int cap);
+#endif
 
 /* Replace the clock: `now` returns ticks (wrapping freely); `idle` blocks
  * for up to `ms` ticks (MT_FOREVER: until an event) when nothing is
@@ -1054,6 +1116,8 @@ MT_API void mt__enter(mt_task *t);
 #endif
 MT_API int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
 MT_API int mt__poll_begin(mt_task *t, long timeout);
+MT_API int mt__cond_met(mt_task *t);
+MT_API void mt__wait_end(mt_task *t);
 MT_API int mt__sleep(mt_task *t, long ms);
 MT_API int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout);
 MT_API void mt__queue_got(mt_task *t, void *item);
@@ -1062,7 +1126,6 @@ MT_API void mt__queue_putted(mt_task *t, const void *item);
 MT_API int mt__event_wait(mt_task *t, mt_event *e, long timeout);
 MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout);
 MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout);
-MT_API void mt__poll_end(mt_task *t);
 
 #ifdef __cplusplus
 }

@@ -105,6 +105,13 @@ report() {
     machine
     echo
     "$b/bench_core" yield "$scale"
+    echo "### Instructions per operation"
+    echo
+    echo "callgrind: each operation run N and 2N times, (Ir(2N) - Ir(N)) / N; exact, whatever the"
+    echo "machine's load (bench/ir.sh)."
+    echo
+    bench/ir.sh "$b/ir_ops" $(( 20000 / scale > 1000 ? 20000 / scale : 1000 ))
+    echo
     "$b/bench_core" spawn "$scale"
     "$b/bench_core" mem "$scale"
     "$b/bench_core" handoff "$scale"

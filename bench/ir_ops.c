@@ -1,0 +1,157 @@
+/* Instructions per operation: one operation of the library N times, for
+ * bench/ir.sh to run under callgrind at two sizes. The difference of the
+ * two instruction counts over the difference of the sizes is the cost of
+ * one operation, free of start-up and of the machine's noise.
+ * Usage: ir_ops OP N   OP: yield spawn await queue event sem sleep */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "multitask.h"
+
+static long n;
+
+struct loop { mt_task task; long i; };
+
+static int yielder(mt_task *t)
+{
+    struct loop *f = (struct loop *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < n; f->i++)
+        MT_YIELD(t);
+    MT_END(t);
+}
+
+static int leaf(mt_task *t)
+{
+    MT_BEGIN(t);
+    MT_END(t);
+}
+
+struct awaiter { mt_task task; long i; mt_task child; };
+
+static int awaiter(mt_task *t)
+{
+    struct awaiter *f = (struct awaiter *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < n; f->i++)
+        MT_AWAIT(t, &f->child, leaf, MT_FOREVER);
+    MT_END(t);
+}
+
+static mt_queue q;
+struct qtask { mt_task task; long i; int item; };
+
+static int producer(mt_task *t)
+{
+    struct qtask *f = (struct qtask *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < n; f->i++) {
+        f->item = (int)f->i;
+        MT_QUEUE_PUT(t, &q, &f->item, MT_FOREVER);
+    }
+    MT_END(t);
+}
+
+static int consumer(mt_task *t)
+{
+    struct qtask *f = (struct qtask *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < n; f->i++)
+        MT_QUEUE_GET(t, &q, &f->item, MT_FOREVER);
+    MT_END(t);
+}
+
+/* Ping-pong: each side waits on its own object and wakes the other's. */
+static mt_event evs[2];
+static mt_sem sems[2];
+struct side { mt_task task; long i; int me; };
+
+static int event_side(mt_task *t)
+{
+    struct side *f = (struct side *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < n; f->i++) {
+        if (f->me == 0 || f->i > 0)
+            mt_event_set(&evs[!f->me]);
+        MT_EVENT_WAIT(t, &evs[f->me], MT_FOREVER);
+        mt_event_clear(&evs[f->me]);
+    }
+    mt_event_set(&evs[!f->me]);
+    MT_END(t);
+}
+
+static int sem_side(mt_task *t)
+{
+    struct side *f = (struct side *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < n; f->i++) {
+        MT_SEM_WAIT(t, &sems[f->me], MT_FOREVER);
+        (void)mt_sem_signal(&sems[!f->me]);
+    }
+    MT_END(t);
+}
+
+static int sleeper(mt_task *t)
+{
+    struct loop *f = (struct loop *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < n; f->i++)
+        MT_SLEEP(t, 1 + (f->i & 7));
+    MT_END(t);
+}
+
+static mt_time vnow;
+static mt_time vclock(void *arg) { (void)arg; return vnow; }
+static void vidle(void *arg, long ms) { (void)arg; vnow = (mt_time)(vnow + (mt_time)ms); }
+
+int main(int argc, char **argv)
+{
+    static struct loop l[2];
+    static struct awaiter a;
+    static struct qtask qt[2];
+    static struct side sd[2];
+    static mt_task spawned;
+    static int storage[1];
+    const char *op = argc > 2 ? argv[1] : "";
+    mt_sched s;
+    long i;
+
+    n = argc > 2 ? atol(argv[2]) : 0;
+    mt_sched_init(&s);
+    if (!strcmp(op, "yield")) { /* two tasks, n yields each: 2n */
+        mt_sched_add(&s, &l[0].task, yielder);
+        mt_sched_add(&s, &l[1].task, yielder);
+    } else if (!strcmp(op, "spawn")) { /* add, run, finish: n */
+        for (i = 0; i < n; i++) {
+            mt_sched_add(&s, &spawned, leaf);
+            mt_sched_run_once(&s, 0);
+        }
+    } else if (!strcmp(op, "await")) { /* a child that ends at once: n */
+        mt_sched_add(&s, &a.task, awaiter);
+    } else if (!strcmp(op, "queue")) { /* capacity 1: n items */
+        mt_queue_init(&q, storage, sizeof storage[0], 1, NULL, 0);
+        mt_sched_add(&s, &qt[0].task, producer);
+        mt_sched_add(&s, &qt[1].task, consumer);
+    } else if (!strcmp(op, "event") || !strcmp(op, "sem")) { /* 2n wake-ups */
+        int ev = !strcmp(op, "event");
+        for (i = 0; i < 2; i++) {
+            mt_event_init(&evs[i]);
+            mt_sem_init(&sems[i], i == 0);
+            sd[i].me = (int)i;
+            mt_sched_add(&s, &sd[i].task, ev ? event_side : sem_side);
+        }
+    } else if (!strcmp(op, "sleep")) { /* virtual clock, 2 sleepers: 2n */
+        mt_sched_set_clock(&s, vclock, vidle, NULL);
+        mt_sched_add(&s, &l[0].task, sleeper);
+        mt_sched_add(&s, &l[1].task, sleeper);
+    } else {
+        fprintf(stderr, "usage: ir_ops yield|spawn|await|queue|event|sem|sleep N\n");
+        return 2;
+    }
+    if (mt_sched_run(&s) != 0 || mt_sched_destroy(&s) != 0) {
+        fprintf(stderr, "ir_ops %s: the run failed\n", op);
+        return 1;
+    }
+    return 0;
+}
