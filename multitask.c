@@ -107,7 +107,7 @@
  * states are the public ones a task is stored in (MT_WAITING is only ever
  * reported); the private ones follow them, and say how a task waits. Each
  * row of this list is one state, in the order of their values:
- *   X(name, what mt_state reports, how the scheduler treats it, the dump's
+ *   X(name, how the scheduler treats it and what mt_state reports, the dump's
  *     state word, the dump's name of what it waits on, and for a wait on a
  *     list, the list's offset in its object)
  * A new kind of wait is a new row (and the code its MT__K_ flags select).
@@ -120,39 +120,41 @@
  * MT__K_SLEEP    ... sleeping: its timer firing is success
  * MT__K_VERDICT  in the run queue, its wait not over: a timer or a cancel
  *                only sets the verdict it resumes with
- * (MT__K_ONLIST is parked in a wait list.) */
+ * (MT__K_ONLIST is parked in a wait list.) A private state is reported as
+ * MT_WAITING with MT__K_WAITING, else as MT_RUNNABLE. */
 #define MT__K_PARKED 0x01u
 #define MT__K_LIST 0x02u
 #define MT__K_FD 0x04u
 #define MT__K_CHILD 0x08u
 #define MT__K_SLEEP 0x10u
 #define MT__K_VERDICT 0x20u
+#define MT__K_WAITING 0x40u /* reported as MT_WAITING (private states) */
 #define MT__K_ONLIST (MT__K_PARKED | MT__K_LIST)
 
 #define MT__STATES(X)                                                        \
-    X(NEW, MT_NEW, 0, "new", "-", 0)                                         \
-    X(DONE, MT_DONE, 0, "done", "-", 0)                                      \
-    X(FAILED, MT_FAILED, 0, "failed", "-", 0)                                \
-    X(CANCELLED, MT_CANCELLED, 0, "cancelled", "-", 0)                       \
-    X(RUNNABLE, MT_RUNNABLE, MT__K_VERDICT, "runnable", "-", 0)              \
-    X(RUNNING, MT_RUNNING, 0, "running", "-", 0)                             \
-    X(WOKEN, MT_RUNNABLE, 0, "woken", "-", 0)                                \
-    X(CHILD, MT_WAITING, MT__K_PARKED | MT__K_CHILD, "waiting", "child", 0)  \
-    X(COND, MT_WAITING, MT__K_VERDICT, "polling", "condition", 0)            \
-    X(SLEEP, MT_WAITING, MT__K_PARKED | MT__K_SLEEP, "waiting", "sleep", 0)  \
-    X(QGET, MT_WAITING, MT__K_ONLIST, "waiting", "queue % (get)",            \
+    X(NEW, 0, "new", "-", 0)                                                 \
+    X(DONE, 0, "done", "-", 0)                                               \
+    X(FAILED, 0, "failed", "-", 0)                                           \
+    X(CANCELLED, 0, "cancelled", "-", 0)                                     \
+    X(RUNNABLE, MT__K_VERDICT, "runnable", "-", 0)                           \
+    X(RUNNING, 0, "running", "-", 0)                                         \
+    X(WOKEN, 0, "woken", "-", 0)                                             \
+    X(CHILD, MT__K_WAITING | MT__K_PARKED | MT__K_CHILD, "waiting", "child", 0) \
+    X(COND, MT__K_WAITING | MT__K_VERDICT, "polling", "condition", 0)        \
+    X(SLEEP, MT__K_WAITING | MT__K_PARKED | MT__K_SLEEP, "waiting", "sleep", 0) \
+    X(QGET, MT__K_WAITING | MT__K_ONLIST, "waiting", "queue % (get)",        \
       offsetof(mt_queue, getters))                                           \
-    X(QPUT, MT_WAITING, MT__K_ONLIST, "waiting", "queue % (put)",            \
+    X(QPUT, MT__K_WAITING | MT__K_ONLIST, "waiting", "queue % (put)",        \
       offsetof(mt_queue, putters))                                           \
-    X(EVENT, MT_WAITING, MT__K_ONLIST, "waiting", "event %",                 \
+    X(EVENT, MT__K_WAITING | MT__K_ONLIST, "waiting", "event %",             \
       offsetof(mt_event, waiters))                                           \
-    X(SEM, MT_WAITING, MT__K_ONLIST, "waiting", "semaphore %",               \
+    X(SEM, MT__K_WAITING | MT__K_ONLIST, "waiting", "semaphore %",           \
       offsetof(mt_sem, waiters))                                             \
-    X(IO, MT_WAITING, MT__K_PARKED | MT__K_FD, "waiting", "fd", 0)           \
-    X(IORDY, MT_RUNNABLE, MT__K_VERDICT, "woken", "-", 0)
+    X(IO, MT__K_WAITING | MT__K_PARKED | MT__K_FD, "waiting", "fd", 0)       \
+    X(IORDY, MT__K_VERDICT, "woken", "-", 0)
 
 enum mt__state {
-#define MT__STATE_ENUM(name, pub, how, word, what, off) MT__S_##name,
+#define MT__STATE_ENUM(name, how, word, what, off) MT__S_##name,
     MT__STATES(MT__STATE_ENUM)
 #undef MT__STATE_ENUM
     MT__S_COUNT
@@ -165,17 +167,16 @@ typedef char mt__states_agree[((int)MT__S_NEW == (int)MT_NEW &&
                                   ? 1
                                   : -1];
 
-static const struct mt__kind {
-    unsigned char pub, how;
-} mt__kinds[] = {
-#define MT__STATE_KIND(name, pub, how, word, what, off) {pub, how},
+/* One byte a state: RAM on AVR, where constants live there. */
+static const unsigned char mt__kinds[] = {
+#define MT__STATE_KIND(name, how, word, what, off) (unsigned char)(how),
     MT__STATES(MT__STATE_KIND)
 #undef MT__STATE_KIND
 };
 
 #define MT__ST(t) ((int)((t)->bits & 0x0Fu))
 #define MT__SET_ST(t, st) ((t)->bits = (mt__bits)(((t)->bits & ~0x0Fu) | (unsigned)(st)))
-#define MT__HOW(t) (mt__kinds[MT__ST(t)].how)
+#define MT__HOW(t) (mt__kinds[MT__ST(t)])
 #define MT__LIVE(t) (MT__ST(t) >= MT_RUNNABLE)
 #if MT_TIMER_LIST
 typedef uint16_t mt__bits;
@@ -216,7 +217,8 @@ static mt_sched *mt__sched_of(mt_task *t)
  * succeeded, still that list (the macro's finishing step reads it); after
  * an I/O wait, the ready events; otherwise the message that goes with a
  * nonzero err (NULL: mt_strerror's). Only these functions write the two,
- * so they cannot disagree. */
+ * so they cannot disagree (and the dump's query, which puts back what it
+ * found). */
 
 /* A wait ends with `code` (0: success) and a static message. Returns
  * MT__GO, so a wait's starter can end with it. */
@@ -264,8 +266,8 @@ static void mt__out_woken(mt_task *t, int err)
         t->w.msg = NULL;
 }
 
-/* A yield ends no wait: no error; w stays (mt_fd_ready still tells the
- * events of the last I/O wait). */
+/* A yield, or a condition already true, ends no wait: no error; w stays
+ * (mt_fd_ready still tells the events of the last I/O wait). */
 static void mt__out_yielded(mt_task *t) { t->err = 0; }
 
 /* Parking: w names what the task waits on. */
@@ -909,7 +911,8 @@ MT_API int mt__cond_met(mt_task *t)
 {
     if (t->bits & MT__F_CANCEL)
         return mt__out_cancelled(t);
-    return mt__out_set(t, 0, NULL);
+    mt__out_yielded(t); /* no wait: w keeps what the last one left */
+    return MT__GO;
 }
 
 /* A condition or descriptor wait is over before its timer fired. */
@@ -1417,6 +1420,7 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
  * section below defines these, and no other code knows which one it is.
  * Its state is s->io (an mt__io of its own, in multitask.h), where n counts
  * the registered waiters.
+ *   mt__io_takes(fd)        1 if the backend can wait on fd (asked first)
  *   mt__io_add(s, t)        register t (w: fd and events). 0, or an error
  *                           code and t is not registered
  *   mt__io_del(s, t)        withdraw t (its timeout, a cancel); t may have
@@ -1438,6 +1442,7 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
  * dispatch (its mt__io struct). */
 #if MT_IO
 
+static int mt__io_takes(int fd);
 static int mt__io_add(mt_sched *s, mt_task *t);
 static void mt__io_poll(mt_sched *s, long ms);
 static long mt__io_limit(const mt_sched *s, long ms);
@@ -1477,6 +1482,8 @@ MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout)
 
     if (fd < 0 || !(events & 7))
         return mt__out_set(t, MT_EINVAL, "bad descriptor or events");
+    if (!mt__io_takes(fd))
+        return mt__out_set(t, MT_ERANGE, "descriptor >= FD_SETSIZE (select)");
     if (!MT__POS(t)) { /* the first wait of this operation, or no deadline */
         if (timeout == 0)
             return mt__out_set(t, MT_ETIMEDOUT, NULL);
@@ -1509,6 +1516,10 @@ MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
         return 0;
     if (fd < 0 || !(events & 7)) {
         (void)mt__out_set(t, MT_EINVAL, "bad descriptor or events");
+        return 0;
+    }
+    if (!mt__io_takes(fd)) {
+        (void)mt__out_set(t, MT_ERANGE, "descriptor >= FD_SETSIZE (select)");
         return 0;
     }
     ready = mt__io_probe(fd, events & 7);
@@ -1763,6 +1774,14 @@ static int mt__io_probe(int fd, int events)
 }
 #endif
 
+#if MT_BACKEND == MT_BACKEND_POLL || MT_BACKEND == MT_BACKEND_EPOLL
+static int mt__io_takes(int fd)
+{
+    (void)fd; /* any descriptor */
+    return 1;
+}
+#endif
+
 #if MT_BACKEND == MT_BACKEND_SELECT || MT_BACKEND == MT_BACKEND_POLL
 /* select and poll keep their waiters in one FIFO (s->io.waiters), scanned
  * at each poll anyway. */
@@ -1822,10 +1841,10 @@ static int mt__io_pipe(mt_sched *s)
  * descriptor at or above FD_SETSIZE: such a wait is refused (MT_ERANGE). */
 #if MT_BACKEND == MT_BACKEND_SELECT
 
+static int mt__io_takes(int fd) { return fd < FD_SETSIZE; }
+
 static int mt__io_add(mt_sched *s, mt_task *t)
 {
-    if (MT__IO_FD(t) >= FD_SETSIZE)
-        return MT_ERANGE;
     mt__iolist_add(s, t);
     return 0;
 }
@@ -1918,8 +1937,6 @@ static int mt__io_probe(int fd, int events)
     struct timeval tv = {0, 0};
     int n;
 
-    if (fd >= FD_SETSIZE)
-        return MT_ERANGE;
     FD_ZERO(&r);
     FD_ZERO(&w);
     FD_ZERO(&x);
@@ -1937,12 +1954,21 @@ static int mt__io_probe(int fd, int events)
     return mt__select_got(fd, events, &r, &w, &x);
 }
 
-/* One entry per descriptor in the sets, in descriptor order. */
+/* One entry per descriptor in the sets, in descriptor order; and the wake
+ * pipe even where select cannot take it, since poll() can. */
 static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap)
 {
     fd_set r, w, x;
     int fd, k = 0, maxfd = mt__select_sets(s, &r, &w, &x);
 
+    if (s->wake_pipe && s->wake_fd[0] >= FD_SETSIZE) {
+        if (cap > 0) {
+            fds[0].fd = s->wake_fd[0];
+            fds[0].events = POLLIN;
+            fds[0].revents = 0;
+        }
+        k = 1;
+    }
     for (fd = 0; fd <= maxfd; fd++) {
         int ev = mt__select_got(fd, MT_READABLE | MT_WRITABLE | MT_EXCEPT, &r, &w, &x);
         if (!ev)
@@ -2115,7 +2141,8 @@ static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap)
 
 static void mt__io_free(mt_sched *s)
 {
-    MT_FREE(s->io.buf);
+    if (s->io.buf)
+        MT_FREE(s->io.buf);
     s->io.buf = NULL;
     s->io.cap = 0;
 }
@@ -2252,7 +2279,13 @@ static void mt__io_del(mt_sched *s, mt_task *t)
     *pp = t->next;
     t->next = NULL;
     s->io.n--;
-    mt__ep_rearm(s, fd); /* the others' events only */
+    if (s->io.fds[fd]) {
+        mt__ep_rearm(s, fd); /* the others' events only */
+    } else { /* none left: still armed, an event would keep the instance */
+        struct epoll_event ev; /* readable, for a foreign loop, forever */
+        memset(&ev, 0, sizeof ev);
+        (void)MT__SYS(epoll_ctl)(s->io.epfd, EPOLL_CTL_DEL, fd, &ev);
+    }
 }
 
 /* Wake the waiters of descriptors that were closed under them: epoll drops
@@ -2358,7 +2391,8 @@ static void mt__io_free(mt_sched *s)
 {
     if (s->io.open)
         close(s->io.epfd);
-    MT_FREE(s->io.fds);
+    if (s->io.fds)
+        MT_FREE(s->io.fds);
 }
 #endif /* epoll */
 #endif /* MT_IO */
@@ -2781,9 +2815,16 @@ MT_API long mt_sched_timeout(mt_sched *s)
 
     if (!s || s->rq.head || MT__FLAG_GET(s->signalled))
         return 0;
-    if (!s->running)
-        s->now_valid = 0; /* between cycles: a fresh reading */
-    wait = mt__next_wait(s, MT_FOREVER);
+    if (!s->running) { /* between cycles: a fresh reading, not kept */
+        mt_time kept = s->now;
+        int valid = s->now_valid;
+        s->now_valid = 0;
+        wait = mt__next_wait(s, MT_FOREVER);
+        s->now = kept;
+        s->now_valid = valid;
+    } else {
+        wait = mt__next_wait(s, MT_FOREVER);
+    }
 #if MT_IO
     wait = mt__io_limit(s, wait);
 #endif
@@ -2857,7 +2898,14 @@ MT_API int mt_cancel(mt_task *t)
     return 0; /* running: ends at its next wait; woken: its result stands */
 }
 
-MT_API int mt_state(const mt_task *t) { return t ? mt__kinds[MT__ST(t)].pub : MT_EINVAL; }
+MT_API int mt_state(const mt_task *t)
+{
+    if (!t)
+        return MT_EINVAL;
+    if (MT__ST(t) <= MT_RUNNING) /* the public states a task is stored in */
+        return MT__ST(t);
+    return (MT__HOW(t) & MT__K_WAITING) ? MT_WAITING : MT_RUNNABLE;
+}
 
 MT_API int mt_err(const mt_task *t) { return t ? t->err : MT_EINVAL; }
 
@@ -3016,7 +3064,7 @@ static const struct mt__kind_text {
     const char *word, *what;
     unsigned char off;
 } mt__kind_texts[] = {
-#define MT__STATE_TEXT(name, pub, how, word, what, off) {word, what, (unsigned char)(off)},
+#define MT__STATE_TEXT(name, how, word, what, off) {word, what, (unsigned char)(off)},
     MT__STATES(MT__STATE_TEXT)
 #undef MT__STATE_TEXT
 };

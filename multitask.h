@@ -13,7 +13,11 @@
  * compile multitask.c with the rest. No build system of ours is needed.
  * Or header-only: in exactly one file, #define MT_IMPLEMENTATION (and
  * MT_STATIC, to keep every symbol private to that file) before including
- * multitask.h; or #include "multitask.c" there.
+ * multitask.h; or #include "multitask.c" there. On POSIX that file must
+ * define _POSIX_C_SOURCE (200809L) before its first system header.
+ * Set the options below the same way for every file that includes this
+ * header (best in MT_USER_CONFIG): the layout of mt_sched and mt_task
+ * depends on them.
  *
  * !! C LOCAL VARIABLES DO NOT SURVIVE A WAIT. Keep everything a task needs
  * !! after MT_YIELD, MT_AWAIT or any other wait in its frame struct.
@@ -933,10 +937,12 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src);
  * entry, its instance; with select and poll, each descriptor waited on
  * (one entry each, events merged) and the self-pipe of mt_signal_init, so
  * that a post from a thread or a handler ends the foreign loop's wait.
- * Returns the number of entries needed (call again with a larger array if
- * it exceeds cap; nothing past cap is written), MT_EINVAL (NULL s, or NULL
- * fds with cap > 0), MT_ENOMEM (the poll backend could not grow its
- * array), or MT_ESYS(errno) (epoll could not open). */
+ * (select cannot watch a pipe at or above FD_SETSIZE, but it is named all
+ * the same: the foreign loop's poll() can.) Returns the number of entries
+ * needed (call again with a larger array if it exceeds cap; nothing past
+ * cap is written), MT_EINVAL (NULL s, a negative cap, or NULL fds with cap
+ * > 0), MT_ENOMEM (the poll backend could not grow its array), or
+ * MT_ESYS(errno) (epoll could not open). */
 MT_API long mt_sched_timeout(mt_sched *s);
 #if MT_IO
 MT_API int mt_sched_pollfds(mt_sched *s, struct pollfd *fds, int cap);

@@ -12,6 +12,53 @@
 
 #include "util.h"
 
+/* The timeout follows the earliest deadline on the scheduler's clock, is 0
+ * while a task is runnable, and MT_FOREVER with nothing to wait for. */
+struct sleeper { mt_task task; long ms; };
+
+static int sleeper(mt_task *t)
+{
+    struct sleeper *f = (struct sleeper *)t;
+    MT_BEGIN(t);
+    MT_SLEEP(t, f->ms);
+    MT_END(t);
+}
+
+static void test_timeout_follows_deadlines(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    static struct sleeper a, b;
+    (void)state;
+
+    mt_sched_init(&s);
+    use_fake_clock(&s, &c, 1000);
+    assert_int_equal(mt_sched_timeout(&s), MT_FOREVER);
+    assert_int_equal(mt_sched_timeout(NULL), 0);
+    a.ms = 250;
+    b.ms = 400;
+    assert_int_equal(mt_sched_add(&s, &a.task, sleeper), 0);
+    assert_int_equal(mt_sched_add(&s, &b.task, sleeper), 0);
+    assert_int_equal(mt_sched_timeout(&s), 0); /* runnable */
+    assert_int_equal(mt_sched_run_once(&s, 0), 2);
+    assert_int_equal(mt_sched_timeout(&s), 250);
+    c.now += 100; /* between cycles: a fresh reading */
+    assert_int_equal(mt_sched_timeout(&s), 150);
+    assert_int_equal(mt_sched_now(&s), 1000); /* still the last cycle's */
+    c.now += 150;
+    assert_int_equal(mt_sched_timeout(&s), 0); /* due */
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    assert_int_equal(mt_state(&a.task), MT_DONE);
+    assert_int_equal(mt_sched_timeout(&s), 150);
+    c.now += 500; /* late: still 0, never negative */
+    assert_int_equal(mt_sched_timeout(&s), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    assert_int_equal(mt_sched_timeout(&s), MT_FOREVER);
+    assert_int_equal(c.idles, 0); /* the foreign loop blocks, never the hook */
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 #if MT_IO
 
 #define MAXFDS 16
@@ -150,48 +197,48 @@ static void test_pollfds_entries(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
-/* The timeout follows the earliest deadline on the scheduler's clock, is 0
- * while a task is runnable, and MT_FOREVER with nothing to wait for. */
-struct sleeper { mt_task task; long ms; };
+/* A task whose wait on a descriptor timed out no longer waits on it: data
+ * arriving afterwards must not make the watched set ready, or a foreign
+ * loop would wake at once, round after round (epoll kept the descriptor
+ * armed in its instance). */
+struct timed_reader { mt_task task; int fd; char buf[8]; ssize_t n; int err; };
 
-static int sleeper(mt_task *t)
+static int timed_reader(mt_task *t)
 {
-    struct sleeper *f = (struct sleeper *)t;
+    struct timed_reader *f = (struct timed_reader *)t;
     MT_BEGIN(t);
-    MT_SLEEP(t, f->ms);
+    MT_CATCH(t, MT_READ(t, f->fd, f->buf, sizeof f->buf, &f->n, 50));
+    f->err = mt_err(t);
     MT_END(t);
 }
 
-static void test_timeout_follows_deadlines(void **state)
+static void test_withdrawn_descriptor_not_watched(void **state)
 {
     mt_sched s;
     struct fake_clock c;
-    static struct sleeper a, b;
+    static struct timed_reader r;
+    struct pollfd fds[MAXFDS];
+    int sv[2], n;
     (void)state;
 
     mt_sched_init(&s);
-    use_fake_clock(&s, &c, 1000);
-    assert_int_equal(mt_sched_timeout(&s), MT_FOREVER);
-    assert_int_equal(mt_sched_timeout(NULL), 0);
-    a.ms = 250;
-    b.ms = 400;
-    assert_int_equal(mt_sched_add(&s, &a.task, sleeper), 0);
-    assert_int_equal(mt_sched_add(&s, &b.task, sleeper), 0);
-    assert_int_equal(mt_sched_timeout(&s), 0); /* runnable */
-    assert_int_equal(mt_sched_run_once(&s, 0), 2);
-    assert_int_equal(mt_sched_timeout(&s), 250);
-    c.now += 100; /* between cycles: a fresh reading */
-    assert_int_equal(mt_sched_timeout(&s), 150);
-    c.now += 150;
-    assert_int_equal(mt_sched_timeout(&s), 0); /* due */
+    use_fake_clock(&s, &c, 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(mt_fd_nonblock(sv[0]), 0);
+    r.fd = sv[0];
+    assert_int_equal(mt_sched_add(&s, &r.task, timed_reader), 0);
     assert_int_equal(mt_sched_run_once(&s, 0), 1);
-    assert_int_equal(mt_state(&a.task), MT_DONE);
-    assert_int_equal(mt_sched_timeout(&s), 150);
-    c.now += 500; /* late: still 0, never negative */
-    assert_int_equal(mt_sched_timeout(&s), 0);
+    assert_int_equal(mt_sched_has_io_waits(&s), 1);
+    c.now += 50;
     assert_int_equal(mt_sched_run_once(&s, 0), 1);
-    assert_int_equal(mt_sched_timeout(&s), MT_FOREVER);
-    assert_int_equal(c.idles, 0); /* the foreign loop blocks, never the hook */
+    assert_int_equal(r.err, MT_ETIMEDOUT);
+    assert_int_equal(mt_state(&r.task), MT_DONE);
+    assert_int_equal(write(sv[1], "late", 4), 4);
+    n = mt_sched_pollfds(&s, fds, MAXFDS);
+    assert_true(n >= 0 && n <= MAXFDS);
+    assert_int_equal(poll(fds, (nfds_t)n, 0), 0);
+    close(sv[0]);
+    close(sv[1]);
     assert_sched_empty(&s);
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
@@ -247,24 +294,16 @@ int main(void)
         cmocka_unit_test(test_descriptor_wakes_foreign_loop),
         cmocka_unit_test(test_pollfds_entries),
         cmocka_unit_test(test_timeout_follows_deadlines),
+        cmocka_unit_test(test_withdrawn_descriptor_not_watched),
         cmocka_unit_test(test_thread_post_wakes_foreign_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
 #else
-static void test_timeout_without_io(void **state)
-{
-    mt_sched s;
-    (void)state;
-    mt_sched_init(&s);
-    assert_int_equal(mt_sched_timeout(&s), MT_FOREVER);
-    assert_int_equal(mt_sched_timeout(NULL), 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timeout_without_io),
+        cmocka_unit_test(test_timeout_follows_deadlines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

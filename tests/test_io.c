@@ -1400,16 +1400,18 @@ static void test_fd_above_fd_setsize(void **state)
 #if MT_BACKEND == MT_BACKEND_SELECT
     {
         struct fdwait w, wr;
-        struct reader r, ready;
+        struct reader r, r0, ready;
         /* Waiting on it is impossible with select: MT_ERANGE, nothing left
-         * behind, even with a timeout. */
+         * behind, even with a timeout, and before a timeout of 0 expires. */
         add_fdwait(&s, &w, high, MT_READABLE, MT_FOREVER);
         add_fdwait(&s, &wr, high, MT_WRITABLE, 100);
         add_reader(&s, &r, high, 100);
-        assert_int_equal(mt_sched_run_once(&s, 0), 3);
+        add_reader(&s, &r0, high, 0);
+        assert_int_equal(mt_sched_run_once(&s, 0), 4);
         assert_int_equal(w.err, MT_ERANGE);
         assert_int_equal(wr.err, MT_ERANGE);
         assert_int_equal(r.err, MT_ERANGE);
+        assert_int_equal(r0.err, MT_ERANGE);
         assert_int_equal(r.has_io, 0);
         assert_int_equal(r.has_timer, 0);
         assert_int_equal(mt_sched_has_io_waits(&s), 0);
@@ -1891,6 +1893,46 @@ static void test_merge_io_waiters(void **state)
     }
 }
 
+/* mt_fd_ready tells the last descriptor wait's events until the next wait:
+ * a yield, or a condition that holds at once, does not wait and keeps it. */
+struct ready_keeper { mt_task task; int fd, after_wait, after_cond, after_yield; };
+
+static int ready_keeper(mt_task *t)
+{
+    struct ready_keeper *f = (struct ready_keeper *)t;
+    MT_BEGIN(t);
+    MT_WAIT_FD(t, f->fd, MT_WRITABLE, 100);
+    f->after_wait = mt_fd_ready(t);
+    MT_WAIT_UNTIL(t, 1, 100);
+    f->after_cond = mt_fd_ready(t);
+    MT_YIELD(t);
+    f->after_yield = mt_fd_ready(t);
+    MT_END(t);
+}
+
+static void test_fd_ready_kept_until_next_wait(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct ready_keeper k;
+    int sv[2];
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    memset(&k, 0, sizeof k);
+    k.fd = sv[0];
+    assert_int_equal(mt_sched_add(&s, &k.task, ready_keeper), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(k.after_wait, MT_WRITABLE);
+    assert_int_equal(k.after_cond, MT_WRITABLE);
+    assert_int_equal(k.after_yield, MT_WRITABLE);
+    xclose(sv[0]);
+    xclose(sv[1]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1925,6 +1967,7 @@ int main(void)
         cmocka_unit_test(test_fd_helpers_bad_input),
         cmocka_unit_test(test_two_waiters_per_fd_near_the_limit),
         cmocka_unit_test(test_merge_io_waiters),
+        cmocka_unit_test(test_fd_ready_kept_until_next_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,7 @@ for cfg in "" "-DMT_LC_LABELS=1" "-DMT_BACKEND=MT_BACKEND_POLL" \
         '#include <stdio.h>' '#include <stdlib.h>' '#include <string.h>' '#include <time.h>' \
         '#include <errno.h>' '#include <fcntl.h>' '#include <unistd.h>' '#include <poll.h>' \
         '#include <sys/select.h>' '#include <sys/types.h>' '#include <sys/socket.h>' \
-        '#include <sys/epoll.h>' |
+        '#ifdef __linux__' '#include <sys/epoll.h>' '#endif' |
         $CC -std=c99 $cfg -dM -E -x c - | sed -n 's/^#define \([A-Za-z0-9_]*\).*/\1/p' | sort -u > "$out/base.txt"
     leaked=$(comm -23 "$out/with.txt" "$out/base.txt" | grep -v -E '^(MT_|mt_|MULTITASK_H$)' || true)
     if [ -n "$leaked" ]; then echo "FAIL names ($cfg): $(echo $leaked)"; names=1; fail=1; fi
