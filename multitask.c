@@ -251,10 +251,12 @@ static void mt__out_verdict(mt_task *t, int code)
  * first: that one stands, without a message. */
 static void mt__out_arrive(mt_task *t, int code, const char *msg)
 {
-    if (t->err)
-        (void)mt__out_set(t, t->err, NULL);
-    else
-        (void)mt__out_set(t, code, msg);
+    if (!t->err) {
+        t->err = (int16_t)code;
+        t->w.msg = msg;
+    } else {
+        t->w.msg = NULL;
+    }
 }
 
 /* A wait on an object completed with err: on success w keeps naming the
@@ -1025,7 +1027,7 @@ static void mt__report(mt_sched *s, mt_task *t)
  * (its await timed out, or it was cancelled) wins over the child's. */
 static void mt__deliver(mt_sched *s, mt_task *p, int code, const char *msg)
 {
-    if (MT__HOW(p) & MT__K_CHILD) /* else it runs: the child ended inline */
+    if (MT__ST(p) == MT__S_CHILD) /* else it runs: the child ended inline */
         mt__unpark(s, p);
     mt__out_arrive(p, code, msg);
 }
