@@ -1,6 +1,6 @@
 # multitask for C. Targets:
 #   all (examples)  demo  check (quick: before each commit)  test (the full matrix)
-#   asan  valgrind  coverage  lint  size  target-test  bench  bench-servers
+#   asan  valgrind  tsan  coverage  lint  size  target-test  bench  bench-servers
 #   fuzz  fuzz-replay  soak  soak-ci  soak-valgrind (tests/*/rules.mk)  clean
 # CC and CFLAGS may be overridden: make test CC=clang
 CC ?= cc
@@ -15,7 +15,7 @@ TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
 
-.PHONY: all examples check test demo bench asan valgrind lint size target-test clean check-variant cmocka coverage
+.PHONY: all examples check test demo bench asan valgrind tsan lint size target-test clean check-variant cmocka coverage
 
 all: examples
 
@@ -174,6 +174,18 @@ asan:
 valgrind:
 	@$(MAKE) --no-print-directory test BUILD=$(BUILD)/valgrind CFLAGS='-O1 -g' \
 		RUNNER='env MT_UNDER_VALGRIND=1 $(VALGRIND)'
+
+# What crosses threads, under ThreadSanitizer, on every backend: posts from
+# threads (test_threads), a foreign loop woken by a thread (test_embed),
+# and the signal tests.
+TSAN_TESTS = test_threads test_embed test_signal
+TSAN_DIR = $(BUILD)/tsan
+tsan: cmocka
+	@set -e; for b in SELECT POLL EPOLL; do mkdir -p $(TSAN_DIR)/$$b; \
+		for t in $(TSAN_TESTS); do \
+		$(CC) $(WARN) -O1 -g -fsanitize=thread -DMT_BACKEND=MT_BACKEND_$$b -I. \
+			-o $(TSAN_DIR)/$$b/$$t tests/$$t.c multitask.c -lcmocka -pthread; \
+		echo "== tsan $$b: $$t"; TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/$$b/$$t; done; done
 
 # Line and branch coverage of multitask.c over the whole suite in the
 # default configuration (gcc --coverage; gcovr merges test_faults' own copy

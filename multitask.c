@@ -1431,7 +1431,8 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
  *                           waiters' descriptors and the wake pipe, and
  *                           wake each waiter whose events came
  *                           (mt__io_wake); if the wait itself fails, wake
- *                           them all with the error rather than spin
+ *                           them all with the error rather than spin.
+ *                           Returns 1 if the wake pipe was readable
  *   mt__io_limit(s, ms)     the longest the backend lets a cycle block
  *   mt__io_probe(fd, ev)    the events of ev ready now, without waiting;
  *                           negative: an error code
@@ -1446,7 +1447,7 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
 
 static int mt__io_takes(int fd);
 static int mt__io_add(mt_sched *s, mt_task *t);
-static void mt__io_poll(mt_sched *s, long ms);
+static int mt__io_poll(mt_sched *s, long ms);
 static long mt__io_limit(const mt_sched *s, long ms);
 static int mt__io_probe(int fd, int events);
 static int mt__io_pipe(mt_sched *s);
@@ -1752,11 +1753,33 @@ static short mt__poll_events(int ev)
                    ((ev & MT_EXCEPT) ? POLLPRI : 0));
 }
 
+/* A hang-up or an error ends every wait on the descriptor, whatever its
+ * events: poll() reports them always, and a waiter for MT_EXCEPT alone
+ * would otherwise see the loop wake at once, round after round. */
 static int mt__poll_ready(short re)
 {
-    return ((re & (POLLIN | POLLHUP | POLLERR)) ? MT_READABLE : 0) |
-           ((re & (POLLOUT | POLLHUP | POLLERR)) ? MT_WRITABLE : 0) |
+    if (re & (POLLHUP | POLLERR))
+        return MT_READABLE | MT_WRITABLE | MT_EXCEPT;
+    return ((re & POLLIN) ? MT_READABLE : 0) | ((re & POLLOUT) ? MT_WRITABLE : 0) |
            ((re & POLLPRI) ? MT_EXCEPT : 0);
+}
+
+/* poll(2)'s timeout from the cycle's: at most INT_MAX ms. */
+static int mt__poll_ms(long ms)
+{
+    return ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms);
+}
+
+/* Wait for the wake pipe alone (or just sleep without one). Returns 1 if
+ * it was readable. */
+static int mt__poll_pipe(mt_sched *s, long ms)
+{
+    struct pollfd one;
+
+    one.fd = s->wake_pipe ? s->wake_fd[0] : -1;
+    one.events = POLLIN;
+    one.revents = 0;
+    return MT__SYS(poll)(&one, 1, mt__poll_ms(ms)) > 0 && (one.revents & POLLIN);
 }
 
 static int mt__io_probe(int fd, int events)
@@ -1830,12 +1853,6 @@ static long mt__io_limit(const mt_sched *s, long ms)
     (void)s;
     return ms;
 }
-
-static int mt__io_pipe(mt_sched *s)
-{
-    (void)s; /* each poll watches it, once it is there */
-    return 0;
-}
 #endif
 
 /* ---- I/O backend: select -------------------------------------------------
@@ -1844,6 +1861,13 @@ static int mt__io_pipe(mt_sched *s)
 #if MT_BACKEND == MT_BACKEND_SELECT
 
 static int mt__io_takes(int fd) { return fd < FD_SETSIZE; }
+
+/* Each poll watches the pipe; one select cannot take is refused, rather
+ * than left out (a blocked cycle would never see a post). */
+static int mt__io_pipe(mt_sched *s)
+{
+    return s->wake_fd[0] < FD_SETSIZE ? 0 : MT_ERANGE;
+}
 
 static int mt__io_add(mt_sched *s, mt_task *t)
 {
@@ -1861,8 +1885,8 @@ static int mt__select_sets(const mt_sched *s, fd_set *r, fd_set *w, fd_set *x)
     FD_ZERO(r);
     FD_ZERO(w);
     FD_ZERO(x);
-    if (s->wake_pipe && s->wake_fd[0] < FD_SETSIZE) {
-        FD_SET(s->wake_fd[0], r); /* a post ends the wait; drained later */
+    if (s->wake_pipe) {
+        FD_SET(s->wake_fd[0], r); /* a post ends the wait */
         maxfd = s->wake_fd[0];
     }
     for (t = s->io.waiters.head; t; t = t->next) {
@@ -1900,7 +1924,7 @@ static void mt__select_badf(mt_sched *s)
     }
 }
 
-static void mt__io_poll(mt_sched *s, long ms)
+static int mt__io_poll(mt_sched *s, long ms)
 {
     fd_set r, w, x;
     struct timeval tv, *tvp = NULL;
@@ -1918,7 +1942,7 @@ static void mt__io_poll(mt_sched *s, long ms)
             mt__select_badf(s);
         else if (errno != EINTR)
             mt__iolist_fail_all(s, MT_ESYS(errno));
-        return; /* EINTR: the cycle goes on (a handler may have posted) */
+        return 0; /* EINTR: the cycle goes on (a handler may have posted) */
     }
     for (prev = NULL, t = n > 0 ? s->io.waiters.head : NULL; t; t = next) {
         int ready = mt__select_got(MT__IO_FD(t), MT__IO_EV(t), &r, &w, &x);
@@ -1931,6 +1955,7 @@ static void mt__io_poll(mt_sched *s, long ms)
         s->io.n--;
         mt__io_wake(s, t, ready, 0);
     }
+    return n > 0 && s->wake_pipe && FD_ISSET(s->wake_fd[0], &r);
 }
 
 static int mt__io_probe(int fd, int events)
@@ -1956,21 +1981,12 @@ static int mt__io_probe(int fd, int events)
     return mt__select_got(fd, events, &r, &w, &x);
 }
 
-/* One entry per descriptor in the sets, in descriptor order; and the wake
- * pipe even where select cannot take it, since poll() can. */
+/* One entry per descriptor in the sets, in descriptor order. */
 static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap)
 {
     fd_set r, w, x;
     int fd, k = 0, maxfd = mt__select_sets(s, &r, &w, &x);
 
-    if (s->wake_pipe && s->wake_fd[0] >= FD_SETSIZE) {
-        if (cap > 0) {
-            fds[0].fd = s->wake_fd[0];
-            fds[0].events = POLLIN;
-            fds[0].revents = 0;
-        }
-        k = 1;
-    }
     for (fd = 0; fd <= maxfd; fd++) {
         int ev = mt__select_got(fd, MT_READABLE | MT_WRITABLE | MT_EXCEPT, &r, &w, &x);
         if (!ev)
@@ -2002,6 +2018,12 @@ static void mt__io_free(mt_sched *s) { (void)s; }
 static int mt__io_add(mt_sched *s, mt_task *t)
 {
     mt__iolist_add(s, t);
+    return 0;
+}
+
+static int mt__io_pipe(mt_sched *s)
+{
+    (void)s; /* each poll watches it, once it is there */
     return 0;
 }
 
@@ -2088,34 +2110,30 @@ static void mt__poll_scan(mt_sched *s)
     }
 }
 
-static void mt__io_poll(mt_sched *s, long ms)
+static int mt__io_poll(mt_sched *s, long ms)
 {
-    int r, wait = ms < 0 ? -1 : (ms > 0x7fffffffL ? 0x7fffffff : (int)ms);
+    int r, piped;
     size_t m;
 
-    if (!s->io.n) { /* only the self-pipe, or a plain sleep: no array needed */
-        struct pollfd one;
-        one.fd = s->wake_pipe ? s->wake_fd[0] : -1;
-        one.events = POLLIN;
-        one.revents = 0;
-        (void)MT__SYS(poll)(&one, 1, wait); /* a post is drained by the cycle */
-        return;
-    }
+    if (!s->io.n) /* only the self-pipe, or a plain sleep: no array needed */
+        return mt__poll_pipe(s, ms);
     if (mt__poll_reserve(s)) { /* waiting on would spin: fail them, as a failed poll does */
         mt__iolist_fail_all(s, MT_ENOMEM);
-        return;
+        return 0;
     }
     m = mt__poll_build(s);
-    r = MT__SYS(poll)((struct pollfd *)s->io.buf, (nfds_t)m + 1, wait);
+    r = MT__SYS(poll)((struct pollfd *)s->io.buf, (nfds_t)m + 1, mt__poll_ms(ms));
     if (r < 0 && errno != EINTR) {
         mt__iolist_fail_all(s, MT_ESYS(errno));
-        return;
+        return 0;
     }
     if (r <= 0)
-        return; /* EINTR: the cycle goes on (a handler may have posted) */
+        return 0; /* EINTR: the cycle goes on (a handler may have posted) */
+    piped = (((struct pollfd *)s->io.buf)[m].revents & POLLIN) != 0;
     mt__poll_scan(s);
     if (!s->io.n) /* idle: give the array back */
         mt__io_free(s);
+    return piped;
 }
 
 /* The entries a poll would wait on, the wake pipe's last. */
@@ -2305,13 +2323,14 @@ static void mt__ep_badf(mt_sched *s)
  * others (one-shot). */
 static void mt__ep_ready(mt_sched *s, int fd, unsigned e)
 {
-    int ready = ((e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? MT_READABLE : 0) |
-                ((e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? MT_WRITABLE : 0) |
-                ((e & EPOLLPRI) ? MT_EXCEPT : 0);
+    int ready = ((e & (EPOLLIN | EPOLLRDHUP)) ? MT_READABLE : 0) |
+                ((e & EPOLLOUT) ? MT_WRITABLE : 0) | ((e & EPOLLPRI) ? MT_EXCEPT : 0);
     mt_task **pp, *t;
 
-    if ((size_t)fd >= s->io.cap || (s->wake_pipe && fd == s->wake_fd[0]))
+    if ((size_t)fd >= s->io.cap)
         return;
+    if (e & (EPOLLHUP | EPOLLERR)) /* ends every wait: see mt__poll_ready */
+        ready = MT_READABLE | MT_WRITABLE | MT_EXCEPT;
     for (pp = s->io.fds + fd; (t = *pp) != NULL;) {
         if (!(ready & MT__IO_EV(t))) {
             pp = &t->next;
@@ -2332,26 +2351,42 @@ static long mt__io_limit(const mt_sched *s, long ms)
     return s->io.n && (ms < 0 || ms > 1000) ? 1000 : ms;
 }
 
-static void mt__io_poll(mt_sched *s, long ms)
+/* Closed descriptors are looked for when the loop is idle, and at least
+ * once a second (1000 ticks) while tasks keep it busy. */
+static void mt__ep_check(mt_sched *s, int idle)
+{
+    mt_time now = mt__cycle_now(s);
+
+    if (!s->io.n || (!idle && mt_time_before(now, s->io.check_at)))
+        return;
+    s->io.check_at = (mt_time)(now + 1000);
+    mt__ep_badf(s);
+}
+
+static int mt__io_poll(mt_sched *s, long ms)
 {
     struct epoll_event evs[256];
-    int n, i;
+    int n, i, piped = 0;
 
-    if (mt__ep_open(s))
-        return;
+    if (mt__ep_open(s)) /* no instance: still block as asked, on the pipe */
+        return mt__poll_pipe(s, ms);
     ms = mt__io_limit(s, ms);
-    n = MT__SYS(epoll_wait)(s->io.epfd, evs, 256, ms < 0 ? -1 : (int)ms);
+    n = MT__SYS(epoll_wait)(s->io.epfd, evs, 256, mt__poll_ms(ms));
     if (n < 0 && errno != EINTR) { /* fail them all, rather than spin */
         int err = MT_ESYS(errno);
         size_t fd;
         for (fd = 0; fd < s->io.cap; fd++)
             mt__ep_fail(s, (int)fd, err);
-        return;
+        return 0;
     }
-    if (n == 0 && (ms != 0 || !s->rq.head))
-        mt__ep_badf(s); /* idle: a cheap moment to look */
-    for (i = 0; i < n; i++)
-        mt__ep_ready(s, evs[i].data.fd, evs[i].events);
+    for (i = 0; i < n; i++) {
+        if (s->wake_pipe && evs[i].data.fd == s->wake_fd[0])
+            piped = 1;
+        else
+            mt__ep_ready(s, evs[i].data.fd, evs[i].events);
+    }
+    mt__ep_check(s, n == 0 && (ms != 0 || !s->rq.head));
+    return piped;
 }
 
 /* The instance is one pollable descriptor for all the others. */
@@ -2430,6 +2465,19 @@ static int mt__flag_take(MT_FLAG_T *f)
     return 1;
 }
 
+#if MT_IO
+/* Empty the wake pipe. A post stores its flags first and writes its byte
+ * last, so a byte may come after the flags were taken: whenever the backend
+ * sees the pipe readable it is drained too, and a late byte costs one
+ * extra cycle, never a loop that wakes at once for ever. */
+static void mt__wake_pipe_drain(mt_sched *s)
+{
+    char b[256];
+    while (read(s->wake_fd[0], b, sizeof b) > 0) {
+    }
+}
+#endif
+
 /* Turn posts into wake-ups. The flag is cleared before the scan, so a post
  * that lands during the scan is seen now or at the next cycle. */
 static void mt__take_signals(mt_sched *s)
@@ -2438,11 +2486,8 @@ static void mt__take_signals(mt_sched *s)
 
     (void)mt__flag_take(&s->signalled);
 #if MT_IO
-    if (s->wake_pipe) {
-        char b[64];
-        while (read(s->wake_fd[0], b, sizeof b) > 0) {
-        }
-    }
+    if (s->wake_pipe)
+        mt__wake_pipe_drain(s);
 #endif
     for (sig = s->signals; sig; sig = sig->next) {
         if (!mt__flag_take(&sig->pending))
@@ -2476,10 +2521,21 @@ static int mt__wake_pipe_open(mt_sched *s)
 }
 #endif
 
+/* 1 if sig is in s's list. */
+static int mt__signal_of(const mt_sched *s, const mt_signal *sig)
+{
+    const mt_signal *p;
+    for (p = s->signals; p && p != sig; p = p->next) {
+    }
+    return p != NULL;
+}
+
 MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
 {
     if (!s || !sig)
         return MT_EINVAL;
+    if (mt__signal_of(s, sig)) /* registered already: linking it again */
+        return 0;              /* would make the list a loop */
     sig->pending = 0;
     sig->sched = s;
     mt_sem_init(&sig->sem, 0);
@@ -2500,6 +2556,8 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
 
 MT_API void mt_signal_post(mt_signal *sig)
 {
+    if (!sig || !sig->sched)
+        return; /* never initialised, or its scheduler destroyed: nothing */
     /* Two stores and no read-modify-write: safe in a handler. */
     MT__FLAG_SET(sig->pending);
     MT__FLAG_SET(sig->sched->signalled);
@@ -2612,7 +2670,8 @@ static void mt__wait_events(mt_sched *s, long wait)
 {
 #if MT_IO
     if (s->io.n || (s->wake_pipe && wait != 0)) {
-        mt__io_poll(s, s->idle || MT__FLAG_GET(s->signalled) ? 0 : wait);
+        if (mt__io_poll(s, s->idle || MT__FLAG_GET(s->signalled) ? 0 : wait))
+            mt__wake_pipe_drain(s);
         s->now_valid = 0;
         if (!s->idle)
             return;
@@ -2684,6 +2743,12 @@ MT_API int mt_sched_destroy(mt_sched *s)
         return MT_EINVAL;
     if (s->live || s->running)
         return MT_EBUSY;
+    while (s->signals) { /* a post to them is now nothing, until init again */
+        mt_signal *sig = s->signals;
+        s->signals = sig->next;
+        sig->next = NULL;
+        sig->sched = NULL;
+    }
 #if MT_IO
     if (s->wake_pipe) {
         close(s->wake_fd[0]);
@@ -2753,6 +2818,25 @@ static void mt__reroot(mt_task *t, mt_sched *s)
         t->up.sched = s;
 }
 
+/* src's signals post to dst from now on; a post src had not taken yet is
+ * dst's to take. */
+static void mt__merge_signals(mt_sched *dst, mt_sched *src)
+{
+    mt_signal *sig;
+
+    if (!src->signals)
+        return;
+    for (sig = src->signals; sig->next; sig = sig->next)
+        sig->sched = dst;
+    sig->sched = dst;
+    sig->next = dst->signals;
+    dst->signals = src->signals;
+    src->signals = NULL;
+    dst->take_signals = src->take_signals;
+    if (mt__flag_take(&src->signalled))
+        MT__FLAG_SET(dst->signalled);
+}
+
 /* Append src's run queue to dst's. */
 static void mt__merge_runq(mt_sched *dst, mt_sched *src)
 {
@@ -2799,7 +2883,15 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
         return MT_EBUSY;
     if (src->nheap > MT__POS_MAX - dst->nheap)
         return MT_ENOMEM;
+#if MT_IO
+    if (src->signals && !dst->wake_pipe) { /* before anything moves */
+        int r = mt__wake_pipe_open(dst);
+        if (r)
+            return r;
+    }
+#endif
     dst->now_valid = 0; /* re-arming reads dst's clock */
+    mt__merge_signals(dst, src);
     mt__merge_runq(dst, src);
     mt__merge_parked(dst, src);
 #if MT_IO

@@ -300,6 +300,7 @@ typedef struct mt__io {
     size_t cap;                 /* entries in fds */
     int epfd;                   /* the epoll instance, once open */
     int open;
+    mt_time check_at;           /* when to look for closed descriptors */
 } mt__io;
 #elif MT_BACKEND == MT_BACKEND_POLL
 typedef struct mt__io {
@@ -786,9 +787,11 @@ enum mt_state {
     } while (0)
 
 /* Wait until `fd` is ready for any of `events` (MT_READABLE | MT_WRITABLE |
- * MT_EXCEPT); then mt_fd_ready(t) says which. Raises MT_EINVAL (fd < 0,
- * no events), MT_ERANGE (select: fd >= FD_SETSIZE), MT_EBADF (fd closed),
- * MT_ETIMEDOUT. */
+ * MT_EXCEPT); then mt_fd_ready(t) says which. On poll and epoll a hang-up
+ * or an error on fd ends the wait whatever its events (all of them are
+ * reported ready: the next operation tells what happened); select reports
+ * only what select sees. Raises MT_EINVAL (fd < 0, no events), MT_ERANGE
+ * (select: fd >= FD_SETSIZE), MT_EBADF (fd closed), MT_ETIMEDOUT. */
 #define MT_WAIT_FD(t, fd, events, timeout)                                   \
     MT__IO(t, fd, events, timeout, mt__fd_ready_now((t), (fd), (events)))
 
@@ -902,9 +905,12 @@ MT_API int mt_sched_run(mt_sched *s);
  * (0: poll; MT_FOREVER: until a timer is due) for a timer or an event when
  * no task is runnable, fire due timers, then resume each task that was
  * runnable at that point once. Tasks made runnable meanwhile run in the next
- * cycle. With no task runnable and no timer armed, MT_FOREVER returns at
- * once. Returns the number of tasks taken from the run queue (>= 0),
- * MT_EINVAL or MT_EBUSY. */
+ * cycle. With no task runnable and no timer armed, MT_FOREVER waits for
+ * descriptors and posts (a signal registered: until a post) and returns at
+ * once when there is nothing to wait for. Timeouts beyond the backend's
+ * range are clamped (poll and epoll: INT_MAX ms), never wrapped. Returns
+ * the number of tasks taken from the run queue (>= 0), MT_EINVAL or
+ * MT_EBUSY. */
 MT_API int mt_sched_run_once(mt_sched *s, long timeout);
 
 /* How many tasks are alive (added or awaited, and not yet ended). */
@@ -917,9 +923,12 @@ MT_API int mt_sched_has_io_waits(const mt_sched *s);
 /* 1 if a timer is armed (a wait with a finite timeout), 0 if not. */
 MT_API int mt_sched_has_timeouts(const mt_sched *s);
 
-/* Move every task of `src` into `dst`, keeping their order and deadlines;
- * `src` is left empty. Returns 0, MT_EINVAL (NULL or dst == src) or
- * MT_EBUSY (either is running). */
+/* Move every task of `src` into `dst`, keeping their order and deadlines,
+ * and its registered signals (they post to `dst` from then on, and a post
+ * `src` had not taken yet is `dst`'s); `src` is left empty. Returns 0,
+ * MT_EINVAL (NULL or dst == src), MT_EBUSY (either is running), MT_ENOMEM
+ * (too many timers), or the error of making `dst`'s self-pipe (as
+ * mt_signal_init; nothing moved then). */
 MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src);
 
 /* Inside another event loop (GLib, Qt, libuv, a poll() loop of your own):
@@ -1049,15 +1058,25 @@ MT_API int mt_sem_signal(mt_sem *sem);
 MT_API int mt_sem_try_wait(mt_sem *sem);
 MT_API unsigned long mt_sem_count(const mt_sem *sem);
 
-/* ---- Wake-ups from interrupt handlers ------------------------------------
- * mt_signal_init registers `sig` with `s` (plain code, before use).
+/* ---- Wake-ups from interrupt handlers and threads -------------------------
+ * mt_signal_init registers `sig` (zeroed, or registered before) with `s`,
+ * from plain code, before use; registering it again with `s` does nothing.
+ * A signal belongs to one scheduler: mt_sched_merge moves it along, and
+ * mt_sched_destroy forgets it (a post to it then does nothing until it is
+ * registered again). Returns 0, MT_EINVAL, MT_ESYS(e) when the self-pipe
+ * cannot be made, or MT_ERANGE (select) when its descriptor would be at or
+ * above FD_SETSIZE; a later init tries again.
  * mt_signal_post may be called from an interrupt or signal handler: it only
  * stores two flags (and, with the I/O layer, writes a byte to a self-pipe
  * the scheduler polls, so a blocked cycle wakes at once; this also makes it
- * safe from another thread). The scheduler's next cycle turns the post into a wake-up
- * of the first task in MT_SIGNAL_WAIT (posts before anyone waits are kept,
- * at most one). An idle hook that sleeps until an interrupt should not
- * sleep if mt_sched_signalled(s) (check it with interrupts masked). */
+ * safe from another thread). A post to NULL, or to a signal registered
+ * nowhere, does nothing. The scheduler's next cycle turns the post into a
+ * wake-up of the first task in MT_SIGNAL_WAIT. No post is lost: posts that
+ * come between two cycles merge into one, and a post before anyone waits
+ * is kept (at most one). A thread's post never leaves the loop waking for
+ * nothing: a byte that arrives after its flags were taken costs one cycle.
+ * An idle hook that sleeps until an interrupt should not sleep if
+ * mt_sched_signalled(s) (check it with interrupts masked). */
 MT_API int mt_signal_init(mt_sched *s, mt_signal *sig);
 MT_API void mt_signal_post(mt_signal *sig);
 MT_API int mt_sched_signalled(const mt_sched *s);

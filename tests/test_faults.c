@@ -12,6 +12,7 @@
 
 #if MT_IO
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
@@ -97,19 +98,24 @@ SHIM int mt_shim_getsockopt(int fd, int lv, int nm, void *v, socklen_t *l)
 }
 /* F_WAIT is the backend's own wait; poll's readiness probe for MT_WAIT_FD
  * (one descriptor) is left alone. */
+static long waited_ms = -2; /* the timeout of the backend's last wait */
+
 SHIM int mt_shim_poll(struct pollfd *p, nfds_t n, int ms)
 {
+    waited_ms = ms;
     if (n > 1 && fail_now(F_WAIT))
         return -1;
     return poll(p, n, ms);
 }
 SHIM int mt_shim_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
 {
+    waited_ms = tv ? (long)tv->tv_sec * 1000L + (long)(tv->tv_usec / 1000) : -1;
     return fail_now(F_WAIT) ? -1 : select(n, r, w, x, tv);
 }
 #if MT_BACKEND == MT_BACKEND_EPOLL
 SHIM int mt_shim_epoll_wait(int ep, struct epoll_event *e, int n, int ms)
 {
+    waited_ms = ms;
     return fail_now(F_WAIT) ? -1 : epoll_wait(ep, e, n, ms);
 }
 SHIM int mt_shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
@@ -468,6 +474,51 @@ static void test_backend_wait_faults(void **state)
     close(sv2[1]);
 }
 
+/* Long timeouts reach the backend whole or clamped to INT_MAX ms, never
+ * wrapped: 2^32 + 20 ms is not 20 ms, and 2^31 ms is not "forever". */
+struct fd_forever { mt_task task; int fd, err; };
+
+static int fd_forever(mt_task *t)
+{
+    struct fd_forever *f = (struct fd_forever *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_WAIT_FD(t, f->fd, MT_READABLE, MT_FOREVER));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static void test_long_timeouts(void **state)
+{
+#if LONG_MAX > 0x7fffffffL
+    static mt_signal sig;
+    static struct fd_forever w;
+    const long big = 0x100000014L, half = 0x80000000L;
+    int sv[2];
+    (void)state;
+
+    assert_int_equal(mt_signal_init(&s, &sig), 0); /* a pipe: the backend waits */
+    unix_pair(sv);
+    w.fd = sv[0];
+    if (MT_BACKEND != MT_BACKEND_EPOLL) { /* the poll shim fails only waits on more than the pipe */
+        assert_int_equal(mt_sched_add(&s, &w.task, fd_forever), 0);
+        assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    }
+    fault(F_WAIT, 0, 1, EINTR);
+    assert_int_equal(mt_sched_run_once(&s, big), 0);
+    assert_int_equal(waited_ms, MT_BACKEND == MT_BACKEND_SELECT ? big : 0x7fffffffL);
+    fault(F_WAIT, 0, 1, EINTR);
+    assert_int_equal(mt_sched_run_once(&s, half), 0);
+    assert_int_equal(waited_ms, MT_BACKEND == MT_BACKEND_SELECT ? half : 0x7fffffffL);
+    assert_int_equal(mt_cancel(&w.task), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    close(sv[0]);
+    close(sv[1]);
+#else
+    (void)state;
+    skip();
+#endif
+}
+
 #if MT_BACKEND == MT_BACKEND_EPOLL
 /* epoll_ctl failing: the wait raises the error and registers nothing; a
  * re-arm that fails wakes the descriptor's remaining waiters with it. */
@@ -641,6 +692,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_accept_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_wait_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_timeouts, setup, teardown),
 #if MT_BACKEND == MT_BACKEND_EPOLL
         cmocka_unit_test_setup_teardown(test_epoll_ctl_faults, setup, teardown),
 #endif

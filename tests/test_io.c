@@ -1933,6 +1933,80 @@ static void test_fd_ready_kept_until_next_wait(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
+/* A hang-up ends a wait for exceptional conditions alone on poll and
+ * epoll, which report it always (else the loop woke at once, round after
+ * round, for the whole timeout); select reports no exceptional condition
+ * for it, and the wait times out. */
+static void test_hangup_ends_except_wait(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct fdwait w;
+    int sv[2];
+    long cycles;
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    xclose(sv[1]);
+    add_fdwait(&s, &w, sv[0], MT_EXCEPT, 1000);
+    cycles = drive(&s, 10);
+    if (MT_BACKEND == MT_BACKEND_SELECT) {
+        assert_int_equal(w.err, MT_ETIMEDOUT);
+    } else {
+        assert_int_equal(w.err, 0);
+        assert_int_equal(w.ready, MT_EXCEPT);
+        assert_int_equal(cycles, 1);
+    }
+    xclose(sv[0]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
+/* A descriptor closed under its waiter is found within 1000 ticks even
+ * while another task keeps the loop busy (epoll looked only when idle). */
+struct busy_clock { mt_task task; struct fake_clock *c; int n; };
+
+static int busy_clock(mt_task *t)
+{
+    struct busy_clock *f = (struct busy_clock *)t;
+    MT_BEGIN(t);
+    for (f->n = 0; f->n < 50; f->n++) {
+        f->c->now = (mt_time)(f->c->now + 100); /* busy: 100 ticks a turn */
+        MT_YIELD(t);
+    }
+    MT_END(t);
+}
+
+static void test_closed_fd_found_while_busy(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct fdwait w;
+    struct busy_clock sp;
+    int sv[2];
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    add_fdwait(&s, &w, sv[0], MT_READABLE, MT_FOREVER);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    memset(&sp, 0, sizeof sp);
+    sp.c = &c;
+    assert_int_equal(mt_sched_add(&s, &sp.task, busy_clock), 0);
+    xclose(sv[0]); /* under the waiter */
+    while (mt_state(&w.task) != MT_DONE && mt_state(&sp.task) != MT_DONE)
+        assert_true(mt_sched_run_once(&s, 0) >= 0);
+    assert_int_equal(mt_state(&w.task), MT_DONE);
+    assert_int_equal(w.err, MT_EBADF);
+    assert_true(sp.n <= 12); /* within 1000 ticks and a turn or two */
+    assert_int_equal(mt_cancel(&sp.task), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    xclose(sv[1]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1968,6 +2042,8 @@ int main(void)
         cmocka_unit_test(test_two_waiters_per_fd_near_the_limit),
         cmocka_unit_test(test_merge_io_waiters),
         cmocka_unit_test(test_fd_ready_kept_until_next_wait),
+        cmocka_unit_test(test_hangup_ends_except_wait),
+        cmocka_unit_test(test_closed_fd_found_while_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
