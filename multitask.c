@@ -103,7 +103,9 @@
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* ---- Task states ----------------------------------------------------------
- * bits = timer position << 8 | flags (MT__F_*) << 4 | state. The first six
+ * bits = MT__SAW | timer position << 8 | flags (MT__F_*) << 4 | state, where
+ * MT__SAW (the top bit) says a wait of the task ended MT_ECANCELED (set by
+ * the wait outcomes; mt__deliver reads it). The first six
  * states are the public ones a task is stored in (MT_WAITING is only ever
  * reported); the private ones follow them, and say how a task waits. Each
  * row of this list is one state, in the order of their values:
@@ -129,6 +131,8 @@
 #define MT__K_SLEEP 0x10u
 #define MT__K_VERDICT 0x20u
 #define MT__K_WAITING 0x40u /* reported as MT_WAITING (private states) */
+#define MT__K_TRIES 0x80u   /* ready by its deadline: the operation tries once
+                               more before the timer counts (mt__expire) */
 #define MT__K_ONLIST (MT__K_PARKED | MT__K_LIST)
 
 #define MT__STATES(X)                                                        \
@@ -151,7 +155,7 @@
     X(SEM, MT__K_WAITING | MT__K_ONLIST, "waiting", "semaphore %",           \
       offsetof(mt_sem, waiters))                                             \
     X(IO, MT__K_WAITING | MT__K_PARKED | MT__K_FD, "waiting", "fd", 0)       \
-    X(IORDY, MT__K_VERDICT, "woken", "-", 0)
+    X(IORDY, MT__K_VERDICT | MT__K_TRIES, "woken", "-", 0)
 
 enum mt__state {
 #define MT__STATE_ENUM(name, how, word, what, off) MT__S_##name,
@@ -180,15 +184,17 @@ static const unsigned char mt__kinds[] = {
 #define MT__LIVE(t) (MT__ST(t) >= MT_RUNNABLE)
 #if MT_TIMER_LIST
 typedef uint16_t mt__bits;
-#define MT__POS(t) ((t)->bits >> 8) /* 1: in the timer list */
-#define MT__SET_POS(t, p) ((t)->bits = (mt__bits)(((t)->bits & 0xFFu) | ((p) ? 0x100u : 0u)))
+#define MT__SAW 0x200u /* see below */
+#define MT__POS(t) (((t)->bits >> 8) & 1u) /* 1: in the timer list */
+#define MT__SET_POS(t, p) ((t)->bits = (mt__bits)(((t)->bits & ~0x100u) | ((p) ? 0x100u : 0u)))
 #define MT__POS_MAX 0xFFFFFFFEu
 #else
 typedef uint32_t mt__bits;
-#define MT__POS(t) ((t)->bits >> 8)
-#define MT__SET_POS(t, p) ((t)->bits = ((t)->bits & 0xFFu) | ((uint32_t)(p) << 8))
-#define MT__POS_MAX 0xFFFFFEu   /* heap positions: 1..MT__POS_MAX */
-#define MT__POS_WHEEL 0xFFFFFFu /* in the timer wheel */
+#define MT__SAW 0x80000000u /* see below */
+#define MT__POS(t) (((t)->bits >> 8) & 0x7FFFFFu)
+#define MT__SET_POS(t, p) ((t)->bits = ((t)->bits & 0x800000FFu) | ((uint32_t)(p) << 8))
+#define MT__POS_MAX 0x7FFFFEu   /* heap positions: 1..MT__POS_MAX */
+#define MT__POS_WHEEL 0x7FFFFFu /* in the timer wheel */
 #endif
 
 #if MT_LC_LABELS
@@ -220,11 +226,20 @@ static mt_sched *mt__sched_of(mt_task *t)
  * so they cannot disagree (and the dump's query, which puts back what it
  * found). */
 
+/* err = code. A wait that ended MT_ECANCELED is remembered to the task's
+ * end: a parent's timeout yields to a child that never saw one. */
+static void mt__out_code(mt_task *t, int code)
+{
+    t->err = (int16_t)code;
+    if (code == MT_ECANCELED)
+        t->bits |= MT__SAW;
+}
+
 /* A wait ends with `code` (0: success) and a static message. Returns
  * MT__GO, so a wait's starter can end with it. */
 static int mt__out_set(mt_task *t, int code, const char *msg)
 {
-    t->err = (int16_t)code;
+    mt__out_code(t, code);
     t->w.msg = msg;
     return MT__GO;
 }
@@ -242,17 +257,18 @@ static void mt__out_verdict(mt_task *t, int code)
 {
     if (t->err)
         return;
-    t->err = (int16_t)code;
+    mt__out_code(t, code);
     if (!(MT__HOW(t) & MT__K_PARKED))
         t->w.msg = NULL;
 }
 
 /* The outcome a waker hands over (a child's ending), unless a verdict came
- * first: that one stands, without a message. */
-static void mt__out_arrive(mt_task *t, int code, const char *msg)
+ * first: that one stands, without a message; a timeout yields if `late`
+ * says the outcome came by the deadline all the same. */
+static void mt__out_arrive(mt_task *t, int code, const char *msg, int late)
 {
-    if (!t->err) {
-        t->err = (int16_t)code;
+    if (!t->err || (late && t->err == MT_ETIMEDOUT)) {
+        mt__out_code(t, code);
         t->w.msg = msg;
     } else {
         t->w.msg = NULL;
@@ -263,7 +279,7 @@ static void mt__out_arrive(mt_task *t, int code, const char *msg)
  * object, which the wait's finishing step reads. */
 static void mt__out_woken(mt_task *t, int err)
 {
-    t->err = (int16_t)err;
+    mt__out_code(t, err);
     if (err)
         t->w.msg = NULL;
 }
@@ -290,7 +306,7 @@ static void mt__out_waits_fd(mt_task *t, int fd, int events)
 static void mt__out_ready(mt_task *t, int ready, int err)
 {
     t->w.io = err ? 0 : ready;
-    t->err = (int16_t)err;
+    mt__out_code(t, err);
 }
 #endif
 
@@ -476,7 +492,7 @@ static void mt__heap_down(mt_sched *s, mt_task *t, mt_task *parent)
 
 static void mt__heap_insert(mt_sched *s, mt_task *t)
 {
-    mt_task *path[32]; /* ancestors; positions fit 24 bits */
+    mt_task *path[32]; /* ancestors; positions fit 23 bits */
     uint32_t p = ++s->nheap;
     int d;
 
@@ -785,8 +801,9 @@ static void mt__wake(mt_sched *s, mt_task *t, int err)
     mt__rq_push(s, t);
 }
 
-/* t's timer fired (it is off the timers already). */
-static void mt__fire(mt_sched *s, mt_task *t)
+/* t's timer fired (it is off the timers already). Returns 1 if it was
+ * not failed: ready by its deadline, its operation tries first. */
+static int mt__fire(mt_sched *s, mt_task *t)
 {
     unsigned how = MT__HOW(t);
 
@@ -799,20 +816,35 @@ static void mt__fire(mt_sched *s, mt_task *t)
     } else if (how & MT__K_PARKED) {
         mt__withdraw(s, t);
         mt__wake(s, t, MT_ETIMEDOUT);
+    } else if ((how & MT__K_TRIES) && !t->err) {
+        return 1;
     } else { /* in the run queue already: it resumes with the timeout */
         (void)mt__out_set(t, MT_ETIMEDOUT, NULL);
     }
+    return 0;
 }
 
-/* Fire every timer due at the cycle's time. */
+/* Fire every timer due at the cycle's time. A descriptor found ready by
+ * its deadline is not failed: its operation tries first, and fails with
+ * MT_ETIMEDOUT only if it would wait again (mt__io_park), so data that
+ * came in time is taken. Its timer goes back, still due, for that. */
 static void mt__expire(mt_sched *s)
 {
-    mt_task *t;
+    mt_task *t, *tries = NULL;
 
+    if (!mt__timers_armed(s))
+        return;
     while ((t = mt__timer_first(s)) != NULL &&
            !mt_time_before(mt__cycle_now(s), t->deadline)) {
         mt__timer_del(s, t);
-        mt__fire(s, t);
+        if (mt__fire(s, t)) {
+            t->link[0] = tries;
+            tries = t;
+        }
+    }
+    while ((t = tries) != NULL) {
+        tries = t->link[0];
+        mt__timer_add(s, t);
     }
 }
 
@@ -1023,13 +1055,20 @@ static void mt__report(mt_sched *s, mt_task *t)
 #endif
 }
 
-/* Hand a child's ending to its parent. A verdict the parent already has
- * (its await timed out, or it was cancelled) wins over the child's. */
-static void mt__deliver(mt_sched *s, mt_task *p, int code, const char *msg)
+/* Hand a child's ending to its parent. A cancel of the parent wins over
+ * the child's outcome. So does the parent's timeout, unless the child
+ * never saw the cancellation it brought (`seen`: no wait of the child's
+ * ended MT_ECANCELED): a child that completed by the deadline, done or
+ * failed, reports that, as asyncio's wait_for does. */
+static void mt__deliver(mt_sched *s, mt_task *p, int code, const char *msg, int seen)
 {
     if (MT__ST(p) == MT__S_CHILD) /* else it runs: the child ended inline */
         mt__unpark(s, p);
-    mt__out_arrive(p, code, msg);
+    if (p->err == MT_ETIMEDOUT && !seen && code != MT_ECANCELED &&
+        !(p->bits & MT__F_CANCEL))
+        mt__out_arrive(p, code, msg, 1);
+    else
+        mt__out_arrive(p, code, msg, 0);
 }
 
 /* Task t returned ending status r: settle its state, report an unhandled
@@ -1041,7 +1080,7 @@ __attribute__((__noinline__)) /* cold: keeps mt__resume's frame small */
 static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
 {
     mt_task *p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
-    int code = 0;
+    int code = 0, seen = p && p->err && (t->bits & MT__SAW); /* see deliver */
     const char *msg = NULL;
 
     s->finishing = t; /* not to be reused before its finally pass */
@@ -1069,7 +1108,7 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     }
     s->finishing = NULL;
     if (p)
-        mt__deliver(s, p, code, msg);
+        mt__deliver(s, p, code, msg, seen);
     return p;
 }
 
@@ -1487,6 +1526,8 @@ MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout)
         return mt__out_set(t, MT_EINVAL, "bad descriptor or events");
     if (!mt__io_takes(fd))
         return mt__out_set(t, MT_ERANGE, "descriptor >= FD_SETSIZE (select)");
+    if (MT__POS(t) && !mt_time_before(mt__cycle_now(s), t->deadline))
+        return mt__out_set(t, MT_ETIMEDOUT, NULL); /* its deadline passed */
     if (!MT__POS(t)) { /* the first wait of this operation, or no deadline */
         if (timeout == 0)
             return mt__out_set(t, MT_ETIMEDOUT, NULL);
@@ -2677,7 +2718,11 @@ static void mt__wait_events(mt_sched *s, long wait)
             return;
     }
 #endif
-    if (wait > 0 && !MT__FLAG_GET(s->signalled) && !s->rq.head) {
+    /* No deadline: only an interrupt's post can end the wait, so the idle
+     * hook is told MT_FOREVER (a port sleeps until the next interrupt);
+     * with no signal registered, nothing could, and the cycle goes on. */
+    if ((wait > 0 || (wait < 0 && s->signals)) && !MT__FLAG_GET(s->signalled) &&
+        !s->rq.head) {
         mt__clock_idle(s, wait);
         s->now_valid = 0;
     }
@@ -3524,8 +3569,10 @@ static void mt__clock_idle(mt_sched *s, long ms)
         return;
     }
 #if MT_POSIX
-    if (ms > 0) {
+    if (ms != 0) { /* no deadline (no I/O layer): a second at a time */
         struct timespec ts;
+        if (ms < 0)
+            ms = 1000;
         ts.tv_sec = (time_t)(ms / 1000);
         ts.tv_nsec = (long)(ms % 1000) * 1000000L;
         (void)nanosleep(&ts, NULL); /* a signal ends it: see mt_signal */

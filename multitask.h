@@ -267,10 +267,10 @@ struct mt_task {
 #endif
     mt_time deadline;   /* when the current wait times out */
 #if MT_TIMER_LIST
-    uint16_t bits;      /* timed << 8 | flags << 4 | state */
+    uint16_t bits;      /* saw << 9 | timed << 8 | flags << 4 | state */
 #else
     uint32_t seq;       /* arming order: equal deadlines fire FIFO */
-    uint32_t bits;      /* timer position << 8 | flags << 4 | state */
+    uint32_t bits;      /* saw << 31 | timer position << 8 | flags << 4 | state */
 #endif
 #if !MT_LC_LABELS
     uint16_t lc;        /* resume point: source line */
@@ -697,7 +697,8 @@ enum mt_state {
  * results are fields of its frame. If it fails, this task fails with the same
  * error, unless caught. On timeout the child is cancelled, and this task
  * resumes with MT_ETIMEDOUT once the child has ended (its frame is then
- * free to reuse). */
+ * free to reuse); but a child that completed in the deadline's tick
+ * without seeing the cancellation hands over its own outcome. */
 #define MT_AWAIT(t, child, fn, timeout)                                      \
     MT__WAIT(t, mt__await((t), (child), (fn), (timeout)))
 

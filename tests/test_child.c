@@ -1499,6 +1499,64 @@ static void test_states_failed(void **state)
     run_states(1);
 }
 
+/* A child that completes in the tick of its parent's deadline reports
+ * its result, done or failed: the deadline bounds the waiting, and the
+ * child finished by it (the timer fired first in that cycle, the child
+ * had already been woken). */
+struct ontime_child { mt_task task; int fail, value; };
+
+static int ontime_child(mt_task *t)
+{
+    struct ontime_child *f = (struct ontime_child *)t;
+    MT_BEGIN(t);
+    MT_SLEEP(t, 50);
+    if (f->fail)
+        MT_RAISE(t, MT_EUSER - 3, "failed on time");
+    f->value = 7;
+    MT_END(t);
+}
+
+struct ontime_parent { mt_task task; struct ontime_child c; int err; const char *msg; };
+
+static int ontime_parent(mt_task *t)
+{
+    struct ontime_parent *f = (struct ontime_parent *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_AWAIT(t, &f->c.task, ontime_child, 50));
+    f->err = mt_err(t);
+    f->msg = mt_errmsg(t);
+    MT_END(t);
+}
+
+static void test_child_done_at_deadline_reports(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct ontime_parent p;
+    int fail;
+    (void)state;
+
+    for (fail = 0; fail < 2; fail++) {
+        memset(&p, 0, sizeof p);
+        p.c.fail = fail;
+        mt_sched_init(&s);
+        use_fake_clock(&s, &c, 1000);
+        assert_int_equal(mt_sched_add(&s, &p.task, ontime_parent), 0);
+        assert_int_equal(mt_sched_run(&s), 0);
+        assert_int_equal(c.now, 1050);
+        if (fail) {
+            assert_int_equal(p.err, MT_EUSER - 3);
+            assert_string_equal(p.msg, "failed on time");
+            assert_int_equal(mt_state(&p.c.task), MT_FAILED);
+        } else {
+            assert_int_equal(p.err, 0);
+            assert_int_equal(p.c.value, 7);
+            assert_int_equal(mt_state(&p.c.task), MT_DONE);
+        }
+        assert_sched_empty(&s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1519,6 +1577,7 @@ int main(void)
         cmocka_unit_test(test_await_timeout_cancels_child),
         cmocka_unit_test(test_await_timeout_uncaught),
         cmocka_unit_test(test_await_timeout_child_catches),
+        cmocka_unit_test(test_child_done_at_deadline_reports),
         cmocka_unit_test(test_await_timeout_cancels_subtree),
         cmocka_unit_test(test_await_timeout_not_fired),
         cmocka_unit_test(test_await_timeout_disarmed),

@@ -672,15 +672,20 @@ static void test_read_all_eof_uncaught(void **state)
 
 /* ---- A deadline or cancel in the cycle it becomes ready wins ------------ */
 
-/* Ready and due in the same cycle: the deadline wins, and the message is
- * the code's text (not the ready events, which share its storage). */
-struct timed_reader { mt_task task; int fd, err; char buf[8], emsg[64]; ssize_t n; };
+/* Ready and due in the same cycle: the operation that completes by its
+ * deadline reports its result (the data is taken, not left in the socket);
+ * one that would wait again times out, and its message is the code's text
+ * (not the ready events, which share its storage). */
+struct timed_reader { mt_task task; int fd, err, all; char buf[8], emsg[64]; ssize_t n; size_t done; };
 
 static int timed_reader(mt_task *t)
 {
     struct timed_reader *f = (struct timed_reader *)t;
     MT_BEGIN(t);
-    MT_CATCH(t, MT_READ(t, f->fd, f->buf, sizeof f->buf, &f->n, 10));
+    if (f->all)
+        MT_CATCH(t, MT_READ_ALL(t, f->fd, f->buf, 4, &f->done, 10));
+    else
+        MT_CATCH(t, MT_READ(t, f->fd, f->buf, sizeof f->buf, &f->n, 10));
     f->err = mt_err(t);
     strncpy(f->emsg, mt_errmsg(t), sizeof f->emsg - 1);
     MT_END(t);
@@ -703,8 +708,22 @@ static void test_ready_and_due_together(void **state)
     xwrite(sv[1], "x");
     c.now += 20;
     drive(&s, 10);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.n, 1);
+    assert_memory_equal(r.buf, "x", 1);
+
+    memset(&r, 0, sizeof r); /* needs 4 bytes, 1 came in time */
+    r.fd = sv[0];
+    r.all = 1;
+    assert_int_equal(mt_sched_add(&s, &r.task, timed_reader), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    xwrite(sv[1], "y");
+    c.now += 20;
+    drive(&s, 10);
     assert_int_equal(r.err, MT_ETIMEDOUT);
     assert_string_equal(r.emsg, mt_strerror(MT_ETIMEDOUT));
+    assert_int_equal(r.done, 1);
+    assert_memory_equal(r.buf, "y", 1);
     xclose(sv[0]);
     xclose(sv[1]);
     assert_sched_empty(&s);

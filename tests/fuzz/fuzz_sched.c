@@ -118,6 +118,7 @@ struct tf {
     /* its current wait */
     int w_kind, w_obj, w_catch, w_ylike, w_until, w_pending, w_parked, w_imm;
     int w_armed, w_has_v, w_v, w_imm_v;
+    int saw; /* a wait of its ended MT_ECANCELED */
     const char *w_msg, *w_imm_msg;
     long w_tmo;
     uint64_t w_start, w_deadline;
@@ -603,6 +604,7 @@ static void frame_start(struct tf *f, int prog)
     f->prog = prog;
     f->started = 1;
     f->fresh = 1;
+    f->saw = 0;
     M.live++;
 }
 
@@ -689,7 +691,11 @@ static void on_final(struct tf *f)
         struct tf *p = f->parent;
         CHECK(p, p->w_pending && p->w_kind == K_AWAIT, "model: a child ended unawaited");
         disarm(p);
-        if (!p->w_has_v)
+        /* A cancel stands; a timeout only if the child saw the cancellation
+         * it brought: a child that completed by the deadline reports. */
+        if (!p->w_has_v ||
+            (p->w_v == MT_ETIMEDOUT && !p->cancel && !f->saw &&
+             f->end_err != MT_ECANCELED))
             verdict(p, f->end_err, f->end_msg);
     }
 }
@@ -906,6 +912,7 @@ static void wait_done(struct tf *f)
     }
     f->w_pending = 0;
     f->w_has_v = 0;
+    f->saw |= v == MT_ECANCELED;
     CHECK(f, !f->w_armed, "model: a completed wait kept its timer");
 }
 
