@@ -959,7 +959,8 @@ MT_API int mt_sched_pollfds(mt_sched *s, struct pollfd *fds, int cap);
 #endif
 
 /* Replace the clock: `now` returns ticks (wrapping freely); `idle` blocks
- * for up to `ms` ticks (MT_FOREVER: until an event) when nothing is
+ * for up to `ms` ticks (MT_FOREVER: until an event, when tasks wait only
+ * for signal posts: sleep until the next interrupt) when nothing is
  * runnable. A virtual clock's idle hook just advances the time. NULL hooks
  * restore the defaults (POSIX: CLOCK_MONOTONIC in ms, nanosleep). */
 MT_API void mt_sched_set_clock(mt_sched *s, mt_time (*now)(void *arg),

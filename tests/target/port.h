@@ -6,8 +6,8 @@ void port_init(void);
 void port_putc(char c);
 void port_exit(int code);
 mt_time port_ticks(void);
-/* Sleep until the tick has advanced `ms` or an interrupt posted a signal
- * of `s`. */
+/* Sleep until the tick has advanced `ms` (MT_FOREVER: no limit) or an
+ * interrupt posted a signal of `s`. */
 void port_idle(long ms, mt_sched *s);
 /* Called by the port's 1 kHz timer interrupt. */
 void target_tick_isr(void);

@@ -221,6 +221,22 @@ static int irqwaiter(mt_task *t)
     MT_END(t);
 }
 
+/* Waits for the interrupt with no deadline at all: the idle hook must be
+ * told MT_FOREVER, so the port sleeps until the interrupt. */
+struct irqforever { mt_task task; int err; };
+
+static int irqforever(mt_task *t)
+{
+    struct irqforever *f = (struct irqforever *)t;
+    MT_BEGIN(t);
+    ticks_to_post = 20;
+    MT_CATCH(t, MT_SIGNAL_WAIT(t, &tick_signal, MT_FOREVER));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static unsigned idle_forever; /* idle hook calls with no deadline */
+
 /* ---- the run ---- */
 
 static mt_time clock_now(void *arg)
@@ -232,6 +248,8 @@ static mt_time clock_now(void *arg)
 static void clock_idle(void *arg, long ms)
 {
     (void)arg;
+    if (ms < 0)
+        idle_forever++;
     port_idle(ms, &sched);
 }
 
@@ -246,6 +264,8 @@ int main(void)
     static mt_task rel;
     static struct victim v;
     static struct irqwaiter iw;
+    static struct irqforever fw;
+    unsigned cycles = 0;
 
     port_init();
     puts_("multitask target tests\n");
@@ -318,6 +338,15 @@ int main(void)
     CHECK(iw.err == 0);
     CHECK(iw.waited >= 19 && iw.waited < 1000);
     CHECK(mt_sched_live(&sched) == 0);
+
+    mt_sched_add(&sched, &fw.task, irqforever); /* the low-power loop */
+    while (mt_sched_live(&sched) && cycles < 1000) {
+        mt_sched_run_once(&sched, MT_FOREVER);
+        cycles++;
+    }
+    CHECK(mt_state(&fw.task) == MT_DONE && fw.err == 0);
+    CHECK(idle_forever >= 1);
+    CHECK(cycles <= 4);
 
     puts_("EXIT ");
     putn(failures);

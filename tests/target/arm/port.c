@@ -40,7 +40,7 @@ mt_time port_ticks(void) { return ticks; }
 void port_idle(long ms, mt_sched *s)
 {
     mt_time start = ticks;
-    while ((long)(mt_time)(ticks - start) < ms) {
+    while (ms < 0 || (long)(mt_time)(ticks - start) < ms) { /* <0: till a post */
         /* Masked, a pending interrupt still ends wfi, and a post that
          * landed before the mask is seen by the check. */
         __asm__ volatile("cpsid i" ::: "memory");

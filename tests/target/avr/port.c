@@ -42,7 +42,7 @@ void port_idle(long ms, mt_sched *s)
 {
     mt_time start = port_ticks();
     set_sleep_mode(SLEEP_MODE_IDLE);
-    while ((long)(mt_time)(port_ticks() - start) < ms) {
+    while (ms < 0 || (long)(mt_time)(port_ticks() - start) < ms) { /* <0: till a post */
         cli();
         if (mt_sched_signalled(s)) {
             sei();
