@@ -940,11 +940,13 @@ MT_API int mt__poll_begin(mt_task *t, long timeout)
 }
 
 /* MT_WAIT_UNTIL's condition held at once: no wait, but a cancelled task
- * still ends here, as at any wait. */
-MT_API int mt__cond_met(mt_task *t)
+ * still ends here, and a bad timeout is refused, as at any wait. */
+MT_API int mt__cond_met(mt_task *t, long timeout)
 {
     if (t->bits & MT__F_CANCEL)
         return mt__out_cancelled(t);
+    if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
+        return mt__out_set(t, MT_EINVAL, "timeout out of range");
     mt__out_yielded(t); /* no wait: w keeps what the last one left */
     return MT__GO;
 }
@@ -1025,11 +1027,12 @@ MT_API void mt__enter(mt_task *t)
 }
 #endif
 
-MT_API int mt__lost(mt_task *t)
+MT_API int mt__lost(mt_task *t, const char *func)
 {
     if (t->bits & MT__F_FINAL)
         return MT__DONE; /* a finally pass with no finally section */
     MT__MISUSE("resume point not found (a wait inside a switch statement?)");
+    mt__note_failure(t, func);
     (void)mt__out_set(t, MT_EINVAL, "resume point not found (a wait inside a switch statement?)");
     return MT__FAILED;
 }
@@ -1104,7 +1107,8 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
          * dump from it must not walk t (mt__enter knows it by finishing). */
         t->bits |= MT__F_FINAL;
         MT__LC_TO_FINAL(t);
-        (void)t->fn(t); /* t may be freed from here on */
+        if (t->fn(t) != MT__DONE) /* t may be freed from here on */
+            MT__MISUSE("a wait, MT_EXIT or MT_RAISE inside MT_FINALLY (the rest of the section was skipped)");
     }
     s->finishing = NULL;
     if (p)
@@ -1215,7 +1219,7 @@ static int mt__queue_grow(mt_queue *q)
     size_t cap = q->cap ? q->cap * 2 : 8;
     unsigned char *buf;
 
-    if (cap < q->cap || cap > (size_t)-1 / q->size)
+    if (cap < q->cap || cap > (size_t)PTRDIFF_MAX / q->size)
         return MT_ENOMEM;
     buf = (unsigned char *)MT_REALLOC(q->buf, cap * q->size);
     if (!buf)
@@ -1254,8 +1258,8 @@ MT_API int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
 {
     size_t i;
 
-    if (!q || !item_size || (!storage) != (!capacity) ||
-        (capacity && capacity > (size_t)-1 / item_size) ||
+    if (!q || !item_size || (!storage) != (!capacity) || item_size > PTRDIFF_MAX ||
+        (capacity && capacity > (size_t)PTRDIFF_MAX / item_size) || /* no object is larger */
         (count && !contents) || (capacity && count > capacity))
         return MT_EINVAL;
     {
@@ -1595,6 +1599,16 @@ static int mt__io_err(mt_task *t, int code)
     return 0;
 }
 
+/* An operation's arguments: a negative descriptor, or a NULL where it
+ * stores its result, is MT_EINVAL before any system call. 0: go on. */
+static int mt__io_bad(mt_task *t, int fd, const void *out)
+{
+    if (fd >= 0 && out)
+        return 0;
+    (void)mt__out_set(t, MT_EINVAL, fd < 0 ? "negative descriptor" : "NULL pointer argument");
+    return 1;
+}
+
 /* An operation's system error: 1 if it would block, else 0 with t->err set. */
 static int mt__io_failed(mt_task *t)
 {
@@ -1606,6 +1620,8 @@ static int mt__io_failed(mt_task *t)
 
 MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n)
 {
+    if (mt__io_bad(t, fd, n))
+        return 0;
     for (;;) {
         ssize_t r = MT__SYS(read)(fd, buf, len);
         if (r >= 0) {
@@ -1621,6 +1637,8 @@ MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n)
 
 MT_API int mt__write(mt_task *t, int fd, const void *buf, size_t len, ssize_t *n)
 {
+    if (mt__io_bad(t, fd, n))
+        return 0;
     for (;;) {
         ssize_t r = MT__SYS(write)(fd, buf, len);
         if (r >= 0) {
@@ -1637,6 +1655,8 @@ MT_API int mt__write(mt_task *t, int fd, const void *buf, size_t len, ssize_t *n
 MT_API int mt__recv(mt_task *t, int fd, void *buf, size_t len, int flags,
                     ssize_t *n, struct sockaddr *addr, socklen_t *addrlen)
 {
+    if (mt__io_bad(t, fd, n))
+        return 0;
     for (;;) {
         ssize_t r = addr ? MT__SYS(recvfrom)(fd, buf, len, flags, addr, addrlen)
                          : MT__SYS(recv)(fd, buf, len, flags);
@@ -1660,6 +1680,8 @@ MT_API int mt__recv(mt_task *t, int fd, void *buf, size_t len, int flags,
 MT_API int mt__send(mt_task *t, int fd, const void *buf, size_t len, int flags,
                     ssize_t *n, const struct sockaddr *addr, socklen_t addrlen)
 {
+    if (mt__io_bad(t, fd, n))
+        return 0;
     for (;;) {
         ssize_t r = addr ? MT__SYS(sendto)(fd, buf, len, flags | MT__NOSIGNAL, addr, addrlen)
                          : MT__SYS(send)(fd, buf, len, flags | MT__NOSIGNAL);
@@ -1677,6 +1699,8 @@ MT_API int mt__send(mt_task *t, int fd, const void *buf, size_t len, int flags,
 MT_API int mt__accept(mt_task *t, int fd, int *newfd, struct sockaddr *addr,
                       socklen_t *addrlen)
 {
+    if (mt__io_bad(t, fd, newfd))
+        return 0;
     for (;;) {
         int c = MT__SYS(accept)(fd, addr, addrlen);
         if (c >= 0) {
@@ -1700,6 +1724,8 @@ MT_API int mt__accept(mt_task *t, int fd, int *newfd, struct sockaddr *addr,
 MT_API int mt__connect(mt_task *t, int fd, const struct sockaddr *addr,
                        socklen_t addrlen)
 {
+    if (mt__io_bad(t, fd, addr))
+        return 0;
     if (t->w.io) { /* writable after EINPROGRESS: the outcome is in SO_ERROR */
         int e = 0;
         socklen_t sl = sizeof e;
@@ -1717,6 +1743,8 @@ MT_API int mt__connect(mt_task *t, int fd, const struct sockaddr *addr,
 MT_API int mt__xfer_all(mt_task *t, int fd, void *buf, size_t len,
                         size_t *done, int writing)
 {
+    if (mt__io_bad(t, fd, done))
+        return 0;
     if (!t->w.io)
         *done = 0; /* the first try */
     while (*done < len) {
@@ -1751,6 +1779,8 @@ MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
 {
     size_t i;
 
+    if (mt__io_bad(t, fd, lb))
+        return 0;
     if (!t->w.io && lb->line) { /* the first try: drop the previous line */
         memmove(lb->buf, lb->buf + lb->line, lb->len - lb->line);
         lb->len -= lb->line;
@@ -2631,6 +2661,7 @@ MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout)
 
 static mt_time mt__clock_now(mt_sched *s);
 static void mt__clock_idle(mt_sched *s, long ms);
+static const char *mt__name_of(mt_sched *s, mt_task *t);
 #if MT_DEBUG
 static void mt__poison_stack(void);
 static void mt__stats_after(mt_sched *s, mt_task *t, uint16_t line, mt_time began);
@@ -2693,6 +2724,8 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t)
     }
     MT__MISUSE("task function returned outside MT_END");
     (void)mt__out_set(t, MT_EINVAL, "task function returned outside MT_END");
+    if (t->bits & MT__F_ROOT)
+        s->fail_name = mt__name_of(s, t); /* the report names the task */
     return mt__finish(s, t, MT__FAILED);
 }
 
@@ -3078,6 +3111,33 @@ MT_API const char *mt_strerror(int code)
     return code <= MT_EUSER ? "user-defined error" : "unknown error";
 }
 
+/* The name of a system error code: MT_ESYS(ECONNRESET) for the common
+ * ones, MT_ESYS for the rest. */
+static const char *mt__errno_name(int e)
+{
+#if MT_IO
+#define MT__ERRNOS(X)                                                        \
+    X(EPERM) X(ENOENT) X(EINTR) X(EIO) X(EBADF) X(EAGAIN) X(ENOMEM) X(EACCES) \
+    X(EFAULT) X(EBUSY) X(EEXIST) X(EINVAL) X(ENFILE) X(EMFILE) X(ENOSPC)     \
+    X(EPIPE) X(ERANGE) X(ENOTSOCK) X(EMSGSIZE) X(EOPNOTSUPP) X(EADDRINUSE)   \
+    X(EADDRNOTAVAIL) X(ENETDOWN) X(ENETUNREACH) X(ECONNABORTED)              \
+    X(ECONNRESET) X(ENOBUFS) X(EISCONN) X(ENOTCONN) X(ETIMEDOUT)             \
+    X(ECONNREFUSED) X(EHOSTUNREACH) X(EALREADY) X(EINPROGRESS)
+    switch (e) {
+#define MT__ERRNO_NAME(name)                                                 \
+    case name:                                                               \
+        return "MT_ESYS(" #name ")";
+        MT__ERRNOS(MT__ERRNO_NAME)
+#undef MT__ERRNO_NAME
+    default:
+        break;
+    }
+#else
+    (void)e;
+#endif
+    return "MT_ESYS";
+}
+
 MT_API const char *mt_errname(int code)
 {
     switch (code) {
@@ -3091,8 +3151,8 @@ MT_API const char *mt_errname(int code)
     default:
         break;
     }
-    if (code <= MT_ESYS_BASE)
-        return "MT_ESYS";
+    if (code <= MT_ESYS_BASE && code > MT_ESYS_BASE - 4096)
+        return mt__errno_name(MT_ESYS_BASE - code);
     return code <= MT_EUSER ? "MT_EUSER" : "MT_E?";
 }
 
@@ -3387,6 +3447,14 @@ MT_API int mt_sched_dump(mt_sched *s, mt_out out, void *arg)
     return mt__dump_all(s, out, arg);
 }
 
+/* A task's name for a report, asked of its function. */
+static const char *mt__name_of(mt_sched *s, mt_task *t)
+{
+    const char *name, *file;
+    mt__ask(s, t, &name, &file);
+    return name;
+}
+
 /* mt_sched_run ends with tasks parked and nothing to wake them. */
 static void mt__stranded(mt_sched *s)
 {
@@ -3408,6 +3476,13 @@ MT_API int mt_sched_dump(mt_sched *s, mt_out out, void *arg)
 }
 
 static void mt__stranded(mt_sched *s) { (void)s; }
+
+static const char *mt__name_of(mt_sched *s, mt_task *t)
+{
+    (void)s;
+    (void)t;
+    return NULL;
+}
 #endif
 
 MT_API void mt_sched_set_out(mt_sched *s, mt_out out, void *arg)

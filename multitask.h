@@ -617,7 +617,7 @@ enum mt_state {
 #define MT_END(t)                                                            \
     return MT__DONE;                                                         \
     default:                                                                 \
-        return mt__lost(t);                                                  \
+        return mt__lost((t), MT_FUNC);                                       \
     }                                                                        \
     (void)sizeof(mt__task_body);                                             \
     }                                                                        \
@@ -630,8 +630,9 @@ enum mt_state {
  * after the task's state is final and its error reported, so it may close
  * descriptors and free the frame. The scheduler never touches the frame
  * after the section, and refuses to add or await the frame again before it
- * (MT_EBUSY; a misuse stop with MT_ASSERT). It must not wait: a wait ends
- * the section, and the task keeps its result. */
+ * (MT_EBUSY; a misuse stop with MT_ASSERT). It must not wait, MT_EXIT or
+ * MT_RAISE: with MT_ASSERT a misuse stop; without, that ends the section
+ * there (the rest is skipped), and the task keeps its result. */
 #define MT_FINALLY(t)                                                        \
     (void)sizeof(mt__task_body);                                             \
     return MT__FINISH;                                                       \
@@ -683,7 +684,7 @@ enum mt_state {
             }                                                                \
             MT__CHECK(t);                                                    \
         } else {                                                             \
-            int mt__r = mt__cond_met(t);                                     \
+            int mt__r = mt__cond_met((t), (timeout));                        \
             if (mt__r != MT__GO) return mt__r;                               \
         }                                                                    \
     } while (0)
@@ -1024,7 +1025,7 @@ MT_API const char *mt_errname(int code);
  * Capacity 0 with NULL storage: unbounded (the seed's maxsize=0), growing
  * through MT_REALLOC; free it with mt_queue_free. Returns 0, MT_EINVAL (NULL
  * q, item_size 0, NULL storage with a capacity, storage with capacity 0,
- * capacity * item_size overflowing, more contents than capacity),
+ * capacity * item_size over PTRDIFF_MAX, more contents than capacity),
  * MT_ENOTSUP (unbounded with MT_NO_HEAP), MT_ENOMEM (allocation failed). */
 MT_API int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
                   size_t capacity, const void *contents, size_t count);
@@ -1084,7 +1085,7 @@ MT_API void mt_signal_post(mt_signal *sig);
 MT_API int mt_sched_signalled(const mt_sched *s);
 
 /* Deadlines. mt_deadline: the tick `timeout` ticks after the task's cycle
- * reading (timeout >= 0). mt_until: the timeout that ends at `deadline`, 0
+ * reading (a negative timeout counts as 0: the deadline is now). mt_until: the timeout that ends at `deadline`, 0
  * if it has passed; pass it to any wait, or hand the deadline itself down
  * to a child, so a chain of tasks shares one deadline. Both take the task
  * (for its scheduler's clock) and need `deadline` within MT_TIMEOUT_MAX of
@@ -1137,13 +1138,13 @@ MT_API void mt_out_stdio(void *file, const char *line);
 MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func);
 MT_API int mt__query(mt_task *t, const char *func, const char *file);
 MT_API int mt__caught(mt_task *t, const char *func);
-MT_API int mt__lost(mt_task *t);
+MT_API int mt__lost(mt_task *t, const char *func);
 #if MT_ASSERT
 MT_API void mt__enter(mt_task *t);
 #endif
 MT_API int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
 MT_API int mt__poll_begin(mt_task *t, long timeout);
-MT_API int mt__cond_met(mt_task *t);
+MT_API int mt__cond_met(mt_task *t, long timeout);
 MT_API void mt__wait_end(mt_task *t);
 MT_API int mt__sleep(mt_task *t, long ms);
 MT_API int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout);

@@ -74,6 +74,9 @@ static int parent(mt_task *t)
 int main(void)
 {
     static struct parent p;
+    int r;
     mt_add(&p.task, parent);
-    return mt_run() == 0 ? 0 : 1;
+    r = mt_run();
+    mt_sched_destroy(mt_default()); /* closes what it opened (epoll, self-pipe) */
+    return r == 0 ? 0 : 1;
 }

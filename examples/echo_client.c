@@ -75,6 +75,7 @@ int main(int argc, char **argv)
         mt_add(&c[i].task, conn);
     }
     r = mt_run();
+    mt_sched_destroy(mt_default()); /* closes what it opened (epoll, self-pipe) */
     printf("%ld connections x %ld messages: %ld echoes verified, %ld connections failed\n",
            n, messages, verified, failed);
     free(c);

@@ -32,5 +32,7 @@ int main(int argc, char **argv)
     hello.rounds = goodbye.rounds = rounds;
     mt_add(&hello.task, printer);
     mt_add(&goodbye.task, printer);
-    return mt_run() == 0 ? 0 : 1;
+    if (mt_run() != 0)
+        return 1;
+    return mt_sched_destroy(mt_default()) == 0 ? 0 : 1; /* closes what it opened */
 }

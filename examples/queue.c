@@ -122,5 +122,8 @@ int main(void)
     mt_add(&prod.task, producer);
     mt_add(&sq.task, squarer);
     mt_add(&prt.task, printer);
-    return r == 0 && mt_run() == 0 ? 0 : 1;
+    if (mt_run() != 0)
+        r = 1;
+    mt_sched_destroy(mt_default()); /* closes what it opened (epoll, self-pipe) */
+    return r == 0 ? 0 : 1;
 }

@@ -75,5 +75,7 @@ int main(int argc, char **argv)
     mt_sched_add(&sched, &fast.task, ticker);
     mt_sched_add(&sched, &slow.task, ticker);
     mt_sched_add(&sched, &imp.task, impatient);
-    return mt_sched_run(&sched) == 0 ? 0 : 1;
+    if (mt_sched_run(&sched) != 0)
+        return 1;
+    return mt_sched_destroy(&sched) == 0 ? 0 : 1; /* closes what it opened */
 }

@@ -1008,7 +1008,7 @@ static void test_tcp_connect_refused(void **state)
     assert_int_equal(mt_sched_add(&s, &c.task, connector), 0);
     assert_true(drive(&s, 1000) > 0);
     assert_int_equal(c.err, MT_ESYS(ECONNREFUSED));
-    assert_string_equal(mt_errname(c.err), "MT_ESYS");
+    assert_string_equal(mt_errname(c.err), "MT_ESYS(ECONNREFUSED)");
     assert_string_equal(mt_strerror(c.err), strerror(ECONNREFUSED));
     assert_string_equal(c.emsg, strerror(ECONNREFUSED)); /* not the ready bits */
     assert_int_equal(c.n, 0); /* nothing sent */
@@ -1608,7 +1608,12 @@ static void test_system_error_names(void **state)
     mt_sched_init(&s);
     assert_int_equal(MT_ESYS(ECONNRESET), MT_ESYS_BASE - ECONNRESET);
     assert_true(MT_ESYS(ECONNRESET) < MT_EUSER);
-    assert_string_equal(mt_errname(MT_ESYS(ECONNRESET)), "MT_ESYS");
+    assert_string_equal(mt_errname(MT_ESYS(ECONNRESET)), "MT_ESYS(ECONNRESET)");
+    assert_string_equal(mt_errname(MT_ESYS(EMFILE)), "MT_ESYS(EMFILE)");
+    assert_string_equal(mt_errname(MT_ESYS(4000)), "MT_ESYS"); /* no name of ours */
+    /* Codes below the system range are user codes, named and told alike. */
+    assert_string_equal(mt_errname(-32768), "MT_EUSER");
+    assert_string_equal(mt_strerror(-32768), "user-defined error");
     assert_string_equal(mt_strerror(MT_ESYS(ECONNRESET)), strerror(ECONNRESET));
     assert_string_equal(mt_strerror(MT_ESYS(EPIPE)), strerror(EPIPE));
     assert_string_equal(mt_errname(MT_EBADF), "MT_EBADF");
@@ -2026,6 +2031,55 @@ static void test_closed_fd_found_while_busy(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
+/* Bad arguments to an operation: MT_EINVAL before any system call (a
+ * negative descriptor, a NULL where the result goes), never a crash. */
+struct bad_args { mt_task task; int fd, which, err; };
+
+static int bad_args(mt_task *t)
+{
+    struct bad_args *f = (struct bad_args *)t;
+    char b[4];
+    MT_BEGIN(t);
+    if (f->which == 0)
+        MT_CATCH(t, MT_READ(t, f->fd, b, sizeof b, NULL, 100));
+    else if (f->which == 1)
+        MT_CATCH(t, MT_WRITE(t, f->fd, "x", 1, NULL, 100));
+    else if (f->which == 2)
+        MT_CATCH(t, MT_ACCEPT(t, f->fd, NULL, NULL, NULL, 100));
+    else if (f->which == 3)
+        MT_CATCH(t, MT_READ_ALL(t, f->fd, b, sizeof b, NULL, 100));
+    else
+        MT_CATCH(t, MT_READLINE(t, f->fd, NULL, 100));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static void test_operation_bad_arguments(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct bad_args a;
+    int sv[2], which, fd;
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    for (fd = -1; fd <= 0; fd++) {
+        for (which = 0; which < 5; which++) {
+            memset(&a, 0, sizeof a);
+            a.fd = fd < 0 ? -1 : sv[0];
+            a.which = which;
+            assert_int_equal(mt_sched_add(&s, &a.task, bad_args), 0);
+            assert_int_equal(mt_sched_run(&s), 0);
+            assert_int_equal(a.err, MT_EINVAL);
+        }
+    }
+    xclose(sv[0]);
+    xclose(sv[1]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2063,6 +2117,7 @@ int main(void)
         cmocka_unit_test(test_fd_ready_kept_until_next_wait),
         cmocka_unit_test(test_hangup_ends_except_wait),
         cmocka_unit_test(test_closed_fd_found_while_busy),
+        cmocka_unit_test(test_operation_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,15 +138,25 @@ static int early_return(mt_task *t)
     MT_END(t);
 }
 
+/* The report names the task (its function), not "(unnamed)". */
+static int named(const struct reports *r, const char *name)
+{
+    return r->count == 1 && r->name && strcmp(r->name, name) == 0;
+}
+
 static int return_outside_end(void)
 {
     mt_sched s;
     mt_task a = {0};
+    struct reports r = {0};
     mt_sched_init(&s);
-    mt_sched_set_report(&s, NULL, NULL);
+    mt_sched_set_report(&s, record_report, &r);
     if (mt_sched_add(&s, &a, early_return))
         return 1;
-    return mt_sched_run(&s) == MT_EUNHANDLED && mt_err(&a) == MT_EINVAL ? 0 : 1;
+    return mt_sched_run(&s) == MT_EUNHANDLED && mt_err(&a) == MT_EINVAL &&
+                   named(&r, "early_return")
+               ? 0
+               : 1;
 }
 
 static int odd_return(mt_task *t)
@@ -160,11 +170,39 @@ static int return_odd_status(void)
 {
     mt_sched s;
     mt_task a = {0};
+    struct reports r = {0};
     mt_sched_init(&s);
-    mt_sched_set_report(&s, NULL, NULL);
+    mt_sched_set_report(&s, record_report, &r);
     if (mt_sched_add(&s, &a, odd_return))
         return 1;
-    return mt_sched_run(&s) == MT_EUNHANDLED && mt_err(&a) == MT_EINVAL ? 0 : 1;
+    return mt_sched_run(&s) == MT_EUNHANDLED && mt_err(&a) == MT_EINVAL &&
+                   named(&r, "odd_return")
+               ? 0
+               : 1;
+}
+
+/* A wait inside the finally section ends it there: the rest is skipped
+ * (its close or free would never run). */
+struct final_wait { mt_task task; int after; };
+
+static int final_wait(mt_task *t)
+{
+    struct final_wait *f = (struct final_wait *)t;
+    MT_BEGIN(t);
+    MT_FINALLY(t);
+    MT_SLEEP(t, 1); /* WRONG: a finally section must not wait */
+    f->after = 1;
+    MT_END(t);
+}
+
+static int wait_in_finally(void)
+{
+    mt_sched s;
+    struct final_wait f = {{0}, 0};
+    mt_sched_init(&s);
+    if (mt_sched_add(&s, &f.task, final_wait) || mt_sched_run(&s))
+        return 1;
+    return f.after == 0 && mt_state(&f.task) == MT_DONE && mt_sched_live(&s) == 0 ? 0 : 1;
 }
 
 /* A frame added again from its own finally section: the scheduler still
@@ -251,11 +289,15 @@ static int lost_resume_point(void)
 {
     mt_sched s;
     struct switcher w = {{0}, 1};
+    struct reports r = {0};
     mt_sched_init(&s);
-    mt_sched_set_report(&s, NULL, NULL);
+    mt_sched_set_report(&s, record_report, &r);
     if (mt_sched_add(&s, &w.task, switcher))
         return 1;
-    return mt_sched_run(&s) == MT_EUNHANDLED && mt_err(&w.task) == MT_EINVAL ? 0 : 1;
+    return mt_sched_run(&s) == MT_EUNHANDLED && mt_err(&w.task) == MT_EINVAL &&
+                   named(&r, "switcher")
+               ? 0
+               : 1;
 }
 #endif
 
@@ -288,6 +330,13 @@ static void test_return_outside_end(void **state)
     expect_misuse(return_odd_status, "task function returned outside MT_END");
 }
 
+static void test_wait_in_finally(void **state)
+{
+    (void)state;
+    expect_misuse(wait_in_finally,
+                  "a wait, MT_EXIT or MT_RAISE inside MT_FINALLY (the rest of the section was skipped)");
+}
+
 static void test_run_from_task(void **state)
 {
     (void)state;
@@ -314,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_await_live),
         cmocka_unit_test(test_return_outside_end),
         cmocka_unit_test(test_run_from_task),
+        cmocka_unit_test(test_wait_in_finally),
         cmocka_unit_test(test_lost_resume_point),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

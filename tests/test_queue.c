@@ -1424,8 +1424,13 @@ static void test_queue_init_invalid(void **state)
                      MT_EINVAL);
     assert_int_equal(mt_queue_init(&q, buf, sizeof(int), 2, NULL, 1),
                      MT_EINVAL);
+    /* No object is larger than PTRDIFF_MAX bytes: storage said to hold
+     * more is refused (a SIZE_MAX item in 8 bytes of storage was taken). */
+    assert_int_equal(mt_queue_init(&q, buf, SIZE_MAX, 1, NULL, 0), MT_EINVAL);
+    assert_int_equal(mt_queue_init(&q, buf, 1, SIZE_MAX, NULL, 0), MT_EINVAL);
+    assert_int_equal(mt_queue_init(&q, NULL, (size_t)PTRDIFF_MAX + 1, 0, NULL, 0), MT_EINVAL);
     /* The limits themselves are fine. */
-    assert_int_equal(mt_queue_init(&q, buf, 1, SIZE_MAX, NULL, 0), 0);
+    assert_int_equal(mt_queue_init(&q, buf, 1, (size_t)PTRDIFF_MAX, NULL, 0), 0);
     assert_int_equal(mt_queue_init(&q, buf, sizeof(int), 3, init, 3), 0);
     assert_int_equal(mt_queue_full(&q), 1);
 

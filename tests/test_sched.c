@@ -741,7 +741,8 @@ static void test_every_code_named(void **state)
     assert_string_equal(mt_errname(MT_EUSER - 899), "MT_EUSER");
     assert_string_equal(mt_strerror(MT_ESYS_BASE - 5000), "user-defined error"); /* no errno */
 #if MT_IO
-    assert_string_equal(mt_errname(MT_ESYS(5)), "MT_ESYS");
+    assert_string_equal(mt_errname(MT_ESYS(5)), "MT_ESYS(EIO)"); /* EIO is 5 */
+    assert_string_equal(mt_errname(MT_ESYS_BASE - 5000), "MT_EUSER"); /* as its text */
     assert_string_equal(mt_strerror(MT_ESYS(5)), strerror(5));
 #endif
 }

@@ -446,9 +446,43 @@ static void test_equal_deadlines_far_and_near(void **state)
     assert_sched_empty(&s);
 }
 
+/* Every wait refuses a bad timeout, MT_WAIT_UNTIL too when its condition
+ * holds at once (it used to go on); a negative mt_deadline is now. */
+struct bad_timeout { mt_task task; int err_true, err_false; mt_time d, now; };
+
+static int bad_timeout(mt_task *t)
+{
+    struct bad_timeout *f = (struct bad_timeout *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_WAIT_UNTIL(t, 1, -2));
+    f->err_true = mt_err(t);
+    MT_CATCH(t, MT_WAIT_UNTIL(t, 0, -2));
+    f->err_false = mt_err(t);
+    f->d = mt_deadline(t, -5);
+    f->now = mt_sched_now(mt_default());
+    MT_END(t);
+}
+
+static void test_bad_timeouts_refused(void **state)
+{
+    static struct bad_timeout b;
+    struct fake_clock c;
+    (void)state;
+
+    use_fake_clock(mt_default(), &c, 500);
+    assert_int_equal(mt_add(&b.task, bad_timeout), 0);
+    assert_int_equal(mt_run(), 0);
+    assert_int_equal(b.err_true, MT_EINVAL);
+    assert_int_equal(b.err_false, MT_EINVAL);
+    assert_int_equal(b.d, 500);
+    mt_sched_set_clock(mt_default(), NULL, NULL, NULL);
+    assert_int_equal(mt_sched_destroy(mt_default()), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_timeouts_refused),
         cmocka_unit_test(test_sleepers_wake_in_deadline_order),
         cmocka_unit_test(test_idle_blocks_until_next_deadline),
         cmocka_unit_test(test_sleep_zero_and_negative),
