@@ -1,10 +1,30 @@
 /* A key-value server that speaks the Redis protocol (RESP2), so redis-cli
  * and redis-benchmark drive it: PING, ECHO, GET, SET (EX, PX), DEL, EXISTS,
- * INCR, DBSIZE, QUIT. One task per connection, in a malloc'ed frame, serves
- * every whole request a read brought in (pipelining) and sends the replies
- * in one write. Keys with a time to live sit in a heap ordered by deadline;
- * one sweeper task sleeps until the earliest and deletes what is due, and
- * lookups treat an expired key as gone even before the sweeper runs.
+ * INCR, DBSIZE, QUIT, and DEBUG HTSTATS 0 (the hash table's shape). One
+ * task per connection, in a malloc'ed frame, serves every whole request a
+ * read brought in (pipelining) and sends the replies in one write.
+ * Keys sit in a hash table whose hash (SipHash-1-3) is keyed by a random
+ * seed drawn at start, so clients cannot choose keys that collide; the
+ * table doubles when it holds more keys than buckets, moving 16 buckets per
+ * lookup meanwhile, so no command pays for the whole move. Keys with a time
+ * to live sit in a heap ordered by deadline; one sweeper task sleeps until
+ * the earliest and deletes what is due, 1000 keys per turn, letting the
+ * clients in between; lookups treat an expired key as gone even before the
+ * sweeper runs, and a SET that needs room deletes a few expired keys first.
+ * As Redis does: integers (INCR's value, the numbers of EX and PX) are read
+ * as its string2ll reads them: "0", or an optional '-' and digits with no
+ * leading zero (no "-0", "007", "+1", spaces), from -2^63 to 2^63-1, else
+ * "value is not an integer or out of range". A time to live must be
+ * positive, and its deadline, in ms since the Unix epoch, must fit in 64
+ * bits (now + ms <= 2^63-1; EX: seconds * 1000 too), else "invalid expire
+ * time in 'set' command"; the deadline then runs on the monotonic clock.
+ * SET reads its options first (a second EX, or PX, replaces the first; EX
+ * with PX is a syntax error; a name ends at a NUL byte), then the time to
+ * live.
+ * Unlike Redis: the error for an unknown command names the command only
+ * (at most 40 bytes, unprintable ones as '?'), not its arguments; inline
+ * commands split at blanks only (no quoting); SET has no NX, XX, GET,
+ * KEEPTTL, EXAT or PXAT; DEBUG has HTSTATS 0 only (and is always on).
  * Limits, all fixed: 65536 keys and 64 MiB of keys and values (SET beyond
  * them: -OOM), arguments of up to 8 KiB, a request of up to 16.25 KiB, up
  * to 64 arguments; a request beyond these is a protocol error that closes
@@ -35,8 +55,11 @@
 #define REPLY_MAX (MAX_BULK + 64)         /* the longest reply to one command */
 #define STORE_KEYS 65536
 #define STORE_BYTES (64UL << 20)
-#define BUCKETS 65536                     /* a power of two */
-#define MAX_TTL_MS 1000000000000LL        /* 31 years */
+#define TABLE_MIN 64                      /* buckets at first; a power of two */
+#define TABLE_MAX STORE_KEYS              /* buckets at most */
+#define REHASH_STEP 16                    /* buckets moved per lookup while growing */
+#define SWEEP_BATCH 1000                  /* expired keys deleted per turn */
+#define RECLAIM_MAX 64                    /* expired keys a SET may delete for room */
 #define WRITE_MS 30000                    /* a client that reads nothing this long goes */
 #define DRAIN_MS 1000                     /* closing: time to take what the client sends */
 
@@ -48,10 +71,22 @@ struct entry {
     size_t vlen, klen;
     size_t hpos;        /* 1-based place in the heap; 0: no time to live */
     long long expire;   /* ms of the monotonic clock, if hpos */
+    uint64_t hash;      /* of the key, kept for moving it to a bigger table */
     char key[];
 };
 
-static struct entry *buckets[BUCKETS];
+/* The table grows (doubles) when it holds more keys than buckets. It moves
+ * incrementally: while tab[1] is the bigger table, each lookup or insertion
+ * first moves a few of tab[0]'s buckets (those below `moved` are done), so
+ * no command pays for the whole move. New keys go to tab[1] meanwhile. */
+struct table {
+    struct entry **b;
+    size_t size; /* a power of two; 0: none */
+};
+
+static struct table tab[2];
+static size_t moved;
+static uint64_t seed[2]; /* the hash's key: random, drawn at start */
 static struct entry *heap[STORE_KEYS + 1];
 static size_t nkeys, nheap, bytes;
 static mt_event rearm; /* set when a key gets the earliest deadline */
@@ -63,12 +98,80 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static size_t hash(const char *k, size_t n)
+static long long unix_ms(void)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    while (n--)
-        h = (h ^ (unsigned char)*k++) * 16777619u;
-    return h & (BUCKETS - 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The hash: SipHash-1-3 (Aumasson and Bernstein's keyed function, one
+ * compression round, three finalization rounds), keyed by `seed`. A client
+ * that does not know the key cannot choose keys that share a bucket. */
+#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+static void sip_round(uint64_t *v)
+{
+    v[0] += v[1], v[1] = ROTL(v[1], 13), v[1] ^= v[0], v[0] = ROTL(v[0], 32);
+    v[2] += v[3], v[3] = ROTL(v[3], 16), v[3] ^= v[2];
+    v[0] += v[3], v[3] = ROTL(v[3], 21), v[3] ^= v[0];
+    v[2] += v[1], v[1] = ROTL(v[1], 17), v[1] ^= v[2], v[2] = ROTL(v[2], 32);
+}
+
+static uint64_t le64(const unsigned char *p) /* 8 bytes, little-endian */
+{
+    uint64_t x = 0;
+    int i;
+    for (i = 7; i >= 0; i--)
+        x = x << 8 | p[i];
+    return x;
+}
+
+static uint64_t hash(const char *k, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)k;
+    uint64_t v[4], m;
+    size_t i, j;
+
+    v[0] = seed[0] ^ 0x736f6d6570736575ULL;
+    v[1] = seed[1] ^ 0x646f72616e646f6dULL;
+    v[2] = seed[0] ^ 0x6c7967656e657261ULL;
+    v[3] = seed[1] ^ 0x7465646279746573ULL;
+    for (i = 0; i + 8 <= n; i += 8) {
+        m = le64(p + i);
+        v[3] ^= m;
+        sip_round(v);
+        v[0] ^= m;
+    }
+    m = (uint64_t)n << 56; /* the last 0-7 bytes and the length */
+    for (j = 0; i + j < n; j++)
+        m |= (uint64_t)p[i + j] << (8 * j);
+    v[3] ^= m;
+    sip_round(v);
+    v[0] ^= m;
+    v[2] ^= 0xff;
+    sip_round(v);
+    sip_round(v);
+    sip_round(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* The key: 16 bytes of /dev/urandom, mixed with the time and the pid (all
+ * that is left if there is no /dev/urandom). */
+static void seed_hash(void)
+{
+    unsigned char b[16] = {0};
+    struct timespec ts;
+    FILE *f = fopen("/dev/urandom", "rb");
+
+    if (f) {
+        if (fread(b, 1, sizeof b, f) != sizeof b)
+            memset(b, 0, sizeof b);
+        fclose(f);
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    seed[0] = le64(b) ^ (uint64_t)ts.tv_sec * 0x9e3779b97f4a7c15ULL;
+    seed[1] = le64(b + 8) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 32;
 }
 
 static void heap_swap(size_t i, size_t j)
@@ -133,26 +236,84 @@ static void del(struct entry **link)
     free(e);
 }
 
-/* The link that points to key k's entry, or NULL. */
-static struct entry **link_of(const char *k, size_t klen)
+/* While the table grows: move up to REHASH_STEP buckets of tab[0] (passing
+ * at most 10 times as many empty ones), and end the move after the last. */
+static void rehash_step(void)
+{
+    size_t full = REHASH_STEP, empty = 10 * REHASH_STEP;
+
+    while (tab[1].size && full && empty && moved < tab[0].size) {
+        struct entry *e = tab[0].b[moved], *next;
+        if (!e) {
+            moved++, empty--;
+            continue;
+        }
+        for (; e; e = next) {
+            struct entry **b = &tab[1].b[e->hash & (tab[1].size - 1)];
+            next = e->next;
+            e->next = *b;
+            *b = e;
+        }
+        tab[0].b[moved++] = NULL;
+        full--;
+    }
+    if (tab[1].size && moved == tab[0].size) {
+        free(tab[0].b);
+        tab[0] = tab[1];
+        tab[1].b = NULL;
+        tab[1].size = 0;
+        moved = 0;
+    }
+}
+
+/* After an insertion: start moving to a table twice the size when there are
+ * more keys than buckets (no room for it: go on with this one). */
+static void maybe_grow(void)
+{
+    if (tab[1].size || nkeys <= tab[0].size || tab[0].size >= TABLE_MAX)
+        return;
+    tab[1].b = (struct entry **)calloc(2 * tab[0].size, sizeof *tab[1].b);
+    if (tab[1].b)
+        tab[1].size = 2 * tab[0].size;
+}
+
+/* The bucket a new key of hash h goes to. */
+static struct entry **bucket(uint64_t h)
+{
+    struct table *t = &tab[tab[1].size ? 1 : 0];
+    return &t->b[h & (t->size - 1)];
+}
+
+/* The link that points to key k's entry (hash h), or NULL. */
+static struct entry **link_of(const char *k, size_t klen, uint64_t h)
 {
     struct entry **link;
-    for (link = &buckets[hash(k, klen)]; *link; link = &(*link)->next)
-        if ((*link)->klen == klen && memcmp((*link)->key, k, klen) == 0)
-            return link;
+    int i;
+
+    rehash_step();
+    for (i = 0; i < 2 && tab[i].size; i++)
+        for (link = &tab[i].b[h & (tab[i].size - 1)]; *link; link = &(*link)->next)
+            if ((*link)->hash == h && (*link)->klen == klen &&
+                memcmp((*link)->key, k, klen) == 0)
+                return link;
     return NULL;
 }
 
 /* The same for a key that has not expired. A key past its deadline is
  * deleted here, so no command sees it, whenever the sweeper comes. */
-static struct entry **find(const char *k, size_t klen)
+static struct entry **find_h(const char *k, size_t klen, uint64_t h)
 {
-    struct entry **link = link_of(k, klen);
+    struct entry **link = link_of(k, klen, h);
     if (link && (*link)->hpos && (*link)->expire <= now_ms()) {
         del(link);
         return NULL;
     }
     return link;
+}
+
+static struct entry **find(const char *k, size_t klen)
+{
+    return find_h(k, klen, hash(k, klen));
 }
 
 static struct entry *lookup(const char *k, size_t klen)
@@ -161,14 +322,38 @@ static struct entry *lookup(const char *k, size_t klen)
     return link ? *link : NULL;
 }
 
-/* Give key k the value v, keeping its time to live. NULL: out of room. */
+/* Delete the key with the earliest deadline if it is due (and is not
+ * `keep`): 1 if it did. */
+static int del_due(const struct entry *keep)
+{
+    struct entry *e = nheap ? heap[1] : NULL;
+    if (!e || e == keep || e->expire > now_ms())
+        return 0;
+    del(link_of(e->key, e->klen, e->hash));
+    return 1;
+}
+
+/* Whether setting key k (entry e, if it has one) to a value of vlen bytes
+ * would go beyond the limits. */
+static int too_big(const struct entry *e, size_t klen, size_t vlen)
+{
+    return (e ? bytes - e->vlen : bytes + klen) + vlen > STORE_BYTES ||
+           (!e && nkeys == STORE_KEYS);
+}
+
+/* Give key k the value v, keeping its time to live. NULL: out of room.
+ * Keys past their deadline that the sweeper has not reached yet make room
+ * first (a few; the sweeper deletes the rest soon). */
 static struct entry *put(const char *k, size_t klen, const char *v, size_t vlen)
 {
-    struct entry *e = lookup(k, klen);
+    uint64_t h = hash(k, klen);
+    struct entry **link = find_h(k, klen, h), *e = link ? *link : NULL;
+    int reclaim = RECLAIM_MAX;
     char *val;
 
-    if ((e ? bytes - e->vlen : bytes + klen) + vlen > STORE_BYTES ||
-        (!e && nkeys == STORE_KEYS))
+    while (too_big(e, klen, vlen) && reclaim-- > 0 && del_due(e))
+        ;
+    if (too_big(e, klen, vlen))
         return NULL;
     if ((val = (char *)malloc(vlen ? vlen : 1)) == NULL)
         return NULL;
@@ -179,10 +364,13 @@ static struct entry *put(const char *k, size_t klen, const char *v, size_t vlen)
         }
         memcpy(e->key, k, klen);
         e->klen = klen;
-        e->next = buckets[hash(k, klen)];
-        buckets[hash(k, klen)] = e;
+        e->hash = h;
+        link = bucket(h);
+        e->next = *link;
+        *link = e;
         nkeys++;
         bytes += klen;
+        maybe_grow();
     }
     memcpy(val, v, vlen);
     free(e->val);
@@ -192,24 +380,34 @@ static struct entry *put(const char *k, size_t klen, const char *v, size_t vlen)
     return e;
 }
 
-static void expire_due(void)
+/* Delete up to SWEEP_BATCH keys that are due: 1 if more are due. */
+static int expire_due(void)
 {
-    long long now = now_ms();
-    while (nheap && heap[1]->expire <= now)
-        del(link_of(heap[1]->key, heap[1]->klen));
+    int n;
+    for (n = 0; n < SWEEP_BATCH; n++)
+        if (!del_due(NULL))
+            return 0;
+    return 1;
 }
 
+/* Deletes the keys that are due, SWEEP_BATCH at a time with a turn for the
+ * others between batches, then sleeps until the next deadline, or, with no
+ * key left to expire, until a SET gives one the earliest deadline. */
 static int sweeper(mt_task *t)
 {
     long long left;
     long wait;
     MT_BEGIN(t);
     for (;;) {
-        expire_due();
-        left = nheap ? heap[1]->expire - now_ms() : -1;
-        /* Long waits in steps the clock can time (16-bit ticks: 32 s). */
-        wait = left < 0 ? MT_FOREVER : left < MT_TIMEOUT_MAX ? (long)left : MT_TIMEOUT_MAX;
+        if (expire_due()) {
+            MT_YIELD(t);
+            continue;
+        }
         mt_event_clear(&rearm);
+        left = nheap ? heap[1]->expire - now_ms() : 0;
+        /* Long waits in steps the clock can time (16-bit ticks: 32 s). A
+         * deadline passed meanwhile (left <= 0): at once. */
+        wait = !nheap ? MT_FOREVER : left <= 0 ? 0 : left < MT_TIMEOUT_MAX ? (long)left : MT_TIMEOUT_MAX;
         MT_CATCH(t, MT_EVENT_WAIT(t, &rearm, wait));
         if (mt_err(t) == MT_ECANCELED)
             break;
@@ -251,28 +449,45 @@ static void reply_bulk(struct conn *c, const char *p, size_t n)
     c->olen += n + 2;
 }
 
-/* A decimal integer, strictly: [-]digits, in range. */
+/* A decimal integer as Redis reads one (its string2ll): "0", or an
+ * optional '-' and digits without a leading zero (no "-0", "007", "+1" or
+ * spaces), from -2^63 to 2^63-1. */
 static int parse_ll(const char *p, size_t n, long long *v)
 {
-    long long x = 0;
-    int neg = n > 0 && *p == '-';
+    unsigned long long x = 0, max = LLONG_MAX;
+    int neg = n > 1 && *p == '-';
     size_t i = (size_t)neg;
 
-    if (i == n || n > 20)
+    if (n == 1 && *p == '0') {
+        *v = 0;
+        return 1;
+    }
+    if (i == n || p[i] < '1' || p[i] > '9')
         return 0;
+    if (neg)
+        max++; /* 2^63 */
     for (; i < n; i++) {
-        int d = p[i] - '0';
-        if (d < 0 || d > 9 || x > (LLONG_MAX - d) / 10)
+        unsigned d = (unsigned)(unsigned char)p[i] - '0';
+        if (d > 9 || x > (max - d) / 10)
             return 0;
         x = x * 10 + d;
     }
-    *v = neg ? -x : x;
+    *v = neg ? -(long long)(x - 1) - 1 : (long long)x;
     return 1;
 }
 
 static int arg_is(struct conn *c, int i, const char *word)
 {
     return c->alen[i] == strlen(word) && strncasecmp(c->argv[i], word, c->alen[i]) == 0;
+}
+
+/* SET's option names, as Redis compares them: up to a NUL byte ("EX\0x"
+ * is EX). */
+static int opt_is(struct conn *c, int i, const char *word)
+{
+    const char *nul = (const char *)memchr(c->argv[i], '\0', c->alen[i]);
+    size_t n = nul ? (size_t)(nul - c->argv[i]) : c->alen[i];
+    return n == strlen(word) && strncasecmp(c->argv[i], word, n) == 0;
 }
 
 static void cmd_ping(struct conn *c)
@@ -294,33 +509,50 @@ static void cmd_get(struct conn *c)
         reply(c, "$-1\r\n");
 }
 
+/* The time to live, in ms, that SET's argument i gives with EX (ex) or PX,
+ * as Redis takes it: an integer (else "not an integer"), positive, and
+ * with a deadline that 64 bits hold: unix_ms() + ms <= 2^63-1 (else
+ * "invalid expire time"). 0 after an error reply. */
+static long long ttl_arg(struct conn *c, int i, int ex)
+{
+    long long v;
+    if (!parse_ll(c->argv[i], c->alen[i], &v)) {
+        reply(c, "-ERR value is not an integer or out of range\r\n");
+        return 0;
+    }
+    if (v <= 0 || (ex && v > LLONG_MAX / 1000) || (ex ? v * 1000 : v) > LLONG_MAX - unix_ms()) {
+        reply(c, "-ERR invalid expire time in 'set' command\r\n");
+        return 0;
+    }
+    return ex ? v * 1000 : v;
+}
+
+/* SET key value [EX s | PX ms]: the options are read first (an EX or PX
+ * again replaces the earlier one, as in Redis; EX and PX together are a
+ * syntax error), then the time to live. */
 static void cmd_set(struct conn *c)
 {
-    long long ttl = 0, v;
+    long long ttl = 0, now;
     struct entry *e;
-    int i;
+    int i, arg = 0, ex = 0;
 
     for (i = 3; i < c->argc; i += 2) {
-        int ex = arg_is(c, i, "EX");
-        if ((!ex && !arg_is(c, i, "PX")) || ttl || i + 1 == c->argc) {
+        int is_ex = opt_is(c, i, "EX");
+        if ((!is_ex && !opt_is(c, i, "PX")) || (arg && is_ex != ex) || i + 1 == c->argc) {
             reply(c, "-ERR syntax error\r\n");
             return;
         }
-        if (!parse_ll(c->argv[i + 1], c->alen[i + 1], &v)) {
-            reply(c, "-ERR value is not an integer or out of range\r\n");
-            return;
-        }
-        if (v <= 0 || v > MAX_TTL_MS / (ex ? 1000 : 1)) {
-            reply(c, "-ERR invalid expire time in 'set' command\r\n");
-            return;
-        }
-        ttl = ex ? v * 1000 : v;
+        ex = is_ex;
+        arg = i + 1;
     }
+    if (arg && (ttl = ttl_arg(c, arg, ex)) == 0)
+        return;
     if ((e = put(c->argv[1], c->alen[1], c->argv[2], c->alen[2])) == NULL) {
         reply(c, "-OOM command not allowed: the store is full\r\n");
         return;
     }
-    set_expire(e, ttl ? now_ms() + ttl : 0); /* SET forgets an old TTL */
+    now = now_ms(); /* SET forgets an old TTL */
+    set_expire(e, !ttl ? 0 : ttl > LLONG_MAX - now ? LLONG_MAX : now + ttl);
     reply(c, "+OK\r\n");
 }
 
@@ -368,6 +600,46 @@ static void cmd_incr(struct conn *c)
 
 static void cmd_dbsize(struct conn *c) { reply(c, ":%lu\r\n", (unsigned long)nkeys); }
 
+/* Lines on the shape of table i, as Redis's DEBUG HTSTATS writes them. */
+static int table_stats(char *buf, size_t cap, int i)
+{
+    size_t b, n = 0, used = 0, longest = 0;
+    for (b = 0; b < tab[i].size; b++) {
+        size_t len = 0;
+        const struct entry *e;
+        for (e = tab[i].b[b]; e; e = e->next)
+            len++;
+        n += len;
+        used += len > 0;
+        longest = len > longest ? len : longest;
+    }
+    return snprintf(buf, cap,
+                    "Hash table %d stats (%s):\n table size: %lu\n number of elements: %lu\n"
+                    " different slots: %lu\n max chain length: %lu\n",
+                    i, i ? "rehashing target" : "main hash table", (unsigned long)tab[i].size,
+                    (unsigned long)n, (unsigned long)used, (unsigned long)longest);
+}
+
+/* DEBUG HTSTATS 0: the hash table's size, keys, and longest chain. */
+static void cmd_debug(struct conn *c)
+{
+    char buf[512];
+    int n;
+
+    if (!arg_is(c, 1, "HTSTATS") || c->argc != 3) {
+        reply(c, "-ERR kvserver's DEBUG has only HTSTATS 0\r\n");
+        return;
+    }
+    if (c->alen[2] != 1 || c->argv[2][0] != '0') {
+        reply(c, "-ERR Out of range database\r\n");
+        return;
+    }
+    n = table_stats(buf, sizeof buf, 0);
+    if (tab[1].size)
+        n += table_stats(buf + n, sizeof buf - (size_t)n, 1);
+    reply_bulk(c, buf, (size_t)n);
+}
+
 static void cmd_quit(struct conn *c)
 {
     reply(c, "+OK\r\n");
@@ -382,6 +654,7 @@ static const struct command {
     {"get", 2, 2, cmd_get},       {"set", 3, -1, cmd_set},       {"ping", 1, 2, cmd_ping},
     {"echo", 2, 2, cmd_echo},     {"del", 2, -1, cmd_del},       {"exists", 2, -1, cmd_exists},
     {"incr", 2, 2, cmd_incr},     {"dbsize", 1, 1, cmd_dbsize},  {"quit", 1, -1, cmd_quit},
+    {"debug", 2, -1, cmd_debug},
 };
 
 /* Up to 40 bytes of what the client sent, printable, for an error line. */
@@ -634,6 +907,7 @@ int main(int argc, char **argv)
     socklen_t alen = sizeof a;
     struct sigaction sa;
     size_t i;
+    int t;
 
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
@@ -656,14 +930,23 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    seed_hash();
+    tab[0].size = TABLE_MIN;
+    if ((tab[0].b = (struct entry **)calloc(TABLE_MIN, sizeof *tab[0].b)) == NULL) {
+        perror("kvserver");
+        return 1;
+    }
     mt_event_init(&rearm);
     mt_add(&lst.task, listener);
     mt_add(&sweep_task, sweeper);
     mt_add(&stop_task, stopper);
     r = mt_run();
     mt_sched_destroy(mt_default());
-    for (i = 0; i < BUCKETS; i++) /* leave nothing for leak checkers */
-        while (buckets[i])
-            del(&buckets[i]);
+    for (t = 0; t < 2; t++) { /* leave nothing for leak checkers */
+        for (i = 0; i < tab[t].size; i++)
+            while (tab[t].b[i])
+                del(&tab[t].b[i]);
+        free(tab[t].b);
+    }
     return r == 0 ? 0 : 1;
 }
