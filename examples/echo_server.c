@@ -2,11 +2,14 @@
  * handler task per connection, in a malloc'ed frame that the handler's
  * finally section frees. Idle connections time out; SIGINT or SIGTERM
  * cancels the listener and lets the handlers finish. SIGUSR1 writes a task
- * dump to stderr: what every task waits on.
+ * dump to stderr: what every task waits on. Out of descriptors (EMFILE),
+ * the listener pauses and tries again (10 ms, doubling up to 1 s) while
+ * the connections it has go on and end, so it rides out the exhaustion.
  * Usage: echo_server [PORT] [IDLE_MS]   (port 0: any; prints the port)
  *        echo_server --demo             (also runs three clients in-process) */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,7 +50,19 @@ static int handler(mt_task *t)
 struct listener {
     mt_task task;
     int fd, conn;
+    long pause; /* ms before the next try after a failed accept; 0: none failed */
 };
+
+/* Whether an accept error says the listening socket itself is unusable.
+ * Every other one passes: running out of descriptors (EMFILE, ENFILE) or
+ * of memory (ENOBUFS, ENOMEM), and the errors of a connection that failed
+ * before it was taken (EPROTO, EPERM, ENETDOWN, ...); the library already
+ * retries ECONNABORTED and EINTR. */
+static int accept_fatal(int err)
+{
+    return err == MT_EBADF || err == MT_EINVAL || err == MT_ERANGE || err == MT_ESYS(EBADF) ||
+           err == MT_ESYS(ENOTSOCK) || err == MT_ESYS(EINVAL) || err == MT_ESYS(EFAULT);
+}
 
 static int listener(mt_task *t)
 {
@@ -55,7 +70,21 @@ static int listener(mt_task *t)
     struct handler *h;
     MT_BEGIN(t);
     for (;;) {
-        MT_ACCEPT(t, f->fd, &f->conn, NULL, NULL, MT_FOREVER);
+        MT_CATCH(t, MT_ACCEPT(t, f->fd, &f->conn, NULL, NULL, MT_FOREVER));
+        if (mt_err(t) == MT_ECANCELED)
+            break; /* shutting down */
+        if (mt_err(t)) {
+            if (accept_fatal(mt_err(t)))
+                MT_RAISE(t, mt_err(t), NULL);
+            if (!f->pause)
+                fprintf(stderr, "echo_server: accept: %s; pausing\n", mt_errmsg(t));
+            /* The pending connection stays in the backlog, and the socket
+             * readable: try again once some of ours may have closed. */
+            f->pause = !f->pause ? 10 : f->pause < 500 ? f->pause * 2 : 1000;
+            MT_SLEEP(t, f->pause);
+            continue;
+        }
+        f->pause = 0;
         h = (struct handler *)calloc(1, sizeof *h);
         if (!h) {
             close(f->conn); /* out of memory: refuse this one */
