@@ -1,6 +1,7 @@
 # multitask for C. Targets:
 #   all (examples)  demo  check (quick: before each commit)  test (the full matrix)
-#   asan  valgrind  tsan  coverage  lint  size  target-test  bench  bench-servers
+#   asan  valgrind  tsan  coverage  lint  size  target-test  diff-servers
+#   bench  bench-servers
 #   fuzz  fuzz-replay  soak  soak-ci  soak-valgrind (tests/*/rules.mk)  clean
 # CC and CFLAGS may be overridden: make test CC=clang
 CC ?= cc
@@ -157,6 +158,15 @@ $(BUILD)/bench/%: bench/%.c multitask.c multitask.h
 .PHONY: bench-servers
 bench-servers: examples
 	@bench/servers_bench.sh $(EXDIR)
+
+# The example servers against the real ones, reply by reply: kvserver
+# against redis-server, httpd against nginx (each skips, saying so, when its
+# reference server is not installed).
+.PHONY: diff-servers
+diff-servers: examples
+	@tests/diff_redis.sh $(EXDIR)/kvserver
+	@tests/diff_nginx.sh $(EXDIR)/httpd
+	@tests/emfile_echo.sh $(EXDIR)
 
 # cmocka is the one dependency of the tests: name it, install it as root.
 cmocka:
