@@ -3,13 +3,19 @@
  *
  * An input is a header and a list of operations. Plain-code operations add
  * tasks, cancel them, put to and get from queues, set events, signal
- * semaphores, set condition flags, move the virtual clock and run cycles.
+ * semaphores, set condition flags, move the virtual clock and run cycles;
+ * register signals (mt_signal_init, twice, with NULL), post them (to NULL,
+ * to a zeroed or forgotten signal too; from plain code, or from the idle
+ * hook as an interrupt that ends the idle wait), destroy a scheduler (with
+ * tasks live: MT_EBUSY), and run a second scheduler, with tasks and signals
+ * of its own, merged into the main one or the main one into it.
  * Every task runs one interpreter (prog_task) over a small program decoded
  * from the input: waits of every kind (yield, sleep, sleep-until, queue
- * get/put, event, semaphore, condition, await of a child running its own
- * program, up to three deep), each with or without MT_CATCH, and steps that
- * do not wait (raise, exit, signal, set, flag, try_put/try_get, cancel or
- * add another top-level task, loop).
+ * get/put, event, semaphore, condition, signal, await of a child running
+ * its own program, up to three deep), each with or without MT_CATCH, and
+ * steps that do not wait (raise, exit, signal a semaphore, set, flag,
+ * try_put/try_get, post a signal, cancel or add another top-level task,
+ * loop).
  *
  * The model is a second, simple account of the same events. It predicts
  * which wait completes at once and with what; which waiter a put, get,
@@ -37,12 +43,30 @@
  *   (promised items first to woken getters); len, empty, full, the promised
  *   counts; put = got + left, and at the end the queues drain to exactly the
  *   model's contents; semaphores: signals + initial = waits + try_waits +
- *   count + units handed to waiters not yet resumed; events: set and waking.
- * Each input gets a fresh scheduler and ends by cancelling everything,
- * running until nothing is live, checking the scheduler is empty and
- * mt_sched_destroy returns 0. The harness allocates nothing (the library's
- * unbounded queue does); work is bounded (MAXOPS operations, MAXCYC cycles,
- * programs of PLEN steps that loop at most 4 times).
+ *   count + units handed to waiters not yet resumed; events: set and waking;
+ * - signals (README "Wake-ups"): a post reaches nothing at once; the next
+ *   cycle of its scheduler (before its idle wait, and after it for an
+ *   interrupt's) turns it into a wake-up of the first parked waiter, else
+ *   a kept post, one at most (posts merge), which the next wait takes at
+ *   once; a timed-out or cancelled waiter leaves nothing behind; a post to
+ *   NULL, to a zeroed signal or to one whose scheduler was destroyed does
+ *   nothing; each scheduler's signal list is the model's, in order, walked
+ *   with a bound (a loop is reported, not followed); each signal's
+ *   scheduler, pending flag and kept post; posts made into units = waits +
+ *   kept + handed to waiters not yet resumed + kept posts a new init
+ *   dropped; mt_sched_signalled and mt_sched_timeout; MT_FOREVER idles
+ *   (idle hook told MT_FOREVER) only with a signal registered;
+ * - two schedulers: each one's counts, run queue and timers; a merge
+ *   appends the run queue, re-arms the timers in firing order, moves the
+ *   signals and an untaken post; a destroy refuses while a task is live,
+ *   else forgets its signals and closes its self-pipe (MT_IO).
+ * Each input gets fresh schedulers and zeroed signals and ends by
+ * cancelling everything, running until nothing is live, checking the
+ * schedulers are empty and mt_sched_destroy returns 0, then posting to
+ * every signal (nothing). The harness allocates nothing (the library's
+ * unbounded queue does); descriptors: at most a self-pipe per scheduler;
+ * work is bounded (MAXOPS operations, MAXCYC cycles, programs of PLEN
+ * steps that loop at most 4 times).
  *
  * FUZZ_TRACE=1 in the environment traces the model's events. */
 #define _POSIX_C_SOURCE 200809L
@@ -55,12 +79,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1 (the default): steer around the open library bugs of README.md (each
+ * a reproducer in regress/ that fails with 0), so that fuzzing finds new
+ * ones. */
+#ifndef FUZZ_KNOWN_BUGS
+#define FUZZ_KNOWN_BUGS 1
+#endif
+
 /* The virtual clock runs far past old deadlines between cycles: the wrap
  * rule needs 31 bits of ticks. */
 typedef char fuzz_needs_32bit_ticks[sizeof(mt_time) >= 4 ? 1 : -1];
 
 enum {
     NSLOT = 32, DEPTH = 4, NQ = 4, NE = 2, NS = 2, NFLAG = 4,
+    NSCH = 2, NSG = 3, /* schedulers (the main one and a second), signals */
     MAXOPS = 4096, MAXCYC = 4096, MAXPROG = 1024, PLEN = 8,
     MAXIDS = 4096, RQN = 256, NFRAMES = NSLOT * DEPTH
 };
@@ -68,9 +100,9 @@ enum {
 /* Program steps. The first NWAIT are waits. */
 enum {
     K_YIELD, K_SLEEP, K_QGET, K_QPUT, K_EVWAIT, K_SEMWAIT, K_COND, K_AWAIT,
-    NWAIT,
+    K_SIGWAIT, NWAIT,
     K_RAISE = NWAIT, K_EXIT, K_SEMSIG, K_EVSET, K_EVCLR, K_FLAG, K_TRYPUT,
-    K_TRYGET, K_LOOP, K_CANCEL, K_SPAWN, NK
+    K_TRYGET, K_LOOP, K_CANCEL, K_SPAWN, K_SIGPOST, NK
 };
 
 struct step {
@@ -105,6 +137,7 @@ struct tf {
     mt_task task;
     struct tf *parent, *child;
     int slot, depth, prog, pc, loops;
+    int sch; /* a top-level task: the scheduler it is in (sch_of) */
     unsigned char qitem[8];
     mt_time deadline;
     /* the task */
@@ -138,7 +171,8 @@ struct mq {
 };
 
 static struct {
-    mt_sched s;
+    mt_sched sc[NSCH]; /* the main scheduler and a second, merged into either */
+    int cur;           /* the one whose cycle runs */
     mt_time base;
     uint64_t vnow;
     unsigned long idles, idles0;
@@ -147,12 +181,12 @@ static struct {
     unsigned long cycles, cid, ops, pops; /* cid: cycles ever, the budget aside */
 
     struct tf fr[NSLOT][DEPTH];
-    long live;
-    struct tf *rq[RQN];
-    unsigned long rqh, rqt, rq_end; /* the model run queue; rq_end: this cycle's */
+    long live[NSCH];
+    struct tf *rq[NSCH][RQN];
+    unsigned long rqh[NSCH], rqt[NSCH], rq_end; /* the run queues; rq_end: this cycle's */
     struct tf *expect_inline, *expect_final;
     uint32_t stamp, arms, next_id;
-    unsigned long narmed, reports, exp_reports;
+    unsigned long narmed[NSCH], reports, exp_reports;
 
     struct prog progs[MAXPROG];
     int nprog;
@@ -164,6 +198,20 @@ static struct {
     mt_sem sem[NS];
     unsigned long sem_count[NS], sem_init[NS], sem_sig[NS], sem_waits[NS], sem_try[NS];
     int flag[NFLAG];
+
+    /* Signals: the scheduler each is registered with (-1: none, zeroed or
+     * forgotten by mt_sched_destroy), each scheduler's list in its order
+     * (the latest registered first), the pending flags, the post kept (a
+     * unit of the signal's semaphore, at most one), and the accounts:
+     * units made from posts = waits + kept + handed to waiters not yet
+     * resumed + kept units a new registration dropped. irq: a post the idle
+     * hook makes (an interrupt during the idle wait), after irq_ticks. */
+    mt_signal sig[NSG];
+    int sg_reg[NSG], sg_pend[NSG], sg_kept[NSG];
+    int sg_list[NSCH][NSG], sg_n[NSCH], signalled[NSCH];
+    unsigned long sg_units[NSG], sg_waits[NSG], sg_dropped[NSG];
+    int irq;
+    long irq_ticks;
 
     const uint8_t *in;
     size_t len, pos;
@@ -258,18 +306,39 @@ static int prog_parse(int depth)
 
 static mt_time vclock(void) { return (mt_time)(M.base + (mt_time)M.vnow); }
 
+static mt_sched *S(int k) { return &M.sc[k]; }
+
+/* The scheduler of a task: its top-level task's (children run in their
+ * parent's). */
+static int sch_of(const struct tf *f) { return M.fr[f->slot][0].sch; }
+
+static void do_post(struct tf *f, int g);
+
 static mt_time fake_now(void *arg)
 {
     (void)arg;
     return vclock();
 }
 
+/* The idle wait: the time passes, all of it, or up to an interrupt that
+ * posts a signal (then the cycle takes that post before its timers). */
 static void fake_idle(void *arg, long ms)
 {
     (void)arg;
     CHECK(NULL, M.in_cycle && !M.cycle_begun, "idle hook called outside a cycle's wait");
+    CHECK(NULL, ms != 0 && ms >= MT_FOREVER, "idle hook told to wait %ld", ms);
     M.idles++;
     M.idle_arg = ms;
+    if (M.irq >= 0) {
+        int g = M.irq;
+        M.irq = -1;
+        if (ms < 0 || M.irq_ticks < ms)
+            ms = M.irq_ticks;
+        M.vnow += (uint64_t)ms;
+        trace(NULL, "interrupt after %ld ticks: post %d", ms, g);
+        do_post(NULL, g);
+        return;
+    }
     if (ms > 0)
         M.vnow += (uint64_t)ms;
 }
@@ -284,25 +353,31 @@ static void on_report(mt_task *t, const char *name, void *arg)
     M.reports++;
 }
 
+/* Runnable: to the end of its scheduler's run queue. */
 static void rq_push(struct tf *f)
 {
-    trace(f, "push");
+    int k = sch_of(f);
+    trace(f, "push (scheduler %d)", k);
     CHECK(f, !f->inrq, "model: pushed twice");
-    CHECK(f, M.rqt - M.rqh < RQN, "model: run queue overflow");
+    CHECK(f, M.rqt[k] - M.rqh[k] < RQN, "model: run queue overflow");
     f->inrq = 1;
-    M.rq[M.rqt++ % RQN] = f;
+    M.rq[k][M.rqt[k]++ % RQN] = f;
 }
+
+static int rq_empty(int k) { return M.rqt[k] == M.rqh[k]; }
 
 /* The scheduler took f from its run queue: it must be the model's head,
  * and runnable when this cycle began. */
 static void rq_pop(struct tf *f)
 {
+    int k = M.cur;
     CHECK(f, M.in_cycle, "a task ran outside mt_sched_run_once");
-    CHECK(f, M.rqh < M.rq_end,
+    CHECK(f, sch_of(f) == k, "a task of scheduler %d ran in scheduler %d's cycle", sch_of(f), k);
+    CHECK(f, M.rqh[k] < M.rq_end,
           "a task ran in the cycle it became runnable (or was never runnable)");
-    CHECK(f, M.rq[M.rqh % RQN] == f, "run order: expected slot %d depth %d first",
-          M.rq[M.rqh % RQN]->slot, M.rq[M.rqh % RQN]->depth);
-    M.rqh++;
+    CHECK(f, M.rq[k][M.rqh[k] % RQN] == f, "run order: expected slot %d depth %d first",
+          M.rq[k][M.rqh[k] % RQN]->slot, M.rq[k][M.rqh[k] % RQN]->depth);
+    M.rqh[k]++;
     trace(f, "pop");
     f->inrq = 0;
     M.pops++;
@@ -314,28 +389,30 @@ static void arm(struct tf *f, long tmo)
     f->w_deadline = M.vnow + (uint64_t)tmo;
     trace(f, "arm %ld -> %llu", tmo, (unsigned long long)f->w_deadline);
     f->w_arm = ++M.arms;
-    M.narmed++;
+    M.narmed[sch_of(f)]++;
 }
 
 static void disarm(struct tf *f)
 {
     if (f->w_armed) {
         f->w_armed = 0;
-        M.narmed--;
+        M.narmed[sch_of(f)]--;
     }
 }
 
 static struct tf *frame_at(int i) { return &M.fr[i / DEPTH][i % DEPTH]; }
 
-/* The armed timer that fires first: deadline, then arming order. */
-static struct tf *first_timer(void)
+/* Scheduler k's armed timer that fires first: deadline, then arming
+ * order. */
+static struct tf *first_timer(int k)
 {
     struct tf *best = NULL;
     int i;
     for (i = 0; i < NFRAMES; i++) {
         struct tf *f = frame_at(i);
-        if (f->w_armed && (!best || f->w_deadline < best->w_deadline ||
-                           (f->w_deadline == best->w_deadline && f->w_arm < best->w_arm)))
+        if (f->w_armed && sch_of(f) == k &&
+            (!best || f->w_deadline < best->w_deadline ||
+             (f->w_deadline == best->w_deadline && f->w_arm < best->w_arm)))
             best = f;
     }
     return best;
@@ -394,10 +471,10 @@ static void model_cancel(struct tf *f)
 
 /* The start of a cycle: fire every timer due, in order (a fired await
  * cancels its child, which may take other timers with it). */
-static void model_expire(void)
+static void model_expire(int k)
 {
     struct tf *f;
-    while ((f = first_timer()) != NULL && f->w_deadline <= M.vnow) {
+    while ((f = first_timer(k)) != NULL && f->w_deadline <= M.vnow) {
         trace(f, "fire");
         disarm(f);
         switch (f->w_kind) {
@@ -421,19 +498,24 @@ static void model_expire(void)
     }
 }
 
+static void model_take(int k);
+
 /* Called at every observation inside a cycle: the first one sees the
- * cycle's idle wait done and its timers fired. */
+ * cycle's idle wait done, the posts made meanwhile taken and its timers
+ * fired. */
 static void cyc(void)
 {
     if (!M.in_cycle || M.cycle_begun)
         return;
-    CHECK(NULL, M.idles == M.idles0 + (M.pred_idle > 0),
-          "idle hook called %lu times, expected %d", M.idles - M.idles0, M.pred_idle > 0);
-    CHECK(NULL, M.pred_idle <= 0 || M.idle_arg == M.pred_idle,
-          "idle waited %ld ticks, expected %ld (earliest deadline)", M.idle_arg, M.pred_idle);
+    CHECK(NULL, M.idles == M.idles0 + (M.pred_idle != 0),
+          "idle hook called %lu times, expected %d", M.idles - M.idles0, M.pred_idle != 0);
+    CHECK(NULL, !M.pred_idle || M.idle_arg == M.pred_idle,
+          "idle waited %ld ticks, expected %ld (earliest deadline, or MT_FOREVER with "
+          "signals registered)", M.idle_arg, M.pred_idle);
     M.cycle_begun = 1;
-    model_expire();
-    M.rq_end = M.rqt;
+    model_take(M.cur);
+    model_expire(M.cur);
+    M.rq_end = M.rqt[M.cur];
 }
 
 /* ---- Queues, events, semaphores: the model's side ------------------------- */
@@ -590,7 +672,90 @@ static void do_ev_clear(int ei)
     M.ev_set[ei] = 0;
 }
 
-static void frame_start(struct tf *f, int prog)
+/* ---- Signals: the model's side ---------------------------------------------
+ * README "Wake-ups": a post to a registered signal raises its flag and its
+ * scheduler's; a post to NULL or to a signal registered nowhere does
+ * nothing. A cycle takes its scheduler's posts (before it works out its
+ * idle wait, and again after it, before its timers), walking the signals
+ * in list order: a post becomes a hand-off to the signal's first parked
+ * waiter, else the kept post (at most one: posts merge). */
+
+static void model_post(int g)
+{
+    int k = g < NSG ? M.sg_reg[g] : -1;
+    trace(NULL, "post %d (%s)", g, k < 0 ? "nothing" : k ? "scheduler 1" : "scheduler 0");
+    if (k < 0)
+        return;
+    M.sg_pend[g] = 1;
+    M.signalled[k] = 1;
+}
+
+static void model_take(int k)
+{
+    int i;
+    if (!M.signalled[k])
+        return;
+    M.signalled[k] = 0;
+    for (i = 0; i < M.sg_n[k]; i++) {
+        int g = M.sg_list[k][i];
+        struct tf *w;
+        if (!M.sg_pend[g])
+            continue;
+        M.sg_pend[g] = 0;
+        if ((w = first_parked(K_SIGWAIT, g)) != NULL) {
+            trace(w, "signal %d wakes", g);
+            M.sg_units[g]++;
+            hand(w);
+        } else if (!M.sg_kept[g]) {
+            trace(NULL, "signal %d kept", g);
+            M.sg_units[g]++;
+            M.sg_kept[g] = 1;
+        }
+    }
+}
+
+/* A post: g < NSG a signal, g == NSG (or more) NULL. */
+static void do_post(struct tf *f, int g)
+{
+    (void)f;
+    model_post(g);
+    mt_signal_post(g < NSG ? &M.sig[g] : NULL);
+}
+
+/* mt_signal_init(k, g): a signal registered nowhere (zeroed, or forgotten
+ * by a destroy) starts afresh, first in k's list; registered with k
+ * already, nothing changes (no second link, its post and waiters stay).
+ * One registered with the other scheduler is left alone: a signal belongs
+ * to one scheduler, and the library does not refuse the move (it unlinks
+ * the signal's successors from the first one's list). */
+static void do_init(int k, int g)
+{
+    int r, i;
+    if (g >= NSG) { /* NULL scheduler or signal */
+        r = mt_signal_init(S(k), NULL);
+        CHECK(NULL, r == MT_EINVAL, "mt_signal_init(s, NULL) returned %d", r);
+        r = mt_signal_init(NULL, &M.sig[(k + g) % NSG]);
+        CHECK(NULL, r == MT_EINVAL, "mt_signal_init(NULL, sig) returned %d", r);
+        return;
+    }
+    if (M.sg_reg[g] >= 0 && M.sg_reg[g] != k)
+        return;
+    r = mt_signal_init(S(k), &M.sig[g]);
+    CHECK(NULL, r == 0, "mt_signal_init returned %d", r);
+    trace(NULL, "init %d with scheduler %d%s", g, k, M.sg_reg[g] == k ? " (again)" : "");
+    if (M.sg_reg[g] == k)
+        return;
+    M.sg_dropped[g] += (unsigned long)M.sg_kept[g];
+    M.sg_kept[g] = M.sg_pend[g] = 0;
+    M.sg_reg[g] = k;
+    for (i = M.sg_n[k]; i > 0; i--)
+        M.sg_list[k][i] = M.sg_list[k][i - 1];
+    M.sg_list[k][0] = g;
+    M.sg_n[k]++;
+}
+
+/* f starts running prog (a top-level task: in scheduler k). */
+static void frame_start(struct tf *f, int prog, int k)
 {
     struct tf *parent = f->parent, *child = f->child;
     int slot = f->slot, depth = f->depth;
@@ -605,12 +770,14 @@ static void frame_start(struct tf *f, int prog)
     f->started = 1;
     f->fresh = 1;
     f->saw = 0;
-    M.live++;
+    if (!depth)
+        f->sch = k;
+    M.live[sch_of(f)]++;
 }
 
 static int prog_task(mt_task *t);
 
-static void do_add(struct tf *caller, int slot, int prog)
+static void do_add(struct tf *caller, int k, int slot, int prog)
 {
     struct tf *f = &M.fr[slot][0];
     int r;
@@ -619,14 +786,14 @@ static void do_add(struct tf *caller, int slot, int prog)
 #if defined(MT_ASSERT) && MT_ASSERT
         return; /* adding a live frame is a misuse stop there, not MT_EBUSY */
 #endif
-        r = mt_sched_add(&M.s, &f->task, prog_task);
+        r = mt_sched_add(S(k), &f->task, prog_task);
         CHECK(caller, r == MT_EBUSY, "adding a live task returned %d", r);
         return;
     }
     CHECK(f, mt_state(&f->task) < MT_RUNNABLE, "an ended task is live");
-    r = mt_sched_add(&M.s, &f->task, prog_task);
+    r = mt_sched_add(S(k), &f->task, prog_task);
     CHECK(caller, r == 0, "mt_sched_add returned %d", r);
-    frame_start(f, prog);
+    frame_start(f, prog, k);
     rq_push(f);
 }
 
@@ -684,9 +851,9 @@ static void on_final(struct tf *f)
     f->fin_state = st;
     f->w_pending = 0;
     f->fresh = 0;
-    M.live--;
-    CHECK(f, mt_sched_live(&M.s) == (unsigned long)M.live, "live %lu, model %ld",
-          mt_sched_live(&M.s), M.live);
+    M.live[sch_of(f)]--;
+    CHECK(f, mt_sched_live(S(sch_of(f))) == (unsigned long)M.live[sch_of(f)],
+          "live %lu, model %ld", mt_sched_live(S(sch_of(f))), M.live[sch_of(f)]);
     if (f->parent) { /* the child's ending is the parent's verdict */
         struct tf *p = f->parent;
         CHECK(p, p->w_pending && p->w_kind == K_AWAIT, "model: a child ended unawaited");
@@ -739,13 +906,27 @@ static void wait_start(struct tf *f)
     int bad = tmo < MT_FOREVER || tmo > MT_TIMEOUT_MAX;
 
     cyc();
-    CHECK(f, mt_sched_now(&M.s) == vclock(), "the cycle's clock reading %lu is not the clock %lu",
-          (unsigned long)mt_sched_now(&M.s), (unsigned long)vclock());
+    CHECK(f, mt_sched_now(S(sch_of(f))) == vclock(),
+          "the cycle's clock reading %lu is not the clock %lu",
+          (unsigned long)mt_sched_now(S(sch_of(f))), (unsigned long)vclock());
     if (k == K_QPUT && M.next_id >= MAXIDS)
+        k = K_YIELD;
+    /* A signal is waited on once registered, by its scheduler's tasks (a
+     * wait before mt_signal_init is a use before init; so is one on a
+     * signal of another scheduler, which a destroy of that one could leave
+     * to a new init, which empties the wait list). NULL (3) is refused. */
+    if (k == K_SIGWAIT && (o->a & 3) < NSG && M.sg_reg[o->a & 3] != sch_of(f))
         k = K_YIELD;
     f->w_kind = k;
     f->w_catch = o->catch_it;
-    f->w_obj = k == K_EVWAIT || k == K_SEMWAIT ? o->a & 1 : k == K_QGET || k == K_QPUT || k == K_COND ? o->a & 3 : 0;
+#if FUZZ_KNOWN_BUGS
+    /* Open bug 3: MT_WAIT_UNTIL on a condition that holds, with a timeout
+     * out of range, does not raise its MT_EINVAL: such a wait is caught. */
+    if (k == K_COND && M.flag[o->a & 3] && (tmo < MT_FOREVER || tmo > MT_TIMEOUT_MAX))
+        f->w_catch = 1;
+#endif
+    f->w_obj = k == K_EVWAIT || k == K_SEMWAIT ? o->a & 1
+               : k == K_QGET || k == K_QPUT || k == K_COND || k == K_SIGWAIT ? o->a & 3 : 0;
     f->w_ylike = k == K_YIELD;
     f->w_pending = 1;
     f->w_parked = f->w_imm = f->w_has_v = f->w_armed = 0;
@@ -812,11 +993,19 @@ static void wait_start(struct tf *f)
         else if (!tmo)
             IMM(MT_ETIMEDOUT, NULL);
         break;
-    case K_COND:
-        if (M.flag[f->w_obj])
-            IMM(0, ""); /* a true condition checks no timeout */
-        else if (bad)
+    case K_SIGWAIT:
+        if (bad || f->w_obj >= NSG)
             IMM(MT_EINVAL, msg_any);
+        else if (M.sg_kept[f->w_obj])
+            IMM(0, ""); /* a post before anyone waited */
+        else if (!tmo)
+            IMM(MT_ETIMEDOUT, NULL);
+        break;
+    case K_COND: /* a bad timeout is refused even when the condition holds */
+        if (bad)
+            IMM(MT_EINVAL, msg_any);
+        else if (M.flag[f->w_obj])
+            IMM(0, "");
         else if (!tmo)
             IMM(MT_ETIMEDOUT, NULL);
         break;
@@ -826,7 +1015,7 @@ static void wait_start(struct tf *f)
             break;
         }
         CHECK(f->child, mt_state(&f->child->task) < MT_RUNNABLE, "the child frame is live");
-        frame_start(f->child, o->sub);
+        frame_start(f->child, o->sub, 0);
         M.expect_inline = f->child; /* children run at once, inside MT_AWAIT */
         break;
     default:
@@ -898,6 +1087,11 @@ static void wait_done(struct tf *f)
             if (imm)
                 M.sem_count[qi]--;
             M.sem_waits[qi]++;
+            break;
+        case K_SIGWAIT:
+            if (imm)
+                M.sg_kept[qi]--;
+            M.sg_waits[qi]++;
             break;
         case K_COND:
             CHECK(f, M.flag[qi], "a condition wait ended with the condition false");
@@ -1045,7 +1239,10 @@ static int plain_step(struct tf *f)
         do_cancel(f, &M.fr[a % NSLOT][(a >> 5) & 3]);
         break;
     case K_SPAWN:
-        do_add(f, (int)(a % NSLOT), o->sub);
+        do_add(f, sch_of(f), (int)(a % NSLOT), o->sub); /* to its own scheduler */
+        break;
+    case K_SIGPOST: /* a signal (0-2) or NULL (3) */
+        do_post(f, (int)(a & 3));
         break;
     default:
         fail(f, "model: not a step");
@@ -1057,6 +1254,7 @@ static int plain_step(struct tf *f)
 #define QOF(f) (&M.q[(f)->w_obj])
 #define EOF_(f) (&M.ev[(f)->w_obj])
 #define SOF(f) (&M.sem[(f)->w_obj])
+#define GOF(f) ((f)->w_obj < NSG ? &M.sig[(f)->w_obj] : NULL)
 #define CHILD(f) (&(f)->child->task)
 
 /* The interpreter. One wait per line; the model's hooks around each. */
@@ -1115,6 +1313,11 @@ static int prog_body(mt_task *t)
                 MT_CATCH(t, MT_WAIT_UNTIL(t, M.flag[f->w_obj], f->w_tmo));
             else
                 MT_WAIT_UNTIL(t, M.flag[f->w_obj], f->w_tmo);
+        } else if (f->w_kind == K_SIGWAIT) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_SIGNAL_WAIT(t, GOF(f), f->w_tmo));
+            else
+                MT_SIGNAL_WAIT(t, GOF(f), f->w_tmo);
         } else {
             if (f->w_catch)
                 MT_CATCH(t, MT_AWAIT(t, CHILD(f), prog_task, f->w_tmo));
@@ -1174,27 +1377,91 @@ static int expected_state(const struct tf *f)
     return f->w_has_v ? MT_RUNNABLE : MT_WAITING;
 }
 
+/* Scheduler k between cycles: its counts, its timers, what
+ * mt_sched_timeout says, its signal list (walked at most one step past
+ * the model's length, so a loop is found, not followed). */
+static void check_sched(int k)
+{
+    mt_sched *s = S(k);
+    const mt_signal *p;
+    unsigned long timers;
+    long tmo, want;
+    int i;
+    CHECK(NULL, mt_sched_live(s) == (unsigned long)M.live[k], "scheduler %d: live %lu, model %ld",
+          k, mt_sched_live(s), M.live[k]);
+    CHECK(NULL, mt_sched_has_runnable(s) == !rq_empty(k), "scheduler %d: has_runnable %d, model %d",
+          k, mt_sched_has_runnable(s), !rq_empty(k));
+    CHECK(NULL, mt_sched_has_timeouts(s) == (M.narmed[k] > 0),
+          "scheduler %d: has_timeouts %d, model %lu", k, mt_sched_has_timeouts(s), M.narmed[k]);
+    timers = s->nheap;
+#if MT_WHEEL_BITS
+    timers += s->nwheel;
+#endif
+    CHECK(NULL, timers == M.narmed[k], "scheduler %d: %lu timers armed, model %lu", k, timers,
+          M.narmed[k]);
+    CHECK(NULL, mt_sched_has_io_waits(s) == 0, "I/O waits in a harness without I/O");
+    CHECK(NULL, mt_sched_signalled(s) == M.signalled[k], "scheduler %d: signalled %d, model %d",
+          k, mt_sched_signalled(s), M.signalled[k]);
+    /* 0 with a task runnable or a post to take, else up to the earliest
+     * deadline (a fresh clock reading: the model's clock). */
+    want = MT_FOREVER;
+    if (!rq_empty(k) || M.signalled[k]) {
+        want = 0;
+    } else if (M.narmed[k]) {
+        const struct tf *f = first_timer(k);
+        want = f->w_deadline > M.vnow ? (long)(f->w_deadline - M.vnow) : 0;
+    }
+    tmo = mt_sched_timeout(s);
+    CHECK(NULL, tmo == want, "scheduler %d: mt_sched_timeout %ld, model %ld", k, tmo, want);
+    for (i = 0, p = s->signals; p && i <= M.sg_n[k]; p = p->next, i++)
+        CHECK(NULL, i < M.sg_n[k] && p == &M.sig[M.sg_list[k][i]],
+              "scheduler %d: signal list entry %d is %s, model signal %d of %d", k, i,
+              i < M.sg_n[k] ? "another" : "one too many (a loop?)",
+              i < M.sg_n[k] ? M.sg_list[k][i] : -1, M.sg_n[k]);
+    CHECK(NULL, i == M.sg_n[k], "scheduler %d: %d signals listed, model %d", k, i, M.sg_n[k]);
+}
+
+/* Each signal: its scheduler, pending flag and kept post, and the units
+ * its posts made accounted for. */
+static void check_signals(void)
+{
+    int g, j;
+    for (g = 0; g < NSG; g++) {
+        const mt_signal *sig = &M.sig[g];
+        unsigned long handed = 0;
+        for (j = 0; j < NFRAMES; j++) {
+            const struct tf *f = frame_at(j);
+            if (live(f) && f->w_pending && f->w_kind == K_SIGWAIT && f->w_obj == g &&
+                f->w_has_v && !f->w_v)
+                handed++;
+        }
+        CHECK(NULL, sig->sched == (M.sg_reg[g] < 0 ? NULL : S(M.sg_reg[g])),
+              "signal %d: registered with %s, model %d", g,
+              !sig->sched ? "none" : sig->sched == S(0) ? "0" : sig->sched == S(1) ? "1" : "?",
+              M.sg_reg[g]);
+        CHECK(NULL, !!sig->pending == M.sg_pend[g], "signal %d: pending %d, model %d", g,
+              sig->pending, M.sg_pend[g]);
+        CHECK(NULL, mt_sem_count(&sig->sem) == (unsigned long)M.sg_kept[g],
+              "signal %d: %lu posts kept, model %d", g, mt_sem_count(&sig->sem), M.sg_kept[g]);
+        CHECK(NULL, M.sg_units[g] ==
+                        M.sg_waits[g] + (unsigned long)M.sg_kept[g] + handed + M.sg_dropped[g],
+              "signal %d: posts not conserved (%lu made, %lu waits, %d kept, %lu handed, "
+              "%lu dropped)", g, M.sg_units[g], M.sg_waits[g], M.sg_kept[g], handed,
+              M.sg_dropped[g]);
+    }
+}
+
 static void check_all(void)
 {
     int i;
-    unsigned long timers;
     for (i = 0; i < NFRAMES; i++) {
         struct tf *f = frame_at(i);
         int st = mt_state(&f->task);
         CHECK(f, st == expected_state(f), "state %d, the model says %d", st, expected_state(f));
     }
-    CHECK(NULL, mt_sched_live(&M.s) == (unsigned long)M.live, "live %lu, model %ld",
-          mt_sched_live(&M.s), M.live);
-    CHECK(NULL, mt_sched_has_runnable(&M.s) == (M.rqt != M.rqh), "has_runnable %d, model %d",
-          mt_sched_has_runnable(&M.s), M.rqt != M.rqh);
-    CHECK(NULL, mt_sched_has_timeouts(&M.s) == (M.narmed > 0), "has_timeouts %d, model %lu",
-          mt_sched_has_timeouts(&M.s), M.narmed);
-    timers = M.s.nheap;
-#if MT_WHEEL_BITS
-    timers += M.s.nwheel;
-#endif
-    CHECK(NULL, timers == M.narmed, "%lu timers armed, model %lu", timers, M.narmed);
-    CHECK(NULL, mt_sched_has_io_waits(&M.s) == 0, "I/O waits in a harness without I/O");
+    for (i = 0; i < NSCH; i++)
+        check_sched(i);
+    check_signals();
     CHECK(NULL, M.reports == M.exp_reports, "%lu reports, model %lu", M.reports, M.exp_reports);
     for (i = 0; i < NQ; i++) {
         const struct mq *m = &M.mq[i];
@@ -1229,7 +1496,8 @@ static void check_all(void)
               mt_event_is_set(&M.ev[i]), M.ev_set[i]);
 }
 
-static void do_run(long tmo)
+/* A cycle of scheduler k. */
+static void do_run(int k, long tmo)
 {
     long wait;
     int r;
@@ -1237,25 +1505,29 @@ static void do_run(long tmo)
         return;
     M.cycles++;
     M.cid++;
+    M.cur = k;
+    trace(NULL, "cycle of scheduler %d, timeout %ld", k, tmo);
+    model_take(k); /* the posts made since the last cycle */
     /* The idle wait README promises: none with tasks runnable, else up to
-     * the earliest deadline. */
-    wait = M.rqt != M.rqh ? 0 : tmo;
-    if (wait != 0 && M.narmed) {
-        struct tf *f = first_timer();
+     * the earliest deadline; with neither and a signal registered, until a
+     * post (MT_FOREVER). */
+    wait = !rq_empty(k) ? 0 : tmo;
+    if (wait != 0 && M.narmed[k]) {
+        struct tf *f = first_timer(k);
         long left = f->w_deadline > M.vnow ? (long)(f->w_deadline - M.vnow) : 0;
         if (wait < 0 || left < wait)
             wait = left;
     }
-    M.pred_idle = wait > 0 ? wait : 0;
+    M.pred_idle = wait > 0 ? wait : wait < 0 && M.sg_n[k] ? MT_FOREVER : 0;
     M.idles0 = M.idles;
     M.in_cycle = 1;
     M.cycle_begun = 0;
     M.pops = 0;
-    r = mt_sched_run_once(&M.s, tmo);
+    r = mt_sched_run_once(S(k), tmo);
     cyc();
     CHECK(NULL, !M.expect_inline && !M.expect_final, "a call the model expected did not come");
-    CHECK(NULL, M.rqh == M.rq_end, "%lu tasks runnable at the cycle's start did not run",
-          M.rq_end - M.rqh);
+    CHECK(NULL, M.rqh[k] == M.rq_end, "%lu tasks runnable at the cycle's start did not run",
+          M.rq_end - M.rqh[k]);
     CHECK(NULL, r >= 0 && (unsigned long)r == M.pops, "run_once returned %d, %lu ran", r, M.pops);
     M.in_cycle = 0;
     check_all();
@@ -1263,10 +1535,94 @@ static void do_run(long tmo)
      * and its task has run (waits begun in this cycle aside). */
     for (r = 0; r < NFRAMES; r++) {
         struct tf *f = frame_at(r);
-        if (live(f) && f->w_pending && f->w_parked && !f->w_ylike && f->w_tmo >= 0 &&
-            f->w_cycle < M.cid && f->w_start + (uint64_t)f->w_tmo <= M.vnow)
+        if (live(f) && sch_of(f) == k && f->w_pending && f->w_parked && !f->w_ylike &&
+            f->w_tmo >= 0 && f->w_cycle < M.cid && f->w_start + (uint64_t)f->w_tmo <= M.vnow)
             fail(f, "a cycle ran past the wait's deadline and the wait is still pending");
     }
+}
+
+static void set_hooks(int k)
+{
+    mt_sched_set_clock(S(k), fake_now, fake_idle, NULL);
+    mt_sched_set_report(S(k), on_report, NULL);
+}
+
+/* mt_sched_destroy(k): MT_EBUSY with a task live, nothing changed; else
+ * its signals are forgotten (a post to them does nothing until a new
+ * init; a post kept stays the semaphore's), its self-pipe closed, and it
+ * is empty and reusable. */
+static void do_destroy(int k)
+{
+    int r, i;
+#if MT_IO
+    int pipe = S(k)->wake_pipe, fd0 = S(k)->wake_fd[0], fd1 = S(k)->wake_fd[1];
+#endif
+    r = mt_sched_destroy(S(k));
+    trace(NULL, "destroy scheduler %d: %d", k, r);
+    if (M.live[k]) {
+        CHECK(NULL, r == MT_EBUSY, "mt_sched_destroy with %ld tasks live returned %d",
+              M.live[k], r);
+        return;
+    }
+    CHECK(NULL, r == 0, "mt_sched_destroy returned %d", r);
+    CHECK(NULL, rq_empty(k) && !M.narmed[k], "model: work left with no task live");
+    for (i = 0; i < M.sg_n[k]; i++)
+        M.sg_reg[M.sg_list[k][i]] = -1;
+    M.sg_n[k] = 0;
+    M.signalled[k] = 0;
+#if MT_IO
+    CHECK(NULL, !S(k)->wake_pipe, "a destroyed scheduler has a wake pipe");
+    CHECK(NULL, !pipe || (fcntl(fd0, F_GETFD) < 0 && fcntl(fd1, F_GETFD) < 0),
+          "mt_sched_destroy left its wake pipe (%d, %d) open", fd0, fd1);
+#endif
+    set_hooks(k);
+}
+
+/* mt_sched_merge(d, c): c's run queue after d's, c's timers re-armed in
+ * their firing order (after d's, in ties), its tasks and signals d's (its
+ * list before d's), its untaken post d's to take. */
+static void do_merge(int d, int c)
+{
+    struct tf *timers[NFRAMES], *f;
+    int r, i, j, n = 0;
+    r = mt_sched_merge(S(d), S(c));
+    trace(NULL, "merge scheduler %d into %d: %d", c, d, r);
+    CHECK(NULL, r == 0, "mt_sched_merge returned %d", r);
+    for (i = 0; i < NFRAMES; i++) { /* c's timers in firing order */
+        f = frame_at(i);
+        if (!f->w_armed || sch_of(f) != c)
+            continue;
+        for (j = n++; j > 0 && (timers[j - 1]->w_deadline > f->w_deadline ||
+                                (timers[j - 1]->w_deadline == f->w_deadline &&
+                                 timers[j - 1]->w_arm > f->w_arm)); j--)
+            timers[j] = timers[j - 1];
+        timers[j] = f;
+    }
+    CHECK(NULL, (unsigned long)n == M.narmed[c], "model: %d timers, %lu armed", n, M.narmed[c]);
+    for (i = 0; i < n; i++)
+        timers[i]->w_arm = ++M.arms;
+    M.narmed[d] += M.narmed[c];
+    M.narmed[c] = 0;
+    for (i = 0; i < NSLOT; i++)
+        if (M.fr[i][0].sch == c)
+            M.fr[i][0].sch = d;
+    while (!rq_empty(c)) {
+        f = M.rq[c][M.rqh[c]++ % RQN];
+        CHECK(f, M.rqt[d] - M.rqh[d] < RQN, "model: run queue overflow");
+        M.rq[d][M.rqt[d]++ % RQN] = f;
+    }
+    M.live[d] += M.live[c];
+    M.live[c] = 0;
+    for (i = M.sg_n[d] - 1; i >= 0; i--)
+        M.sg_list[d][i + M.sg_n[c]] = M.sg_list[d][i];
+    for (i = 0; i < M.sg_n[c]; i++) {
+        M.sg_list[d][i] = M.sg_list[c][i];
+        M.sg_reg[M.sg_list[c][i]] = d;
+    }
+    M.sg_n[d] += M.sg_n[c];
+    M.sg_n[c] = 0;
+    M.signalled[d] |= M.signalled[c];
+    M.signalled[c] = 0;
 }
 
 static void setup(void)
@@ -1286,11 +1642,17 @@ static void setup(void)
     M.base = base_tab[h & 3];
     M.idles = 0;
     M.in_cycle = M.cycle_begun = 0;
-    M.live = 0;
-    M.rqh = M.rqt = M.rq_end = 0;
+    M.cur = 0;
+    M.rq_end = 0;
+    for (i = 0; i < NSCH; i++) {
+        M.live[i] = 0;
+        M.rqh[i] = M.rqt[i] = 0;
+        M.narmed[i] = 0;
+        M.sg_n[i] = M.signalled[i] = 0;
+    }
     M.expect_inline = M.expect_final = NULL;
     M.stamp = M.arms = M.next_id = 0;
-    M.narmed = M.reports = M.exp_reports = 0;
+    M.reports = M.exp_reports = 0;
     M.nprog = 1;
     M.progs[0].n = 1;
     M.progs[0].op[0].kind = K_YIELD;
@@ -1305,9 +1667,18 @@ static void setup(void)
             f->parent = d ? &M.fr[i][d - 1] : NULL;
             f->child = d + 1 < DEPTH ? &M.fr[i][d + 1] : NULL;
         }
-    mt_sched_init(&M.s);
-    mt_sched_set_clock(&M.s, fake_now, fake_idle, NULL);
-    mt_sched_set_report(&M.s, on_report, NULL);
+    for (i = 0; i < NSCH; i++) {
+        mt_sched_init(S(i));
+        set_hooks(i);
+    }
+    /* Signals start zeroed: never registered. */
+    memset(M.sig, 0, sizeof M.sig);
+    for (i = 0; i < NSG; i++) {
+        M.sg_reg[i] = -1;
+        M.sg_pend[i] = M.sg_kept[i] = 0;
+        M.sg_units[i] = M.sg_waits[i] = M.sg_dropped[i] = 0;
+    }
+    M.irq = -1;
     for (i = 0; i < NQ; i++) {
         /* Queue 1 may start with items (mt_queue_init's contents). */
         unsigned char contents[2 * 8];
@@ -1345,19 +1716,23 @@ static void teardown(void)
 {
     int i, n;
     M.tearing = 1; /* the cycle budget does not apply */
-    for (n = 0; n < 64 && (M.live || M.rqt != M.rqh); n++) {
+    M.irq = -1;
+    for (n = 0; n < 64 && (M.live[0] || M.live[1] || !rq_empty(0) || !rq_empty(1)); n++) {
         /* Again each time: tasks woken before the cancel go on to their
          * next wait, and may add tasks meanwhile. */
         for (i = 0; i < NSLOT; i++)
             if (live(&M.fr[i][0]))
                 do_cancel(NULL, &M.fr[i][0]);
         check_all();
-        do_run(0);
+        do_run(0, 0);
+        do_run(1, 0);
     }
-    CHECK(NULL, M.live == 0 && mt_sched_live(&M.s) == 0, "cancelled tasks are still live");
-    CHECK(NULL, !mt_sched_has_runnable(&M.s) && !mt_sched_has_timeouts(&M.s) &&
-                    !mt_sched_has_io_waits(&M.s),
-          "an empty scheduler has work left");
+    for (i = 0; i < NSCH; i++) {
+        CHECK(NULL, M.live[i] == 0 && mt_sched_live(S(i)) == 0, "cancelled tasks are still live");
+        CHECK(NULL, !mt_sched_has_runnable(S(i)) && !mt_sched_has_timeouts(S(i)) &&
+                        !mt_sched_has_io_waits(S(i)),
+              "an empty scheduler has work left");
+    }
     for (i = 0; i < NQ; i++) {
         struct mq *m = &M.mq[i];
         int r;
@@ -1370,8 +1745,50 @@ static void teardown(void)
         CHECK(NULL, r == 0, "mt_queue_free returned %d", r);
     }
     check_all();
-    i = mt_sched_destroy(&M.s);
-    CHECK(NULL, i == 0, "mt_sched_destroy returned %d", i);
+    /* Both destroyed (their pipes closed); a post then does nothing. */
+    for (i = 0; i < NSCH; i++)
+        do_destroy(i);
+    for (i = 0; i <= NSG; i++)
+        do_post(NULL, i);
+    check_all();
+}
+
+/* Operations 16-23: signals, destroy, the second scheduler. */
+static void signal_op(unsigned op)
+{
+    unsigned a = byte();
+    switch (op) {
+    case 16: /* signal a&3 (3: NULL) registered with scheduler a>>2&1 */
+        do_init((int)((a >> 2) & 1), (int)(a & 3));
+        break;
+    case 17:
+    case 18: /* a post from plain code: signal a&3 (3: NULL) */
+        do_post(NULL, (int)(a & 3));
+        break;
+    case 19: /* an interrupt posts a&3 during the next idle wait, after a>>2 ticks */
+        M.irq = (int)(a & 3);
+        M.irq_ticks = (long)(a >> 2);
+        break;
+    case 20:
+        do_destroy((int)(a & 1));
+        break;
+    case 21: /* the second into the main scheduler (a&3 == 1: the other way) */
+        a &= 3;
+        if (a == 3)
+            CHECK(NULL, mt_sched_merge(S(0), S(0)) == MT_EINVAL &&
+                            mt_sched_merge(NULL, S(1)) == MT_EINVAL &&
+                            mt_sched_merge(S(0), NULL) == MT_EINVAL,
+                  "mt_sched_merge with bad arguments did not refuse");
+        else
+            do_merge(a == 1, a != 1);
+        break;
+    case 22: /* a task of the second scheduler */
+        do_add(NULL, 1, (int)(a % NSLOT), prog_parse(0));
+        break;
+    default: /* a cycle of the second scheduler */
+        do_run(1, run_tab[a & 7]);
+        break;
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -1383,13 +1800,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     M.pos = 0;
     setup();
     while (M.pos < M.len && M.ops < MAXOPS && M.cycles < MAXCYC) {
-        unsigned op = byte() % 16, a;
+        unsigned op = byte() % 24, a;
         M.ops++;
         switch (op) {
         case 0:
         case 1:
             a = byte() % NSLOT;
-            do_add(NULL, (int)a, prog_parse(0));
+            do_add(NULL, 0, (int)a, prog_parse(0));
             break;
         case 2:
             a = byte();
@@ -1419,18 +1836,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 10:
         case 11:
-            do_run(0);
+            do_run(0, 0);
             break;
         case 12:
-            do_run(run_tab[byte() & 7]);
+            do_run(0, run_tab[byte() & 7]);
             break;
         case 13:
             a = byte();
             M.flag[a & 3] = (int)((a >> 2) & 1);
             break;
-        default:
+        case 14:
+        case 15:
             for (a = byte() % 8 + 1; a > 0; a--)
-                do_run(MT_FOREVER);
+                do_run(0, MT_FOREVER);
+            break;
+        default:
+            signal_op(op);
             break;
         }
         check_all();
