@@ -2607,6 +2607,8 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
         return MT_EINVAL;
     if (mt__signal_of(s, sig)) /* registered already: linking it again */
         return 0;              /* would make the list a loop */
+    if (sig->sched && sig->sched != s && mt__signal_of(sig->sched, sig))
+        return MT_EBUSY; /* another scheduler's: merge or destroy that first */
     sig->pending = 0;
     sig->sched = s;
     mt_sem_init(&sig->sem, 0);
@@ -2691,6 +2693,20 @@ static int mt__run(mt_sched *s, mt_task *t)
     return r;
 }
 
+/* t's function returned without MT_END's status: it fails with MT_EINVAL,
+ * reported under its name. Cold: out of mt__resume's way. */
+#if defined(__GNUC__)
+__attribute__((__noinline__, __cold__))
+#endif
+static mt_task *mt__misreturned(mt_sched *s, mt_task *t)
+{
+    MT__MISUSE("task function returned outside MT_END");
+    (void)mt__out_set(t, MT_EINVAL, "task function returned outside MT_END");
+    if (t->bits & MT__F_ROOT)
+        s->fail_name = mt__name_of(s, t); /* the report names the task */
+    return mt__finish(s, t, MT__FAILED);
+}
+
 /* Resume t once and act on what it returned. Returns the parent to resume
  * next when t ended while awaited, else NULL. */
 static mt_task *mt__resume(mt_sched *s, mt_task *t)
@@ -2722,11 +2738,7 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t)
     default:
         break;
     }
-    MT__MISUSE("task function returned outside MT_END");
-    (void)mt__out_set(t, MT_EINVAL, "task function returned outside MT_END");
-    if (t->bits & MT__F_ROOT)
-        s->fail_name = mt__name_of(s, t); /* the report names the task */
-    return mt__finish(s, t, MT__FAILED);
+    return mt__misreturned(s, t);
 }
 
 static void mt__take_posts(mt_sched *s)

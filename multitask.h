@@ -686,6 +686,7 @@ enum mt_state {
         } else {                                                             \
             int mt__r = mt__cond_met((t), (timeout));                        \
             if (mt__r != MT__GO) return mt__r;                               \
+            MT__CHECK(t);                                                    \
         }                                                                    \
     } while (0)
 
@@ -1066,9 +1067,10 @@ MT_API unsigned long mt_sem_count(const mt_sem *sem);
  * from plain code, before use; registering it again with `s` does nothing.
  * A signal belongs to one scheduler: mt_sched_merge moves it along, and
  * mt_sched_destroy forgets it (a post to it then does nothing until it is
- * registered again). Returns 0, MT_EINVAL, MT_ESYS(e) when the self-pipe
- * cannot be made, or MT_ERANGE (select) when its descriptor would be at or
- * above FD_SETSIZE; a later init tries again.
+ * registered again). Returns 0, MT_EINVAL, MT_EBUSY (registered with
+ * another scheduler: merge or destroy that one first), MT_ESYS(e) when the
+ * self-pipe cannot be made, or MT_ERANGE (select) when its descriptor would
+ * be at or above FD_SETSIZE; a later init tries again.
  * mt_signal_post may be called from an interrupt or signal handler: it only
  * stores two flags (and, with the I/O layer, writes a byte to a self-pipe
  * the scheduler polls, so a blocked cycle wakes at once; this also makes it

@@ -60,7 +60,7 @@ static void irq_idle(void *arg, long ms)
 static void test_post_during_idle_wakes_waiter(void **state)
 {
     mt_sched s;
-    mt_signal sig;
+    mt_signal sig = {0};
     struct irq_clock k;
     struct sigwaiter w = {0};
     (void)state;
@@ -95,7 +95,7 @@ static void test_post_during_idle_wakes_waiter(void **state)
 static void test_post_before_wait_is_kept_once(void **state)
 {
     mt_sched s;
-    mt_signal sig;
+    mt_signal sig = {0};
     struct fake_clock c;
     struct sigwaiter w = {0};
     (void)state;
@@ -128,7 +128,7 @@ static void on_usr1(int signo)
 static void test_posix_signal_handler_posts(void **state)
 {
     mt_sched s;
-    mt_signal sig;
+    mt_signal sig = {0};
     struct fake_clock c;
     struct sigwaiter w = {0};
     struct sigaction sa;
@@ -161,7 +161,7 @@ static void test_posix_signal_handler_posts(void **state)
 static void test_signal_misuse(void **state)
 {
     mt_sched s;
-    mt_signal sig;
+    mt_signal sig = {0};
     struct sigwaiter w = {0};
     (void)state;
 
@@ -183,7 +183,7 @@ static void test_signal_init_without_descriptors(void **state)
 {
 #if MT_IO
     mt_sched s;
-    mt_signal sig;
+    mt_signal sig = {0};
     struct rlimit was, none;
     int r;
     (void)state;
@@ -225,6 +225,12 @@ static void test_signal_init_twice(void **state)
     use_fake_clock(&s, &c, 0);
     assert_int_equal(mt_signal_init(&s, &sig), 0);
     assert_int_equal(mt_signal_init(&s, &sig), 0);
+    {
+        mt_sched other; /* another scheduler may not take it: MT_EBUSY */
+        mt_sched_init(&other);
+        assert_int_equal(mt_signal_init(&other, &sig), MT_EBUSY);
+        assert_int_equal(mt_sched_destroy(&other), 0);
+    }
     w.sig = &sig;
     w.timeout = 100;
     assert_int_equal(mt_sched_add(&s, &w.task, sigwaiter), 0);

@@ -463,6 +463,18 @@ static int bad_timeout(mt_task *t)
     MT_END(t);
 }
 
+/* Uncaught, it raises: the task fails with MT_EINVAL, the rest never runs. */
+struct bad_timeout_raised { mt_task task; int after; };
+
+static int bad_timeout_raised(mt_task *t)
+{
+    struct bad_timeout_raised *f = (struct bad_timeout_raised *)t;
+    MT_BEGIN(t);
+    MT_WAIT_UNTIL(t, 1, -2);
+    f->after = 1;
+    MT_END(t);
+}
+
 static void test_bad_timeouts_refused(void **state)
 {
     static struct bad_timeout b;
@@ -475,6 +487,18 @@ static void test_bad_timeouts_refused(void **state)
     assert_int_equal(b.err_true, MT_EINVAL);
     assert_int_equal(b.err_false, MT_EINVAL);
     assert_int_equal(b.d, 500);
+    {
+        static struct bad_timeout_raised r;
+        struct reports rep = {0};
+        mt_sched_set_report(mt_default(), record_report, &rep);
+        assert_int_equal(mt_add(&r.task, bad_timeout_raised), 0);
+        assert_int_equal(mt_run(), MT_EUNHANDLED);
+        assert_int_equal(r.after, 0);
+        assert_int_equal(mt_state(&r.task), MT_FAILED);
+        assert_int_equal(mt_err(&r.task), MT_EINVAL);
+        assert_int_equal(rep.count, 1);
+        mt_sched_set_report(mt_default(), NULL, NULL);
+    }
     mt_sched_set_clock(mt_default(), NULL, NULL, NULL);
     assert_int_equal(mt_sched_destroy(mt_default()), 0);
 }

@@ -919,12 +919,6 @@ static void wait_start(struct tf *f)
         k = K_YIELD;
     f->w_kind = k;
     f->w_catch = o->catch_it;
-#if FUZZ_KNOWN_BUGS
-    /* Open bug 3: MT_WAIT_UNTIL on a condition that holds, with a timeout
-     * out of range, does not raise its MT_EINVAL: such a wait is caught. */
-    if (k == K_COND && M.flag[o->a & 3] && (tmo < MT_FOREVER || tmo > MT_TIMEOUT_MAX))
-        f->w_catch = 1;
-#endif
     f->w_obj = k == K_EVWAIT || k == K_SEMWAIT ? o->a & 1
                : k == K_QGET || k == K_QPUT || k == K_COND || k == K_SIGWAIT ? o->a & 3 : 0;
     f->w_ylike = k == K_YIELD;
