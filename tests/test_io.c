@@ -1611,6 +1611,24 @@ static void test_system_error_names(void **state)
     assert_string_equal(mt_errname(MT_ESYS(ECONNRESET)), "MT_ESYS(ECONNRESET)");
     assert_string_equal(mt_errname(MT_ESYS(EMFILE)), "MT_ESYS(EMFILE)");
     assert_string_equal(mt_errname(MT_ESYS(4000)), "MT_ESYS"); /* no name of ours */
+    {
+        /* Every system error the library names, by its own name. */
+        static const struct { int e; const char *name; } named[] = {
+#define NAMED(e) {e, "MT_ESYS(" #e ")"},
+            NAMED(EPERM) NAMED(ENOENT) NAMED(EINTR) NAMED(EIO) NAMED(EBADF) NAMED(EAGAIN)
+            NAMED(ENOMEM) NAMED(EACCES) NAMED(EFAULT) NAMED(EBUSY) NAMED(EEXIST)
+            NAMED(EINVAL) NAMED(ENFILE) NAMED(EMFILE) NAMED(ENOSPC) NAMED(EPIPE)
+            NAMED(ERANGE) NAMED(ENOTSOCK) NAMED(EMSGSIZE) NAMED(EOPNOTSUPP)
+            NAMED(EADDRINUSE) NAMED(EADDRNOTAVAIL) NAMED(ENETDOWN) NAMED(ENETUNREACH)
+            NAMED(ECONNABORTED) NAMED(ECONNRESET) NAMED(ENOBUFS) NAMED(EISCONN)
+            NAMED(ENOTCONN) NAMED(ETIMEDOUT) NAMED(ECONNREFUSED) NAMED(EHOSTUNREACH)
+            NAMED(EALREADY) NAMED(EINPROGRESS)
+#undef NAMED
+        };
+        size_t i;
+        for (i = 0; i < sizeof named / sizeof named[0]; i++)
+            assert_string_equal(mt_errname(MT_ESYS(named[i].e)), named[i].name);
+    }
     /* Codes below the system range are user codes, named and told alike. */
     assert_string_equal(mt_errname(-32768), "MT_EUSER");
     assert_string_equal(mt_strerror(-32768), "user-defined error");
