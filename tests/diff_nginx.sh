@@ -45,10 +45,7 @@ echo secret >"$tmp/secret.txt"
 awk 'BEGIN { for (i = 0; i < 20000; i++) printf "%08d a line of a large file\n", i }' >"$www/big.txt"
 chmod -R a+rX "$tmp" # nginx may read as another user
 
-# A port nothing listens on now (nginx is retried on another if it is taken).
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$(dirname "$0")/netlib.sh" # retry, free_port
 listening() { # listening PORT: a TCP connect succeeds
     python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
 }

@@ -37,16 +37,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# Retry a command every 0.1 s, at most N times.
-retry() {
-    retry_n=$1; shift
-    while [ "$retry_n" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        retry_n=$((retry_n - 1))
-    done
-    return 1
-}
+. "$(dirname "$0")/netlib.sh" # retry, free_port
 alive() { kill -0 "$1" 2>/dev/null; }
 listening() { grep -q "^listening on" "$tmp/kv.out" || test -s "$tmp/kv.rc"; }
 pong() { # pong PORT: a PING on PORT is answered +PONG
@@ -56,9 +47,6 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
 s.sendall(b"PING\r\n")
 sys.exit(0 if s.recv(64).startswith(b"+PONG") else 1)
 EOF
-}
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # kvserver's pid lands in kv.pid (exec keeps it), its exit status in kv.rc.

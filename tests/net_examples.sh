@@ -31,16 +31,7 @@ check() { # check NAME COMMAND...: passes if the command succeeds
     if "$@"; then ok "$check_name"; else bad "$check_name"; fi
 }
 
-# Retry a command every 0.1 s, at most N times.
-retry() {
-    retry_n=$1; shift
-    while [ "$retry_n" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        retry_n=$((retry_n - 1))
-    done
-    return 1
-}
+. "$(dirname "$0")/netlib.sh" # retry, free_port
 
 # spawn NAME INPUT COMMAND...: COMMAND in the background, reading INPUT,
 # writing $tmp/NAME.out and .err; its pid lands in $tmp/NAME.pid (exec
