@@ -60,7 +60,8 @@ test: cmocka
 		$(MAKE) --no-print-directory check-variant VARIANT=$${v%%:*} EXTRA="$(EXTRA) $${v#*:}"; \
 	done
 	@CC='$(CC)' BUILD='$(BUILD)' tests/unity/run.sh
-	@$(MAKE) --no-print-directory fuzz-replay
+	@set -e; for b in SELECT POLL EPOLL; do \
+		$(MAKE) --no-print-directory fuzz-replay EXTRA="$(EXTRA) -DMT_BACKEND=MT_BACKEND_$$b"; done
 	@echo 'all test suites passed'
 
 # The quick check, for every commit: the default configuration's unit

@@ -816,8 +816,8 @@ static int mt__fire(mt_sched *s, mt_task *t)
     } else if (how & MT__K_PARKED) {
         mt__withdraw(s, t);
         mt__wake(s, t, MT_ETIMEDOUT);
-    } else if ((how & MT__K_TRIES) && !t->err) {
-        return 1;
+    } else if (how & MT__K_TRIES) { /* woken by its descriptor: ready, it */
+        return !t->err;              /* tries first; failed, that stands */
     } else { /* in the run queue already: it resumes with the timeout */
         (void)mt__out_set(t, MT_ETIMEDOUT, NULL);
     }
@@ -2340,6 +2340,8 @@ static int mt__io_add(mt_sched *s, mt_task *t)
 
     if (r)
         return r;
+    if (!s->io.n) /* the first waiter: closed descriptors within 1000 ticks */
+        s->io.check_at = (mt_time)(mt__cycle_now(s) + 1000);
     slot = mt__ep_slot(s, fd);
     if (!slot)
         return MT_ENOMEM;
@@ -2484,6 +2486,9 @@ static void mt__io_merge(mt_sched *dst, mt_sched *src)
 
     for (fd = 0; fd < src->io.cap; fd++) {
         mt_task **slot = src->io.fds + fd;
+        struct epoll_event ev;
+        if (!*slot)
+            continue;
         while ((t = *slot) != NULL) {
             int r;
             *slot = t->next;
@@ -2492,6 +2497,10 @@ static void mt__io_merge(mt_sched *dst, mt_sched *src)
             if (r)
                 mt__io_wake(dst, t, 0, r);
         }
+        /* src keeps no registration: it would report the descriptor to
+         * its next poll, or to a foreign loop watching src. */
+        memset(&ev, 0, sizeof ev);
+        (void)MT__SYS(epoll_ctl)(src->io.epfd, EPOLL_CTL_DEL, (int)fd, &ev);
     }
 }
 

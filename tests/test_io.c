@@ -1918,6 +1918,12 @@ static void test_merge_io_waiters(void **state)
         xwrite(r[1], "two");
         if (round == 0)
             xwrite(p[1], "zero");
+        { /* b keeps no registration of them: nothing to watch there */
+            struct pollfd pf[4];
+            int k = mt_sched_pollfds(&b, pf, 4);
+            assert_true(k >= 0 && k <= 4);
+            assert_int_equal(poll(pf, (nfds_t)k, 0), 0);
+        }
         drive(&a, 10);
         assert_int_equal(rb1.err, 0);
         assert_int_equal(rb1.n, 3);
@@ -2049,6 +2055,65 @@ static void test_closed_fd_found_while_busy(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
+/* The same with the clock 1500 ticks before it wraps: epoll's 1000 ticks
+ * count from the first waiter, not from tick 0 (which lay 1500 ticks
+ * "ahead"). Found by the fuzzer (tests/fuzz, seed io_closed_busy). */
+static void test_closed_fd_found_while_busy_near_wrap(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct fdwait w;
+    struct busy_clock sp;
+    int sv[2];
+    (void)state;
+
+    start(&s, &c);
+    c.now = (mt_time)0 - 1500;
+    unix_pair(sv);
+    add_fdwait(&s, &w, sv[0], MT_READABLE, MT_FOREVER);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    memset(&sp, 0, sizeof sp);
+    sp.c = &c;
+    assert_int_equal(mt_sched_add(&s, &sp.task, busy_clock), 0);
+    xclose(sv[0]);
+    while (mt_state(&w.task) != MT_DONE && mt_state(&sp.task) != MT_DONE)
+        assert_true(mt_sched_run_once(&s, 0) >= 0);
+    assert_int_equal(w.err, MT_EBADF);
+    assert_true(sp.n <= 12);
+    assert_int_equal(mt_cancel(&sp.task), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    xclose(sv[1]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
+/* A wait failed by its descriptor's closing keeps MT_EBADF when its
+ * deadline comes in the same cycle: a timer firing on a woken wait lets a
+ * ready one try first and leaves an error as it is (the first verdict
+ * stands). */
+static void test_closed_fd_error_stands_at_deadline(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    struct reader r;
+    int sv[2];
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    add_reader(&s, &r, sv[0], 100);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    xclose(sv[0]);
+    c.now = (mt_time)(c.now + 100); /* the poll finds it closed, then the deadline */
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    assert_int_equal(mt_state(&r.task), MT_DONE);
+    assert_int_equal(r.err, MT_EBADF);
+    assert_int_equal(r.has_timer, 0);
+    xclose(sv[1]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 /* Bad arguments to an operation: MT_EINVAL before any system call (a
  * negative descriptor, a NULL where the result goes), never a crash. */
 struct bad_args { mt_task task; int fd, which, err; };
@@ -2135,6 +2200,8 @@ int main(void)
         cmocka_unit_test(test_fd_ready_kept_until_next_wait),
         cmocka_unit_test(test_hangup_ends_except_wait),
         cmocka_unit_test(test_closed_fd_found_while_busy),
+        cmocka_unit_test(test_closed_fd_found_while_busy_near_wrap),
+        cmocka_unit_test(test_closed_fd_error_stands_at_deadline),
         cmocka_unit_test(test_operation_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,11 +8,14 @@
  * to a zeroed or forgotten signal too; from plain code, or from the idle
  * hook as an interrupt that ends the idle wait), destroy a scheduler (with
  * tasks live: MT_EBUSY), and run a second scheduler, with tasks and signals
- * of its own, merged into the main one or the main one into it.
+ * of its own, merged into the main one or the main one into it; play the
+ * peers of two socket pairs (write, shut down, close, fill A's buffer and
+ * drain it, close A under its waiters, make the pair afresh).
  * Every task runs one interpreter (prog_task) over a small program decoded
  * from the input: waits of every kind (yield, sleep, sleep-until, queue
  * get/put, event, semaphore, condition, signal, await of a child running
- * its own program, up to three deep), each with or without MT_CATCH, and
+ * its own program, up to three deep; MT_WAIT_FD, MT_READ and MT_SEND on a
+ * pair's A), each with or without MT_CATCH, and
  * steps that do not wait (raise, exit, signal a semaphore, set, flag,
  * try_put/try_get, post a signal, cancel or add another top-level task,
  * loop).
@@ -56,6 +59,21 @@
  *   kept + handed to waiters not yet resumed + kept posts a new init
  *   dropped; mt_sched_signalled and mt_sched_timeout; MT_FOREVER idles
  *   (idle hook told MT_FOREVER) only with a signal registered;
+ * - descriptors (README "I/O", on the backend it is built with): an
+ *   operation completes at once when it can (the bytes B wrote, in order,
+ *   none lost or twice; a send reaches B whole; end of file; MT_EPIPE as
+ *   MT_ESYS(EPIPE); MT_EBADF on a closed A; MT_EINVAL), else waits; the
+ *   poll wakes exactly the waiters whose events are ready (a hang-up ends
+ *   every wait on poll and epoll, not MT_EXCEPT alone on select), first
+ *   come first served per descriptor, and those on a closed A with
+ *   MT_EBADF (select: alone, poll: with the others, epoll: when nothing
+ *   came and nothing is runnable, or 1000 ticks after the last look, and
+ *   its waiters left when one is withdrawn); a wake-up that finds nothing
+ *   waits again in the same timeout; ready by the deadline tries first;
+ *   MT_IO_BURST operations in one resume, then it gives way; mt_fd_ready;
+ *   has_io_waits; epoll's mt_sched_timeout capped at 1000; a wait on a
+ *   closed A pending 1000 ticks after the close (select, poll: after one
+ *   poll) is reported;
  * - two schedulers: each one's counts, run queue and timers; a merge
  *   appends the run queue, re-arms the timers in firing order, moves the
  *   signals and an untaken post; a destroy refuses while a task is live,
@@ -64,8 +82,8 @@
  * cancelling everything, running until nothing is live, checking the
  * schedulers are empty and mt_sched_destroy returns 0, then posting to
  * every signal (nothing). The harness allocates nothing (the library's
- * unbounded queue does); descriptors: at most a self-pipe per scheduler;
- * work is bounded (MAXOPS operations, MAXCYC cycles, programs of PLEN
+ * unbounded queue does); descriptors: a self-pipe per scheduler, an epoll
+ * instance, and the two pairs at fixed numbers (900-903); work is bounded (MAXOPS operations, MAXCYC cycles, programs of PLEN
  * steps that loop at most 4 times).
  *
  * FUZZ_TRACE=1 in the environment traces the model's events. */
@@ -78,6 +96,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if MT_IO
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
 
 /* 1 (the default): steer around the open library bugs of README.md (each
  * a reproducer in regress/ that fails with 0), so that fuzzing finds new
@@ -94,16 +117,26 @@ enum {
     NSLOT = 32, DEPTH = 4, NQ = 4, NE = 2, NS = 2, NFLAG = 4,
     NSCH = 2, NSG = 3, /* schedulers (the main one and a second), signals */
     MAXOPS = 4096, MAXCYC = 4096, MAXPROG = 1024, PLEN = 8,
-    MAXIDS = 4096, RQN = 256, NFRAMES = NSLOT * DEPTH
+    MAXIDS = 4096, RQN = 256, NFRAMES = NSLOT * DEPTH,
+    NP = 2, FD0 = 900, INQ_MAX = 64 /* descriptor pairs, at FD0 + 2p (A) and + 1 (B) */
 };
+
+/* Descriptor waits need the I/O layer; without it they are yields. */
+#define FUZZ_IO MT_IO
+#if MT_IO
+#define BK_SELECT (MT_BACKEND == MT_BACKEND_SELECT)
+#define BK_EPOLL (MT_BACKEND == MT_BACKEND_EPOLL)
+#endif
 
 /* Program steps. The first NWAIT are waits. */
 enum {
     K_YIELD, K_SLEEP, K_QGET, K_QPUT, K_EVWAIT, K_SEMWAIT, K_COND, K_AWAIT,
-    K_SIGWAIT, NWAIT,
+    K_SIGWAIT, K_FDWAIT, K_READ, K_SEND, NWAIT,
     K_RAISE = NWAIT, K_EXIT, K_SEMSIG, K_EVSET, K_EVCLR, K_FLAG, K_TRYPUT,
     K_TRYGET, K_LOOP, K_CANCEL, K_SPAWN, K_SIGPOST, NK
 };
+
+#define IO_KIND(k) ((k) == K_FDWAIT || (k) == K_READ || (k) == K_SEND)
 
 struct step {
     uint8_t kind, catch_it, a;
@@ -158,6 +191,26 @@ struct tf {
     uint32_t w_stamp, w_arm, w_id;
     unsigned long w_call, w_cycle;
     unsigned w_seq, w_resumes;
+    /* a descriptor wait: its pair (-1: descriptor -1), events (MT_WAIT_FD),
+     * length (MT_READ, MT_SEND); the events and count the model predicts;
+     * woken by the poll and not yet resumed (w_woke), giving way past the
+     * burst to start afresh (w_redo), expected to wait again after a
+     * wake-up found nothing (w_repark); its place among its descriptor's
+     * waiters (w_io), and a timer kept through one expiry (w_keep) */
+    int w_p, w_ev, w_len, w_got, w_woke, w_redo, w_repark, w_keep;
+    long w_n;
+    uint32_t w_io;
+    unsigned char iobuf[8];
+    ssize_t n;
+};
+
+/* A pair of connected stream sockets: tasks wait on and use A, plain code
+ * plays the peer B (writes, shuts down, closes, drains) and fills A's send
+ * buffer. wr and rd count the bytes written into B and read from A. */
+struct mio {
+    int a_closed, b_shut, b_closed, full;
+    uint32_t wr, rd;
+    uint64_t closed_at;
 };
 
 /* A queue as the model sees it: the ids stored, oldest first (the first
@@ -212,6 +265,21 @@ static struct {
     unsigned long sg_units[NSG], sg_waits[NSG], sg_dropped[NSG];
     int irq;
     long irq_ticks;
+
+    /* Descriptors: the pairs; per scheduler whether it has its wake pipe,
+     * a byte in it, the I/O operations of the task being resumed (the
+     * burst), and when epoll looks next for closed descriptors (README:
+     * when idle, and within 1000 ticks); the poll of the cycle about to
+     * run: the waiters it must wake, with what (err, events), in no
+     * promised order but first come, first served per descriptor. */
+    struct mio io[NP];
+    int haspipe[NSCH], pipe_byte[NSCH];
+    unsigned burst[NSCH];
+    uint64_t chk_at[NSCH];
+    uint32_t io_stamp;
+    struct tf *plan[NFRAMES];
+    int plan_err[NFRAMES], plan_got[NFRAMES], nplan;
+    struct tf *calling; /* the task the cycle called first */
 
     const uint8_t *in;
     size_t len, pos;
@@ -410,7 +478,7 @@ static struct tf *first_timer(int k)
     int i;
     for (i = 0; i < NFRAMES; i++) {
         struct tf *f = frame_at(i);
-        if (f->w_armed && sch_of(f) == k &&
+        if (f->w_armed && !f->w_keep && sch_of(f) == k &&
             (!best || f->w_deadline < best->w_deadline ||
              (f->w_deadline == best->w_deadline && f->w_arm < best->w_arm)))
             best = f;
@@ -427,6 +495,8 @@ static void verdict(struct tf *f, int v, const char *msg)
     f->w_v = v;
     f->w_msg = msg;
 }
+
+static void io_withdrawn(struct tf *f);
 
 /* mt_cancel, as README "Cancellation" tells it: children first (deepest
  * first), then the task wakes at its current wait with MT_ECANCELED; a
@@ -460,10 +530,19 @@ static void model_cancel(struct tf *f)
             verdict(f, MT_ECANCELED, NULL);
             return;
         }
+        if (f->w_woke) { /* woken by the poll: ready is not done, an error stands */
+            disarm(f);
+            if (!f->w_v) {
+                f->w_woke = 0;
+                verdict(f, MT_ECANCELED, NULL);
+            }
+            return;
+        }
         if (f->w_has_v)
             return; /* woken: keeps what it was handed */
         disarm(f);
         verdict(f, MT_ECANCELED, NULL);
+        io_withdrawn(f);
         rq_push(f);
         return;
     }
@@ -473,10 +552,19 @@ static void model_cancel(struct tf *f)
  * cancels its child, which may take other timers with it). */
 static void model_expire(int k)
 {
-    struct tf *f;
+    struct tf *f, *kept[NFRAMES];
+    int nkept = 0;
     while ((f = first_timer(k)) != NULL && f->w_deadline <= M.vnow) {
         trace(f, "fire");
         disarm(f);
+        if (f->w_woke) { /* ready by its deadline: the operation tries first */
+            if (!f->w_v) {
+                f->w_armed = f->w_keep = 1; /* the same timer, still due */
+                M.narmed[k]++;
+                kept[nkept++] = f;
+            }
+            continue; /* failed by the poll: that error stands */
+        }
         switch (f->w_kind) {
         case K_COND: /* already in the run queue */
             verdict(f, MT_ETIMEDOUT, NULL);
@@ -492,13 +580,20 @@ static void model_expire(int k)
             break;
         default:
             verdict(f, MT_ETIMEDOUT, NULL);
+            io_withdrawn(f);
             rq_push(f);
             break;
         }
     }
+    while (nkept > 0)
+        kept[--nkept]->w_keep = 0;
 }
 
 static void model_take(int k);
+#if FUZZ_IO
+static void io_observe(int k);
+static void io_observed(void);
+#endif
 
 /* Called at every observation inside a cycle: the first one sees the
  * cycle's idle wait done, the posts made meanwhile taken and its timers
@@ -513,8 +608,14 @@ static void cyc(void)
           "idle waited %ld ticks, expected %ld (earliest deadline, or MT_FOREVER with "
           "signals registered)", M.idle_arg, M.pred_idle);
     M.cycle_begun = 1;
+#if FUZZ_IO
+    io_observe(M.cur);
+#endif
     model_take(M.cur);
     model_expire(M.cur);
+#if FUZZ_IO
+    io_observed();
+#endif
     M.rq_end = M.rqt[M.cur];
 }
 
@@ -688,6 +789,7 @@ static void model_post(int g)
         return;
     M.sg_pend[g] = 1;
     M.signalled[k] = 1;
+    M.pipe_byte[k] |= M.haspipe[k]; /* and a byte in its wake pipe */
 }
 
 static void model_take(int k)
@@ -696,6 +798,7 @@ static void model_take(int k)
     if (!M.signalled[k])
         return;
     M.signalled[k] = 0;
+    M.pipe_byte[k] = 0; /* the pipe is drained with the flags */
     for (i = 0; i < M.sg_n[k]; i++) {
         int g = M.sg_list[k][i];
         struct tf *w;
@@ -748,11 +851,468 @@ static void do_init(int k, int g)
     M.sg_dropped[g] += (unsigned long)M.sg_kept[g];
     M.sg_kept[g] = M.sg_pend[g] = 0;
     M.sg_reg[g] = k;
+    M.haspipe[k] = FUZZ_IO; /* the first init opens it */
     for (i = M.sg_n[k]; i > 0; i--)
         M.sg_list[k][i] = M.sg_list[k][i - 1];
     M.sg_list[k][0] = g;
     M.sg_n[k]++;
 }
+
+/* ---- Descriptors: the pairs, and the model of descriptor waits ------------
+ * README "I/O": an operation tries first and waits only if it would block;
+ * a wake-up that finds nothing waits again within the same timeout; a
+ * descriptor ready by its deadline is tried first; a hang-up ends every
+ * wait on poll and epoll (select sees only what select sees); a descriptor
+ * closed under a waiter fails it with MT_EBADF: select and poll at the next
+ * poll, epoll when the loop is next idle and within 1000 ticks. */
+
+static void imm(struct tf *f, int v, const char *msg)
+{
+    f->w_imm = 1;
+    f->w_imm_v = v;
+    f->w_imm_msg = msg;
+}
+
+#if FUZZ_IO
+static int fd_a(int p) { return FD0 + 2 * p; }
+static int fd_b(int p) { return FD0 + 2 * p + 1; }
+
+/* The bytes of pair p's stream from B to A, and of a task's sends. */
+static unsigned char pat(int p, uint32_t i) { return (unsigned char)(i * 131u + (unsigned)p * 7u + 1u); }
+static unsigned char spat(const struct tf *f, int i)
+{
+    return (unsigned char)(f->w_seq * 29u + (unsigned)f->slot * 3u + (unsigned)i);
+}
+
+/* The events of ev that A of pair p has ready, as the backend sees them. */
+static int io_ready(int p, int ev)
+{
+    const struct mio *m = &M.io[p];
+    int r = (m->wr != m->rd || m->b_shut || m->b_closed ? MT_READABLE : 0) |
+            (!m->full ? MT_WRITABLE : 0);
+    if (m->b_closed && !BK_SELECT)
+        r = MT_READABLE | MT_WRITABLE | MT_EXCEPT;
+    return r & ev;
+}
+
+static void nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    CHECK(NULL, fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0, "fcntl(%d) failed", fd);
+}
+
+/* A fresh pair at its numbers, far above what the library opens (self-
+ * pipes, epoll instances take the lowest free), so a closed A is never
+ * reused behind the model's back. A's send buffer is small: filling it
+ * is cheap. */
+static void pair_open(int p)
+{
+    int sv[2], sz = 4096;
+    CHECK(NULL, socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair failed");
+    (void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    CHECK(NULL, dup2(sv[0], fd_a(p)) == fd_a(p) && dup2(sv[1], fd_b(p)) == fd_b(p),
+          "dup2 to %d failed (descriptor limit?)", fd_a(p));
+    close(sv[0]);
+    close(sv[1]);
+    nonblock(fd_a(p));
+    nonblock(fd_b(p));
+    memset(&M.io[p], 0, sizeof M.io[p]);
+}
+
+static void pair_close(int p)
+{
+    if (!M.io[p].a_closed)
+        close(fd_a(p));
+    if (!M.io[p].b_closed)
+        close(fd_b(p));
+    M.io[p].a_closed = M.io[p].b_closed = 1;
+}
+
+/* B reads what A's fill left (tasks' sends are read as they complete). */
+static void drain_b(int p)
+{
+    unsigned char b[4096];
+    while (recv(fd_b(p), b, sizeof b, 0) > 0) {
+    }
+    M.io[p].full = 0;
+}
+
+/* Scheduler k's descriptor waiters, parked and registered (not f). */
+static int io_waiters(int k, const struct tf *except)
+{
+    int i, n = 0;
+    for (i = 0; i < NFRAMES; i++) {
+        const struct tf *f = frame_at(i);
+        n += f != except && live(f) && sch_of(f) == k && f->w_pending && IO_KIND(f->w_kind) &&
+             f->w_parked && !f->w_has_v && !f->w_ylike;
+    }
+    return n;
+}
+
+/* A task waits on its descriptor (again): last among its waiters; epoll
+ * starts its 1000-tick clock for closed descriptors when the first one
+ * comes (the library: io.n from 0 to 1). */
+static void io_register(struct tf *f)
+{
+    int k = sch_of(f);
+    if (BK_EPOLL && !io_waiters(k, f))
+        M.chk_at[k] = M.vnow + 1000;
+    f->w_io = ++M.io_stamp;
+}
+
+/* The operation tries: its outcome now, or nothing (it waits). */
+static void io_try(struct tf *f)
+{
+    const struct mio *m = f->w_p >= 0 ? &M.io[f->w_p] : NULL;
+    uint32_t inq;
+    if (!m || (f->w_kind == K_FDWAIT && !f->w_ev)) {
+        imm(f, MT_EINVAL, msg_any);
+        return;
+    }
+    if (m->a_closed) {
+        imm(f, MT_EBADF, NULL);
+        return;
+    }
+    inq = m->wr - m->rd;
+    if (f->w_kind == K_FDWAIT && (f->w_got = io_ready(f->w_p, f->w_ev)) != 0) {
+        imm(f, 0, "");
+    } else if (f->w_kind == K_READ && (inq || m->b_shut || m->b_closed)) {
+        f->w_n = inq < (uint32_t)f->w_len ? (long)inq : f->w_len; /* 0: end of file */
+        imm(f, 0, "");
+    } else if (f->w_kind == K_SEND && m->b_closed) {
+        imm(f, MT_ESYS(EPIPE), NULL);
+    } else if (f->w_kind == K_SEND && !m->full) {
+        f->w_n = f->w_len;
+        imm(f, 0, "");
+    } else if (!f->w_tmo) {
+        imm(f, MT_ETIMEDOUT, NULL);
+    }
+}
+
+/* An operation starts (a valid timeout, not cancelled): past the burst it
+ * gives way, to start afresh when resumed. */
+static void io_begin(struct tf *f)
+{
+    if (++M.burst[sch_of(f)] > MT_IO_BURST) {
+        trace(f, "burst: gives way");
+        f->w_ylike = f->w_redo = 1;
+        return;
+    }
+    io_try(f);
+}
+
+/* Woken ready, resumed: the operation tries again. Would it block, it
+ * waits again, or fails MT_ETIMEDOUT once its deadline has come. */
+static void io_retry(struct tf *f)
+{
+    f->w_imm = 0;
+    if (f->w_kind != K_FDWAIT) { /* MT_WAIT_FD: the events the poll found */
+        io_try(f);
+        if (f->w_imm) {
+            f->w_imm = 0;
+            verdict(f, f->w_imm_v, f->w_imm_msg);
+        } else if (f->w_armed && f->w_deadline <= M.vnow) {
+            verdict(f, MT_ETIMEDOUT, NULL);
+        } else {
+            trace(f, "woken, would block: waits again");
+            f->w_has_v = 0;
+            f->w_repark = 1;
+            return;
+        }
+    }
+    disarm(f);
+}
+
+/* f stopped waiting on its descriptor (a timeout, a cancel). epoll
+ * re-arms the descriptor for the waiters left: closed, that fails, and
+ * they wake with MT_EBADF now, first come first (before f). */
+static void io_withdrawn(struct tf *f)
+{
+    int i, k = sch_of(f);
+    if (!BK_EPOLL || !IO_KIND(f->w_kind) || !M.io[f->w_p].a_closed)
+        return;
+    for (;;) {
+        struct tf *first = NULL;
+        for (i = 0; i < NFRAMES; i++) {
+            struct tf *g = frame_at(i);
+            if (g != f && live(g) && sch_of(g) == k && g->w_pending && IO_KIND(g->w_kind) &&
+                g->w_parked && !g->w_has_v && !g->w_ylike && g->w_p == f->w_p &&
+                (!first || g->w_io < first->w_io))
+                first = g;
+        }
+        if (!first)
+            return;
+        trace(first, "its descriptor re-armed, closed: MT_EBADF");
+        verdict(first, MT_EBADF, NULL);
+        first->w_woke = 1;
+        rq_push(first);
+    }
+}
+
+/* A descriptor wait resumed. Returns 1 if handled here. */
+static int io_resume(struct tf *f)
+{
+    if (f->w_redo) { /* starts afresh, or ends cancelled */
+        f->w_redo = f->w_ylike = f->w_parked = 0;
+        if (f->cancel) {
+            f->doomed = 1;
+            return 1;
+        }
+        f->w_has_v = 0;
+        f->w_call = f->calls;
+        f->w_start = M.vnow;
+        io_begin(f);
+        return 1;
+    }
+    if (!f->w_woke)
+        return 0; /* timed out or cancelled: that verdict stands */
+    f->w_woke = 0;
+    if (f->w_v) /* MT_EBADF from the poll */
+        disarm(f);
+    else
+        io_retry(f);
+    return 1;
+}
+
+static void plan_add(struct tf *f, int err, int got)
+{
+    trace(f, "the poll must wake it: err %d events %d", err, got);
+    M.plan[M.nplan] = f;
+    M.plan_err[M.nplan] = err;
+    M.plan_got[M.nplan++] = got;
+}
+
+/* Scheduler k's parked descriptor waiters on a closed (1) or open (0) A. */
+static void plan_each(int k, int closed)
+{
+    int i;
+    for (i = 0; i < NFRAMES; i++) {
+        struct tf *f = frame_at(i);
+        if (live(f) && sch_of(f) == k && f->w_pending && IO_KIND(f->w_kind) && f->w_parked &&
+            !f->w_has_v && !f->w_ylike && M.io[f->w_p].a_closed == closed) {
+            int got = closed ? 0 : io_ready(f->w_p, f->w_ev);
+            if (closed || got)
+                plan_add(f, closed ? MT_EBADF : 0, got);
+        }
+    }
+}
+
+/* The poll of scheduler k's next cycle, which blocks up to `wait`: which
+ * waiters it wakes. The backend is polled when a task waits on a
+ * descriptor, or to block on the wake pipe. select fails whole on a
+ * closed descriptor (only its waiters wake, the pipe stays unread); poll
+ * reports it with the others; epoll looks for closed ones when nothing
+ * came and nothing is runnable, or when its 1000 ticks are up. */
+static void io_plan(int k, long wait)
+{
+    int n = io_waiters(k, NULL), i, closed = 0;
+    M.nplan = 0;
+    if (!n && !(M.haspipe[k] && wait != 0))
+        return;
+    for (i = 0; i < NP; i++)
+        closed |= M.io[i].a_closed;
+    if (BK_SELECT && closed) {
+        plan_each(k, 1);
+        if (M.nplan)
+            return;
+    }
+    plan_each(k, 0);
+    if (!BK_EPOLL) {
+        plan_each(k, 1);
+    } else if (n > M.nplan &&
+               ((!M.nplan && !M.pipe_byte[k] && rq_empty(k)) || M.vnow >= M.chk_at[k])) {
+        M.chk_at[k] = M.vnow + 1000;
+        plan_each(k, 1);
+    }
+    M.pipe_byte[k] = 0;
+}
+
+/* The cycle has polled: the planned waiters come next in the scheduler's
+ * run queue (after those runnable before; the task being called first),
+ * in any order that keeps each descriptor's waiters first come, first
+ * served. They join the model's queue in that order. */
+static void io_observe(int k)
+{
+    struct tf *seq[NFRAMES + 1];
+    const mt_task *t;
+    unsigned long l = M.rqt[k] - M.rqh[k];
+    int ns = 0, i, j;
+    if (M.calling)
+        seq[ns++] = M.calling;
+    for (t = S(k)->rq.head; t && ns <= NFRAMES; t = t->next)
+        seq[ns++] = (struct tf *)(void *)t;
+    CHECK(NULL, (unsigned long)ns >= l + (unsigned long)M.nplan,
+          "the poll woke fewer than the %d descriptor waiters it must", M.nplan);
+    for (i = 0; i < M.nplan; i++) {
+        struct tf *f = seq[l + (unsigned long)i];
+        for (j = 0; j < M.nplan && M.plan[j] != f; j++) {
+        }
+        CHECK(f, j < M.nplan, "the poll woke a task it must not");
+        CHECK(f, f->w_parked && !f->w_has_v, "the poll woke a task twice");
+        for (j = 0; j < i; j++) {
+            const struct tf *g = seq[l + (unsigned long)j];
+            CHECK(f, g->w_p != f->w_p || g->w_io < f->w_io,
+                  "a descriptor's waiters woke out of their order");
+        }
+        for (j = 0; M.plan[j] != f; j++) {
+        }
+        verdict(f, M.plan_err[j], M.plan_err[j] ? NULL : "");
+        f->w_woke = 1;
+        f->w_got = M.plan_got[j];
+        rq_push(f);
+    }
+}
+
+/* After the cycle's timers (which may have cancelled some of them): each
+ * woken task holds the model's verdict. */
+static void io_observed(void)
+{
+    int i;
+    for (i = 0; i < M.nplan; i++) {
+        struct tf *f = M.plan[i];
+        CHECK(f, mt_err(&f->task) == f->w_v, "woken by the poll with error %d, the model says %d",
+              mt_err(&f->task), f->w_v);
+    }
+    M.nplan = 0;
+}
+
+/* README: a descriptor closed under a waiter is noticed at the next poll
+ * (select, poll) or within 1000 ticks (epoll), however busy the loop. */
+static void io_check_closed(int k)
+{
+    int i;
+    for (i = 0; i < NFRAMES; i++) {
+        struct tf *f = frame_at(i);
+        if (live(f) && sch_of(f) == k && f->w_pending && IO_KIND(f->w_kind) && f->w_parked &&
+            !f->w_has_v && !f->w_ylike && M.io[f->w_p].a_closed)
+            CHECK(f, BK_EPOLL && M.vnow < M.io[f->w_p].closed_at + 1000,
+                  "a wait on a descriptor closed at %llu is still pending",
+                  (unsigned long long)M.io[f->w_p].closed_at);
+    }
+}
+
+/* A task's send completed: B receives exactly its bytes. */
+static void io_sent(struct tf *f)
+{
+    unsigned char b[16];
+    ssize_t r = recv(fd_b(f->w_p), b, sizeof b, 0);
+    int i;
+    CHECK(f, r == f->n, "B received %ld bytes of a send of %ld", (long)r, (long)f->n);
+    for (i = 0; i < (int)r; i++)
+        CHECK(f, b[i] == spat(f, i), "B received byte %d wrong", i);
+}
+
+/* A task's read completed: the stream's next bytes, none lost or twice. */
+static void io_got(struct tf *f)
+{
+    struct mio *m = &M.io[f->w_p];
+    int i;
+    CHECK(f, f->n == f->w_n, "read %ld bytes, the model says %ld", (long)f->n, f->w_n);
+    for (i = 0; i < (int)f->n; i++)
+        CHECK(f, f->iobuf[i] == pat(f->w_p, m->rd + (uint32_t)i), "read byte %d wrong", i);
+    m->rd += (uint32_t)f->n;
+}
+
+/* Plain code plays the peers. op 24: B writes 1-8 bytes (at most INQ_MAX
+ * unread: B's buffer never fills); 25: B shuts down writing, or closes (a
+ * hang-up; B reads what it had first, so A sees no reset); 26: A's send
+ * buffer filled, or B drains it; 27: A closed under its waiters, or the
+ * pair made afresh (once nothing waits on it). */
+static void io_op(unsigned op, unsigned a)
+{
+    int p = (int)(a & 1), alt = (int)((a >> 1) & 1), i;
+    struct mio *m = &M.io[p];
+    unsigned char b[8];
+    trace(NULL, "pair %d: op %u/%d", p, op, alt);
+    switch (op) {
+    case 24: {
+        unsigned cnt = 1 + ((a >> 2) & 7);
+        if (m->a_closed || m->b_shut || m->b_closed || m->wr - m->rd + cnt > INQ_MAX)
+            return;
+        for (i = 0; i < (int)cnt; i++)
+            b[i] = pat(p, m->wr + (uint32_t)i);
+        CHECK(NULL, send(fd_b(p), b, cnt, MSG_NOSIGNAL) == (ssize_t)cnt, "B's send failed");
+        m->wr += cnt;
+        return;
+    }
+    case 25:
+        if (m->b_closed)
+            return;
+        if (!alt) {
+            CHECK(NULL, shutdown(fd_b(p), SHUT_WR) == 0, "shutdown failed");
+            m->b_shut = 1;
+            return;
+        }
+        drain_b(p);
+        close(fd_b(p));
+        m->b_closed = 1;
+        return;
+    case 26:
+        if (m->a_closed || m->b_closed)
+            return;
+        if (alt) {
+            drain_b(p);
+            return;
+        }
+        while (send(fd_a(p), b, 1, MSG_NOSIGNAL) == 1 ||
+               send(fd_a(p), b, sizeof b, MSG_NOSIGNAL) > 0) {
+        }
+        m->full = 1;
+        return;
+    default:
+        if (!alt) {
+            if (!m->a_closed) {
+                close(fd_a(p));
+                m->a_closed = 1;
+                m->closed_at = M.vnow;
+            }
+            return;
+        }
+        for (i = 0; i < NFRAMES; i++) {
+            const struct tf *f = frame_at(i);
+            if (live(f) && f->w_pending && IO_KIND(f->w_kind) && f->w_p == p)
+                return; /* reusing a descriptor under its waiter: the user's bug */
+        }
+        pair_close(p);
+        pair_open(p);
+        return;
+    }
+}
+
+/* mt_sched_merge(d, c), epoll: c's waiters register with d's instance, in
+ * descriptor order; one on a closed descriptor is woken with MT_EBADF. On
+ * every backend they come after d's waiters of the same descriptor. */
+static void io_merge(int d, int c)
+{
+    int p, i, moved = io_waiters(c, NULL);
+    uint32_t from = M.io_stamp;
+    if (BK_EPOLL && moved && !io_waiters(d, NULL))
+        M.chk_at[d] = M.vnow + 1000;
+    for (p = 0; p < NP; p++) {
+        for (;;) { /* c's waiters on p in their order */
+            struct tf *best = NULL;
+            for (i = 0; i < NFRAMES; i++) {
+                struct tf *f = frame_at(i);
+                if (live(f) && sch_of(f) == c && f->w_pending && IO_KIND(f->w_kind) &&
+                    f->w_parked && !f->w_has_v && !f->w_ylike && f->w_p == p &&
+                    f->w_io <= from && (!best || f->w_io < best->w_io))
+                    best = f;
+            }
+            if (!best)
+                break;
+            best->w_io = ++M.io_stamp;
+            if (BK_EPOLL && M.io[p].a_closed) {
+                verdict(best, MT_EBADF, NULL);
+                best->w_woke = 1;
+                M.rq[d][M.rqt[d]++ % RQN] = best; /* d's queue: sch_of is still c */
+                best->inrq = 1;
+            }
+        }
+    }
+}
+#else
+static void io_withdrawn(struct tf *f) { (void)f; }
+#endif /* FUZZ_IO */
 
 /* f starts running prog (a top-level task: in scheduler k). */
 static void frame_start(struct tf *f, int prog, int k)
@@ -887,6 +1447,10 @@ static void on_body_call(struct tf *f)
     CHECK(f, f->w_pending && !f->w_imm, "resumed with no wait to resume");
     if (f->doomed)
         fail(f, "resumed after the wait that must have ended it");
+#if FUZZ_IO
+    if (IO_KIND(f->w_kind) && io_resume(f))
+        return;
+#endif
     if (f->w_ylike && !f->w_has_v)
         verdict(f, 0, "");
     if (f->w_kind == K_COND && !f->w_has_v && M.flag[f->w_obj]) {
@@ -917,6 +1481,8 @@ static void wait_start(struct tf *f)
      * to a new init, which empties the wait list). NULL (3) is refused. */
     if (k == K_SIGWAIT && (o->a & 3) < NSG && M.sg_reg[o->a & 3] != sch_of(f))
         k = K_YIELD;
+    if (IO_KIND(k) && !FUZZ_IO)
+        k = K_YIELD;
     f->w_kind = k;
     f->w_catch = o->catch_it;
     f->w_obj = k == K_EVWAIT || k == K_SEMWAIT ? o->a & 1
@@ -933,6 +1499,21 @@ static void wait_start(struct tf *f)
     f->w_cycle = M.cid;
     f->w_seq++;
     f->w_resumes = 0;
+    f->w_woke = f->w_redo = f->w_repark = 0;
+    /* Descriptor waits: pair a&1 (-1 with a&8 for MT_READ, MT_SEND),
+     * events a>>1&7 (MT_WAIT_FD), length 1-4. */
+    f->w_p = IO_KIND(k) && k != K_FDWAIT && (o->a & 8) ? -1 : (int)(o->a & 1);
+    f->w_ev = k == K_READ ? MT_READABLE : k == K_SEND ? MT_WRITABLE : (o->a >> 1) & 7;
+    f->w_len = 1 + ((o->a >> 1) & 3);
+    f->w_n = -2;
+    f->n = -3;
+    if (k == K_SEND) {
+        int i;
+        for (i = 0; i < f->w_len; i++)
+            f->iobuf[i] = spat(f, i);
+    } else {
+        memset(f->iobuf, 0xEE, sizeof f->iobuf);
+    }
     trace(f, "wait %d tmo %ld catch %d%s", k, tmo, f->w_catch, f->cancel ? " doomed" : "");
     if (f->cancel) { /* cancelled: this wait ends the task, whatever it is */
         f->doomed = 1;
@@ -1012,6 +1593,16 @@ static void wait_start(struct tf *f)
         frame_start(f->child, o->sub, 0);
         M.expect_inline = f->child; /* children run at once, inside MT_AWAIT */
         break;
+#if FUZZ_IO
+    case K_FDWAIT:
+    case K_READ:
+    case K_SEND:
+        if (bad)
+            IMM(MT_EINVAL, msg_any);
+        else
+            io_begin(f);
+        break;
+#endif
     default:
         fail(f, "model: not a wait");
     }
@@ -1094,6 +1685,19 @@ static void wait_done(struct tf *f)
             CHECK(f, f->child->ended && f->child->fin_state == MT_DONE,
                   "MT_AWAIT succeeded but the child did not end done");
             break;
+#if FUZZ_IO
+        case K_FDWAIT:
+            CHECK(f, mt_fd_ready(&f->task) == f->w_got, "ready events %d, the model says %d",
+                  mt_fd_ready(&f->task), f->w_got);
+            break;
+        case K_READ:
+            io_got(f);
+            break;
+        case K_SEND:
+            CHECK(f, f->n == f->w_n, "sent %ld bytes, the model says %ld", (long)f->n, f->w_n);
+            io_sent(f);
+            break;
+#endif
         default:
             break;
         }
@@ -1164,6 +1768,13 @@ static void on_return(struct tf *f, int r)
         rq_push(f);
         return;
     case MT__WAITING:
+#if FUZZ_IO
+        if (IO_KIND(f->w_kind) && f->w_repark) { /* woken, found nothing: waits again */
+            f->w_repark = 0;
+            io_register(f);
+            return;
+        }
+#endif
         CHECK(f, !f->w_parked && !f->w_imm && !f->w_ylike && f->w_kind != K_YIELD &&
               f->w_kind != K_COND, "parked in a wait the model says does not park");
         if (f->w_kind == K_AWAIT)
@@ -1171,6 +1782,10 @@ static void on_return(struct tf *f, int r)
         f->w_parked = 1;
         if (f->w_tmo > 0 || (f->w_kind == K_AWAIT && f->w_tmo == 0))
             arm(f, f->w_tmo);
+#if FUZZ_IO
+        if (IO_KIND(f->w_kind))
+            io_register(f);
+#endif
         /* Cancelled while running (by its child's chain, during the
          * child's first run): mt_cancel only flagged it; MT_AWAIT now
          * cancels as it parks. */
@@ -1250,6 +1865,7 @@ static int plain_step(struct tf *f)
 #define SOF(f) (&M.sem[(f)->w_obj])
 #define GOF(f) ((f)->w_obj < NSG ? &M.sig[(f)->w_obj] : NULL)
 #define CHILD(f) (&(f)->child->task)
+#define IOFD(f) ((f)->w_p < 0 ? -1 : fd_a((f)->w_p))
 
 /* The interpreter. One wait per line; the model's hooks around each. */
 static int prog_body(mt_task *t)
@@ -1312,6 +1928,23 @@ static int prog_body(mt_task *t)
                 MT_CATCH(t, MT_SIGNAL_WAIT(t, GOF(f), f->w_tmo));
             else
                 MT_SIGNAL_WAIT(t, GOF(f), f->w_tmo);
+#if FUZZ_IO
+        } else if (f->w_kind == K_FDWAIT) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_WAIT_FD(t, IOFD(f), f->w_ev, f->w_tmo));
+            else
+                MT_WAIT_FD(t, IOFD(f), f->w_ev, f->w_tmo);
+        } else if (f->w_kind == K_READ) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_READ(t, IOFD(f), f->iobuf, (size_t)f->w_len, &f->n, f->w_tmo));
+            else
+                MT_READ(t, IOFD(f), f->iobuf, (size_t)f->w_len, &f->n, f->w_tmo);
+        } else if (f->w_kind == K_SEND) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_SEND(t, IOFD(f), f->iobuf, (size_t)f->w_len, 0, &f->n, f->w_tmo));
+            else
+                MT_SEND(t, IOFD(f), f->iobuf, (size_t)f->w_len, 0, &f->n, f->w_tmo);
+#endif
         } else {
             if (f->w_catch)
                 MT_CATCH(t, MT_AWAIT(t, CHILD(f), prog_task, f->w_tmo));
@@ -1332,9 +1965,12 @@ static int prog_task(mt_task *t)
 {
     struct tf *f = (struct tf *)t;
     int fin, r;
+    fin = mt_state(t) != MT_RUNNING;
+    M.calling = M.in_cycle && !M.cycle_begun ? f : NULL; /* the cycle's first */
     cyc();
     f->calls++;
-    fin = mt_state(t) != MT_RUNNING;
+    if (!fin) /* mt__run: the operation it resumes in counts */
+        M.burst[sch_of(f)] = 1;
     trace(f, "call%s", fin ? " (finally)" : "");
     if (fin)
         on_final(f);
@@ -1393,7 +2029,13 @@ static void check_sched(int k)
 #endif
     CHECK(NULL, timers == M.narmed[k], "scheduler %d: %lu timers armed, model %lu", k, timers,
           M.narmed[k]);
-    CHECK(NULL, mt_sched_has_io_waits(s) == 0, "I/O waits in a harness without I/O");
+#if FUZZ_IO
+    CHECK(NULL, mt_sched_has_io_waits(s) == (io_waiters(k, NULL) > 0),
+          "scheduler %d: has_io_waits %d, model %d waiters", k, mt_sched_has_io_waits(s),
+          io_waiters(k, NULL));
+#else
+    CHECK(NULL, mt_sched_has_io_waits(s) == 0, "I/O waits without the I/O layer");
+#endif
     CHECK(NULL, mt_sched_signalled(s) == M.signalled[k], "scheduler %d: signalled %d, model %d",
           k, mt_sched_signalled(s), M.signalled[k]);
     /* 0 with a task runnable or a post to take, else up to the earliest
@@ -1405,6 +2047,11 @@ static void check_sched(int k)
         const struct tf *f = first_timer(k);
         want = f->w_deadline > M.vnow ? (long)(f->w_deadline - M.vnow) : 0;
     }
+#if FUZZ_IO
+    /* epoll never blocks past 1000 ticks while a task waits on a descriptor */
+    if (BK_EPOLL && io_waiters(k, NULL) && (want < 0 || want > 1000))
+        want = 1000;
+#endif
     tmo = mt_sched_timeout(s);
     CHECK(NULL, tmo == want, "scheduler %d: mt_sched_timeout %ld, model %ld", k, tmo, want);
     for (i = 0, p = s->signals; p && i <= M.sg_n[k]; p = p->next, i++)
@@ -1513,10 +2160,16 @@ static void do_run(int k, long tmo)
             wait = left;
     }
     M.pred_idle = wait > 0 ? wait : wait < 0 && M.sg_n[k] ? MT_FOREVER : 0;
+#if FUZZ_IO
+    io_plan(k, wait);
+    if (M.nplan) /* the poll makes tasks runnable: no idle wait */
+        M.pred_idle = 0;
+#endif
     M.idles0 = M.idles;
     M.in_cycle = 1;
     M.cycle_begun = 0;
     M.pops = 0;
+    M.calling = NULL;
     r = mt_sched_run_once(S(k), tmo);
     cyc();
     CHECK(NULL, !M.expect_inline && !M.expect_final, "a call the model expected did not come");
@@ -1533,6 +2186,9 @@ static void do_run(int k, long tmo)
             f->w_tmo >= 0 && f->w_cycle < M.cid && f->w_start + (uint64_t)f->w_tmo <= M.vnow)
             fail(f, "a cycle ran past the wait's deadline and the wait is still pending");
     }
+#if FUZZ_IO
+    io_check_closed(k);
+#endif
 }
 
 static void set_hooks(int k)
@@ -1564,6 +2220,7 @@ static void do_destroy(int k)
         M.sg_reg[M.sg_list[k][i]] = -1;
     M.sg_n[k] = 0;
     M.signalled[k] = 0;
+    M.haspipe[k] = M.pipe_byte[k] = 0;
 #if MT_IO
     CHECK(NULL, !S(k)->wake_pipe, "a destroyed scheduler has a wake pipe");
     CHECK(NULL, !pipe || (fcntl(fd0, F_GETFD) < 0 && fcntl(fd1, F_GETFD) < 0),
@@ -1597,14 +2254,18 @@ static void do_merge(int d, int c)
         timers[i]->w_arm = ++M.arms;
     M.narmed[d] += M.narmed[c];
     M.narmed[c] = 0;
-    for (i = 0; i < NSLOT; i++)
-        if (M.fr[i][0].sch == c)
-            M.fr[i][0].sch = d;
     while (!rq_empty(c)) {
         f = M.rq[c][M.rqh[c]++ % RQN];
         CHECK(f, M.rqt[d] - M.rqh[d] < RQN, "model: run queue overflow");
         M.rq[d][M.rqt[d]++ % RQN] = f;
     }
+#if FUZZ_IO
+    io_merge(d, c); /* after the run queue, as the library does */
+#endif
+    for (i = 0; i < NSLOT; i++)
+        if (M.fr[i][0].sch == c)
+            M.fr[i][0].sch = d;
+    M.haspipe[d] |= FUZZ_IO && M.sg_n[c] > 0; /* a merge with signals opens it */
     M.live[d] += M.live[c];
     M.live[c] = 0;
     for (i = M.sg_n[d] - 1; i >= 0; i--)
@@ -1673,6 +2334,18 @@ static void setup(void)
         M.sg_units[i] = M.sg_waits[i] = M.sg_dropped[i] = 0;
     }
     M.irq = -1;
+    for (i = 0; i < NSCH; i++) {
+        M.haspipe[i] = M.pipe_byte[i] = 0;
+        M.burst[i] = 0;
+        M.chk_at[i] = 0;
+    }
+    M.io_stamp = 0;
+    M.nplan = 0;
+    M.calling = NULL;
+#if FUZZ_IO
+    for (i = 0; i < NP; i++)
+        pair_open(i);
+#endif
     for (i = 0; i < NQ; i++) {
         /* Queue 1 may start with items (mt_queue_init's contents). */
         unsigned char contents[2 * 8];
@@ -1745,6 +2418,10 @@ static void teardown(void)
     for (i = 0; i <= NSG; i++)
         do_post(NULL, i);
     check_all();
+#if FUZZ_IO
+    for (i = 0; i < NP; i++)
+        pair_close(i);
+#endif
 }
 
 /* Operations 16-23: signals, destroy, the second scheduler. */
@@ -1794,7 +2471,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     M.pos = 0;
     setup();
     while (M.pos < M.len && M.ops < MAXOPS && M.cycles < MAXCYC) {
-        unsigned op = byte() % 24, a;
+        unsigned op = byte() % 28, a;
         M.ops++;
         switch (op) {
         case 0:
@@ -1843,6 +2520,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 15:
             for (a = byte() % 8 + 1; a > 0; a--)
                 do_run(0, MT_FOREVER);
+            break;
+        case 24:
+        case 25:
+        case 26:
+        case 27:
+#if FUZZ_IO
+            io_op(op, byte());
+#else
+            (void)byte();
+#endif
             break;
         default:
             signal_op(op);

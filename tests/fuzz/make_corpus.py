@@ -4,8 +4,8 @@ input per behaviour, in the harness's byte format:
 
   header: base (clock start: 0, 1000, 2^32-1500, 2^31-256), init (queue 1
           starts with init&3 % 3 items; semaphore i with (init >> 2+2i) & 1)
-  then operations, first byte % 24 (see LLVMFuzzerTestOneInput), and task
-  programs: a length byte (% 8 + 1), then per step a kind byte (kind % 21,
+  then operations, first byte % 28 (see LLVMFuzzerTestOneInput), and task
+  programs: a length byte (% 8 + 1), then per step a kind byte (kind % 24,
   >= 128: caught) and an argument byte; AWAIT and SPAWN are followed by
   their sub-program.
 
@@ -22,12 +22,16 @@ ADD, CANCEL, TRYPUT, TRYGET, EVSET, EVCLR, SEMSIG, SEMTRY, ADV, RUN0, RUNT, FLAG
 # one), 1 (the other way) or 3 (bad arguments), ADD2 slot prog, RUN2 tmo
 SIGINIT, POST, IRQ, DESTROY, MERGE, ADD2, RUN2 = 16, 17, 19, 20, 21, 22, 23
 NULLSIG = 3
+# Descriptor pairs (io_op): B writes, B shuts down or closes, A's buffer
+# filled or drained by B, A closed or the pair made afresh
+IOPUT, IOB, IOFILL, IOA = 24, 25, 26, 27
 # Steps
-(YIELD, SLEEP, QGET, QPUT, EVWAIT, SEMWAIT, COND, AWAIT, SIGWAIT, RAISE, EXIT,
- S_SEMSIG, S_EVSET, S_EVCLR, S_FLAG, S_TRYPUT, S_TRYGET, LOOP, S_CANCEL, SPAWN,
- S_POST) = range(21)
-NK = 21
-CAUGHT = 147  # kind + CAUGHT: >= 128, and still kind modulo NK
+(YIELD, SLEEP, QGET, QPUT, EVWAIT, SEMWAIT, COND, AWAIT, SIGWAIT, FDWAIT, READ,
+ SEND, RAISE, EXIT, S_SEMSIG, S_EVSET, S_EVCLR, S_FLAG, S_TRYPUT, S_TRYGET, LOOP,
+ S_CANCEL, SPAWN, S_POST) = range(24)
+NK = 24
+CAUGHT = 144  # kind + CAUGHT: >= 128, and still kind modulo NK
+R, W, X = 1, 2, 4  # MT_READABLE, MT_WRITABLE, MT_EXCEPT
 # Indexes into tmo_tab
 T = {'forever': 0, 0: 1, 1: 2, 2: 3, 3: 4, 5: 5, 8: 6, 30: 7, 100: 8, 1023: 9,
      1024: 10, 1025: 11, 1300: 12, 2500: 13, 4000: 14, 'bad': 15}
@@ -66,6 +70,42 @@ def ta(t):         # await argument
 
 def sa(ms, until=False):  # sleep argument
     return SL[ms] | (8 if until else 0)
+
+
+def fda(pair, events, t):   # MT_WAIT_FD argument
+    return pair | events << 1 | T[t] << 4
+
+
+def ioa(pair, length, t, bad_fd=False):  # MT_READ, MT_SEND argument
+    return pair | (length - 1) << 1 | (8 if bad_fd else 0) | T[t] << 4
+
+
+def put(pair, n):    # B writes n bytes (1-8)
+    return [IOPUT, pair | (n - 1) << 2]
+
+
+def shut(pair):
+    return [IOB, pair]
+
+
+def bclose(pair):
+    return [IOB, pair | 2]
+
+
+def fill(pair):
+    return [IOFILL, pair]
+
+
+def drain(pair):
+    return [IOFILL, pair | 2]
+
+
+def aclose(pair):
+    return [IOA, pair]
+
+
+def reopen(pair):
+    return [IOA, pair | 2]
 
 
 def add(slot, p):
@@ -288,6 +328,75 @@ SEEDS = {
                                                        step(SIGWAIT, oa(0, 'forever')))) +
     [RUN0] + irq(0) + [RUNT, RT['forever']] + add(1, prog(step(SLEEP, sa(1100)))) + [RUN0] +
     irq(0, 20) + [RUNT, RT['forever'], RUNT, RT['forever']],
+    # Descriptors. Readers wait for B's bytes and take them in order, in
+    # pieces; a writer and MT_WAIT_FD complete at once; end of file after
+    # B shuts down.
+    'io_read_write': [0, 0] + add(0, prog(step(READ, ioa(0, 4, 'forever')),
+                                          step(READ, ioa(0, 2, 'forever')), step(LOOP, 2))) +
+    add(1, prog(step(SEND, ioa(1, 3, 100)), step(FDWAIT, fda(1, R | W, 30), True),
+                step(READ, ioa(1, 1, 30), True))) +
+    [RUN0] + put(0, 3) + run(2) + put(0, 8) + run(3) + shut(0) + run(3) + put(1, 1) + run(2),
+    # MT_WAIT_FD: no events (MT_EINVAL); MT_EXCEPT alone on a hang-up ends
+    # on poll and epoll and times out on select; a reader sees the end.
+    'io_fdwait_hangup': [0, 0] + add(0, prog(step(FDWAIT, fda(0, X, 100), True),
+                                             step(FDWAIT, fda(0, 0, 5), True),
+                                             step(FDWAIT, fda(0, R, 'forever')))) +
+    add(1, prog(step(READ, ioa(0, 3, 1300), True), step(SEND, ioa(0, 1, 5), True))) +
+    [RUN0] + put(0, 2) + [RUN0] + bclose(0) + run(2) + adv(100) + run(2),
+    # A's buffer full: writers wait (one times out, one with timeout 0 at
+    # once) until B drains it; then they complete in order.
+    'io_full_writers': [0, 0] + fill(0) + add(0, prog(step(SEND, ioa(0, 4, 'forever')),
+                                                      step(SEND, ioa(0, 1, 0), True))) +
+    add(1, prog(step(SEND, ioa(0, 2, 30), True), step(FDWAIT, fda(0, W, 'forever')))) +
+    add(2, prog(step(FDWAIT, fda(0, W | X, 1025), True))) +
+    [RUN0] + adv(30) + run(1) + drain(0) + run(2) + fill(0) + run(1) + drain(0) + run(2),
+    # A closed under its waiters while another task keeps the loop busy:
+    # MT_EBADF at the next poll (select, poll) or within 1000 ticks (epoll);
+    # new operations on it fail at once; the pair made afresh works again.
+    'io_closed_busy': [0, 0] + add(0, prog(step(READ, ioa(1, 1, 'forever'), True),
+                                           step(READ, ioa(1, 1, 5), True))) +
+    add(1, prog(step(FDWAIT, fda(1, X, 1300), True))) +
+    add(2, prog(*([step(YIELD)] * 7 + [step(LOOP, 3)]))) +
+    [RUN0] + aclose(1) + sum((adv(100) + [RUN0] for _ in range(12)), []) + reopen(1) +
+    add(3, prog(step(READ, ioa(1, 2, 100)))) + [RUN0] + put(1, 2) + run(2),
+    # A closed under a reader whose deadline comes in the same cycle: the
+    # error the poll found stands (MT_EBADF, not MT_ETIMEDOUT).
+    'io_closed_at_deadline': [0, 0] + add(0, prog(step(READ, ioa(0, 1, 100), True),
+                                                  step(READ, ioa(0, 1, 100), True))) +
+    [RUN0] + aclose(0) + adv(100) + run(2),
+    # Bad arguments and timeout 0: descriptor -1, a timeout out of range,
+    # an operation that would block.
+    'io_bad_args': [0, 0] + add(0, prog(step(READ, ioa(0, 1, 5, True), True),
+                                        step(SEND, ioa(1, 2, 'bad'), True),
+                                        step(READ, ioa(0, 1, 0), True),
+                                        step(FDWAIT, fda(0, R, 0), True),
+                                        step(FDWAIT, fda(0, W, 'bad'), True),
+                                        step(READ, ioa(1, 1, 5, True)))) + run(2),
+    # Past MT_IO_BURST operations in one resume a task gives way, and its
+    # operation starts afresh; a cancel then ends it.
+    'io_burst': [0, 0] + put(0, 8) + put(0, 8) + put(0, 8) +
+    add(0, prog(step(READ, ioa(0, 1, 'forever')), step(READ, ioa(0, 1, 'forever')),
+                step(READ, ioa(0, 1, 'forever')), step(LOOP, 3))) +
+    add(1, prog(step(SEND, ioa(1, 1, 100)), step(SEND, ioa(1, 4, 100)),
+                step(LOOP, 3), step(SEND, ioa(1, 1, 5)), step(LOOP, 3))) +
+    run(2) + [CANCEL, 1] + run(3),
+    # Woken, then the data gone: two readers for two bytes, ready at their
+    # deadline: the first reads (ready in time wins), the second times out.
+    'io_ready_at_deadline': [0, 0] + add(0, prog(step(READ, ioa(0, 4, 30), True))) +
+    add(1, prog(step(READ, ioa(0, 4, 30), True), step(READ, ioa(0, 1, 1300), True))) +
+    [RUN0] + adv(30) + put(0, 2) + run(2) + put(0, 1) + run(2),
+    # Cancelled while waiting, and woken then cancelled by a task that the
+    # same poll woke: ready is not done, the cancel stands.
+    'io_cancel_woken': [0, 0] + add(0, prog(step(FDWAIT, fda(1, R, 'forever')), step(S_CANCEL, 1))) +
+    add(1, prog(step(READ, ioa(0, 1, 'forever'), True), step(READ, ioa(0, 1, 'forever')))) +
+    add(2, prog(step(FDWAIT, fda(0, R, 1300)))) + [RUN0] + put(1, 1) + put(0, 1) + run(2) +
+    [CANCEL, 2] + run(2),
+    # The second scheduler's descriptor waiters merged into the main one,
+    # one on a closed descriptor (epoll: MT_EBADF at the merge).
+    'io_merge': [0, 0] + add2(0, prog(step(READ, ioa(0, 2, 'forever')))) +
+    add2(1, prog(step(FDWAIT, fda(1, R, 2500), True))) + [RUN2, RT[0]] +
+    add(2, prog(step(READ, ioa(0, 1, 'forever')))) + [RUN0] + aclose(1) + [MERGE, 0] +
+    put(0, 3) + run(3) + reopen(1),
 }
 
 
@@ -309,6 +418,9 @@ REGRESS = {
     # MT_DONE) where it must fail with MT_EINVAL.
     'cond_true_bad_timeout_uncaught': [0, 0] + [FLAG, 0 | 4] +
     add(0, prog(step(COND, oa(0, 'bad')), step(S_SEMSIG, 0))) + [RUN0],
+    # Bug 4: epoll, a busy loop, the clock 1500 ticks before its wrap: the
+    # closed descriptor was noticed only after 1500 ticks.
+    'io_closed_busy_wrap': [2] + SEEDS['io_closed_busy'][1:],
 }
 
 

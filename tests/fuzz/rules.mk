@@ -2,10 +2,14 @@
 # by the top Makefile.
 #   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang whatever CC is), over a copy
 #                                of the seed corpus in $(BUILD)/fuzz/corpus;
-#                                crashes go to $(BUILD)/fuzz/artifacts/
+#                                crashes go to $(BUILD)/fuzz/artifacts/;
+#                                FUZZ_EXTRA adds flags (a backend:
+#                                -DMT_BACKEND=MT_BACKEND_EPOLL), with its
+#                                own BUILD
 #   make fuzz-replay             the seeds and tests/fuzz/regress/ through a
 #                                plain main() built with $(CC) (EXTRA and
-#                                RUNNER apply: sanitizers, valgrind)
+#                                RUNNER apply: sanitizers, valgrind; make
+#                                test runs it once per backend)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR = $(BUILD)/fuzz
@@ -18,7 +22,7 @@ FUZZ_INPUTS = $(wildcard tests/fuzz/corpus/* tests/fuzz/regress/*)
 $(FUZZ_BIN): $(FUZZ_DEPS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(WARN) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-g -O1 -o $@ tests/fuzz/fuzz_sched.c
+		-g -O1 $(FUZZ_EXTRA) -o $@ tests/fuzz/fuzz_sched.c
 
 # The corpus copy keeps what earlier runs found. libFuzzer's exit status
 # (non-zero on a crash) survives the tee through a file: sh has no pipefail.
