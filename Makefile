@@ -11,7 +11,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA) -I.
 BUILD ?= build/$(notdir $(firstword $(CC)))
 RUNNER ?=
 
-EXAMPLES = printer children sleepers queue echo_server echo_client chat kvserver httpd
+EXAMPLES = printer children sleepers queue worker echo_server echo_client chat kvserver httpd
 TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
@@ -37,6 +37,8 @@ demo: examples
 	@$(BUILD)/examples/sleepers
 	@echo '== queue (the seed: sender and receiver; a bounded pipeline) =='
 	@$(BUILD)/examples/queue
+	@echo '== worker (MT_CHOOSE: two job queues and a stop event) =='
+	@$(BUILD)/examples/worker
 	@echo '== echo_server --demo (the seed: a listener and a task per connection) =='
 	@$(BUILD)/examples/echo_server --demo
 

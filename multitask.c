@@ -12,6 +12,7 @@
  *   Queues, events, semaphores
  *   I/O             the backend contract, the operations, then one section
  *                   per backend: select, poll, epoll
+ *   First of several  MT_CHOOSE: stand-ins in the objects' wait lists
  *   Wake-ups        interrupt and thread posts (mt_signal)
  *   The cycle       resuming a task; mt_sched_run_once as its phases
  *   Scheduler API   init, destroy, add, run, merge, embedding, clock, report
@@ -24,7 +25,8 @@
  *   running; in the run queue (new, yielded, woken, polling a condition, or
  *   its descriptor ready); or parked: in exactly one timer structure (a
  *   deadline) or the forever list (none), and also on the object it waits
- *   on (a queue's, event's or semaphore's wait list; the I/O backend). A
+ *   on (a queue's, event's or semaphore's wait list; the I/O backend), or
+ *   for MT_CHOOSE, its clauses' stand-ins are, one on each object. A
  *   condition poller or a ready descriptor waiter may also have a timer.
  * - a parent awaiting a child is parked; the child points back at it. Only
  *   top-level tasks point at their scheduler.
@@ -103,7 +105,7 @@
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* ---- Task states ----------------------------------------------------------
- * bits = MT__SAW | timer position << 8 | flags (MT__F_*) << 4 | state, where
+ * bits = MT__SAW | timer position << 9 | flags (MT__F_*) << 5 | state, where
  * MT__SAW (the top bit) says a wait of the task ended MT_ECANCELED (set by
  * the wait outcomes; mt__deliver reads it). The first six
  * states are the public ones a task is stored in (MT_WAITING is only ever
@@ -123,7 +125,9 @@
  * MT__K_VERDICT  in the run queue, its wait not over: a timer or a cancel
  *                only sets the verdict it resumes with
  * (MT__K_ONLIST is parked in a wait list.) A private state is reported as
- * MT_WAITING with MT__K_WAITING, else as MT_RUNNABLE. */
+ * MT_WAITING with MT__K_WAITING, else as MT_RUNNABLE. The CL_ states are
+ * not a task's: they are the states of MT_CHOOSE's stand-ins in wait lists
+ * (see "Waiting for the first of several"), from MT__S_CL_QGET on. */
 #define MT__K_PARKED 0x01u
 #define MT__K_LIST 0x02u
 #define MT__K_FD 0x04u
@@ -155,7 +159,13 @@
     X(SEM, MT__K_WAITING | MT__K_ONLIST, "waiting", "semaphore %",           \
       offsetof(mt_sem, waiters))                                             \
     X(IO, MT__K_WAITING | MT__K_PARKED | MT__K_FD, "waiting", "fd", 0)       \
-    X(IORDY, MT__K_VERDICT | MT__K_TRIES, "woken", "-", 0)
+    X(IORDY, MT__K_VERDICT | MT__K_TRIES, "woken", "-", 0)                   \
+    X(CHOOSE, MT__K_WAITING | MT__K_PARKED, "waiting", "first of", 0)        \
+    X(CL_QGET, MT__K_LIST, "clause", "queue % (get)", offsetof(mt_queue, getters)) \
+    X(CL_QPUT, MT__K_LIST, "clause", "queue % (put)", offsetof(mt_queue, putters)) \
+    X(CL_EVENT, MT__K_LIST, "clause", "event %", offsetof(mt_event, waiters)) \
+    X(CL_SEM, MT__K_LIST, "clause", "semaphore %", offsetof(mt_sem, waiters)) \
+    X(CL_IO, MT__K_FD, "clause", "fd", 0)
 
 enum mt__state {
 #define MT__STATE_ENUM(name, how, word, what, off) MT__S_##name,
@@ -164,10 +174,10 @@ enum mt__state {
     MT__S_COUNT
 };
 
-/* The public stored states keep their values; 16 fit the four state bits. */
+/* The public stored states keep their values; 32 fit the five state bits. */
 typedef char mt__states_agree[((int)MT__S_NEW == (int)MT_NEW &&
                                (int)MT__S_RUNNING == (int)MT_RUNNING &&
-                               (int)MT__S_WOKEN == (int)MT_RUNNING + 1 && MT__S_COUNT <= 16)
+                               (int)MT__S_WOKEN == (int)MT_RUNNING + 1 && MT__S_COUNT <= 32)
                                   ? 1
                                   : -1];
 
@@ -178,23 +188,23 @@ static const unsigned char mt__kinds[] = {
 #undef MT__STATE_KIND
 };
 
-#define MT__ST(t) ((int)((t)->bits & 0x0Fu))
-#define MT__SET_ST(t, st) ((t)->bits = (mt__bits)(((t)->bits & ~0x0Fu) | (unsigned)(st)))
+#define MT__ST(t) ((int)((t)->bits & 0x1Fu))
+#define MT__SET_ST(t, st) ((t)->bits = (mt__bits)(((t)->bits & ~0x1Fu) | (unsigned)(st)))
 #define MT__HOW(t) (mt__kinds[MT__ST(t)])
 #define MT__LIVE(t) (MT__ST(t) >= MT_RUNNABLE)
 #if MT_TIMER_LIST
 typedef uint16_t mt__bits;
-#define MT__SAW 0x200u /* see below */
-#define MT__POS(t) (((t)->bits >> 8) & 1u) /* 1: in the timer list */
-#define MT__SET_POS(t, p) ((t)->bits = (mt__bits)(((t)->bits & ~0x100u) | ((p) ? 0x100u : 0u)))
+#define MT__SAW 0x400u /* see below */
+#define MT__POS(t) (((t)->bits >> 9) & 1u) /* 1: in the timer list */
+#define MT__SET_POS(t, p) ((t)->bits = (mt__bits)(((t)->bits & ~0x200u) | ((p) ? 0x200u : 0u)))
 #define MT__POS_MAX 0xFFFFFFFEu
 #else
 typedef uint32_t mt__bits;
 #define MT__SAW 0x80000000u /* see below */
-#define MT__POS(t) (((t)->bits >> 8) & 0x7FFFFFu)
-#define MT__SET_POS(t, p) ((t)->bits = ((t)->bits & 0x800000FFu) | ((uint32_t)(p) << 8))
-#define MT__POS_MAX 0x7FFFFEu   /* heap positions: 1..MT__POS_MAX */
-#define MT__POS_WHEEL 0x7FFFFFu /* in the timer wheel */
+#define MT__POS(t) (((t)->bits >> 9) & 0x3FFFFFu)
+#define MT__SET_POS(t, p) ((t)->bits = ((t)->bits & 0x800001FFu) | ((uint32_t)(p) << 9))
+#define MT__POS_MAX 0x3FFFFEu   /* heap positions: 1..MT__POS_MAX */
+#define MT__POS_WHEEL 0x3FFFFFu /* in the timer wheel */
 #endif
 
 #if MT_LC_LABELS
@@ -492,7 +502,7 @@ static void mt__heap_down(mt_sched *s, mt_task *t, mt_task *parent)
 
 static void mt__heap_insert(mt_sched *s, mt_task *t)
 {
-    mt_task *path[32]; /* ancestors; positions fit 23 bits */
+    mt_task *path[32]; /* ancestors; positions fit 22 bits */
     uint32_t p = ++s->nheap;
     int d;
 
@@ -773,10 +783,23 @@ static void mt__io_del(mt_sched *s, mt_task *t); /* the backend's (I/O) */
 #endif
 
 /* Take a parked task off the object it waits on (not its timer). */
+/* MT_CHOOSE's stand-ins (see "Waiting for the first of several") act
+ * through their fn, so that a program without MT_CHOOSE links none of it:
+ * a node fires its clause (ready, err: what its object handed over), and
+ * given the waiting task, it withdraws them all. */
+static void mt__node_fire(mt_task *node, int ready, int err)
+{
+    ((mt_clause *)(void *)node)->ready = (unsigned char)ready;
+    mt__out_code(node, err);
+    (void)node->fn(node);
+}
+
 static void mt__withdraw(mt_sched *s, mt_task *t)
 {
     unsigned how = MT__HOW(t);
 
+    if (MT__ST(t) == MT__S_CHOOSE)
+        (void)((mt_clause *)t->w.obj)->node.fn(t);
     if (how & MT__K_LIST)
         (void)mt__waitq_del((mt__waitq *)t->w.obj, t);
 #if MT_IO
@@ -1148,7 +1171,8 @@ static void mt__copy(void *dst, const void *src, size_t n)
 #endif
 }
 
-/* Wake the first task of a wait list: it resumes in its own scheduler. */
+/* Wake the first task of a wait list: it resumes in its own scheduler. An
+ * MT_CHOOSE stand-in fires its clause instead. */
 static int mt__wake_first(mt__waitq *q)
 {
     mt_task *t = mt__waitq_pop(q);
@@ -1157,6 +1181,10 @@ static int mt__wake_first(mt__waitq *q)
     if (!t)
         return 0;
     s = mt__sched_of(t);
+    if (MT__ST(t) >= MT__S_CL_QGET) {
+        mt__node_fire(t, 0, 0);
+        return 1;
+    }
     mt__unpark_timer(s, t);
     mt__wake(s, t, 0);
     return 1;
@@ -1498,14 +1526,51 @@ static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap);
 static void mt__io_merge(mt_sched *dst, mt_sched *src);
 static void mt__io_free(mt_sched *s);
 
-/* Wake t, taken off its backend: `ready` events came, or err. */
-static void mt__io_wake(mt_sched *s, mt_task *t, int ready, int err)
+/* t, taken off its backend, its outcome set: it tries its operation. */
+static void mt__io_woken(mt_sched *s, mt_task *t)
 {
     if (!MT__POS(t))
         mt__ever_del(s, t);
-    mt__out_ready(t, ready, err);
     MT__SET_ST(t, MT__S_IORDY);
     mt__rq_push(s, t);
+}
+
+/* Wake t, taken off its backend: `ready` events came, or err. An MT_CHOOSE
+ * stand-in fires its clause. */
+static void mt__io_wake(mt_sched *s, mt_task *t, int ready, int err)
+{
+    if (MT__ST(t) == MT__S_CL_IO) {
+        mt__node_fire(t, ready, err);
+        return;
+    }
+    mt__out_ready(t, ready, err);
+    mt__io_woken(s, t);
+}
+
+/* A clause that fires withdraws its siblings, which may sit in the very
+ * list a backend is scanning: so scans only unlink the waiters they wake
+ * into `later`, their outcome kept in them, and wake them once done,
+ * skipping a stand-in withdrawn meanwhile (MT_NEW). */
+static void mt__io_later(mt__waitq *later, mt_task *t, int ready, int err)
+{
+    if (MT__ST(t) == MT__S_CL_IO) { /* its w still names its descriptor */
+        ((mt_clause *)(void *)t)->ready = (unsigned char)ready;
+        mt__out_code(t, err);
+    } else {
+        mt__out_ready(t, ready, err);
+    }
+    mt__waitq_push(later, t);
+}
+
+static void mt__io_wake_later(mt_sched *s, mt__waitq *later)
+{
+    mt_task *t;
+    while ((t = mt__waitq_pop(later)) != NULL) {
+        if (MT__ST(t) == MT__S_CL_IO)
+            mt__node_fire(t, ((mt_clause *)(void *)t)->ready, t->err);
+        else if (MT__ST(t) == MT__S_IO)
+            mt__io_woken(s, t);
+    }
 }
 
 MT_API int mt__io_begin(mt_task *t, long timeout)
@@ -1985,14 +2050,20 @@ static int mt__select_got(int fd, int ev, fd_set *r, fd_set *w, fd_set *x)
  * under them. */
 static void mt__select_badf(mt_sched *s)
 {
-    mt_task *t = s->io.waiters.head, *next;
+    mt_task *t = s->io.waiters.head, *prev = NULL, *next;
+    mt__waitq later = {NULL, NULL};
+
     for (; t; t = next) {
         next = t->next;
         if (fcntl(MT__IO_FD(t), F_GETFD) < 0 && errno == EBADF) {
-            mt__io_del(s, t);
-            mt__io_wake(s, t, 0, MT_EBADF);
+            mt__waitq_unlink(&s->io.waiters, prev, t);
+            s->io.n--;
+            mt__io_later(&later, t, 0, MT_EBADF);
+        } else {
+            prev = t;
         }
     }
+    mt__io_wake_later(s, &later);
 }
 
 static int mt__io_poll(mt_sched *s, long ms)
@@ -2000,6 +2071,7 @@ static int mt__io_poll(mt_sched *s, long ms)
     fd_set r, w, x;
     struct timeval tv, *tvp = NULL;
     mt_task *t, *prev, *next;
+    mt__waitq later = {NULL, NULL};
     int n, maxfd = mt__select_sets(s, &r, &w, &x);
 
     if (ms >= 0) {
@@ -2024,8 +2096,9 @@ static int mt__io_poll(mt_sched *s, long ms)
         }
         mt__waitq_unlink(&s->io.waiters, prev, t);
         s->io.n--;
-        mt__io_wake(s, t, ready, 0);
+        mt__io_later(&later, t, ready, 0);
     }
+    mt__io_wake_later(s, &later);
     return n > 0 && s->wake_pipe && FD_ISSET(s->wake_fd[0], &r);
 }
 
@@ -2165,6 +2238,7 @@ static void mt__poll_scan(mt_sched *s)
     const struct pollfd *p = (const struct pollfd *)s->io.buf;
     const uint32_t *slot = mt__poll_slots(s);
     mt_task *t, *prev = NULL, *next;
+    mt__waitq later = {NULL, NULL};
     size_t i;
 
     for (i = 0, t = s->io.waiters.head; t; t = next, i++) {
@@ -2177,8 +2251,9 @@ static void mt__poll_scan(mt_sched *s)
         }
         mt__waitq_unlink(&s->io.waiters, prev, t);
         s->io.n--;
-        mt__io_wake(s, t, ready, (re & POLLNVAL) ? MT_EBADF : 0);
+        mt__io_later(&later, t, ready, (re & POLLNVAL) ? MT_EBADF : 0);
     }
+    mt__io_wake_later(s, &later);
 }
 
 static int mt__io_poll(mt_sched *s, long ms)
@@ -2399,6 +2474,7 @@ static void mt__ep_ready(mt_sched *s, int fd, unsigned e)
     int ready = ((e & (EPOLLIN | EPOLLRDHUP)) ? MT_READABLE : 0) |
                 ((e & EPOLLOUT) ? MT_WRITABLE : 0) | ((e & EPOLLPRI) ? MT_EXCEPT : 0);
     mt_task **pp, *t;
+    mt__waitq later = {NULL, NULL};
 
     if ((size_t)fd >= s->io.cap)
         return;
@@ -2412,9 +2488,10 @@ static void mt__ep_ready(mt_sched *s, int fd, unsigned e)
         *pp = t->next;
         t->next = NULL;
         s->io.n--;
-        mt__io_wake(s, t, ready & MT__IO_EV(t), 0);
+        mt__io_later(&later, t, ready & MT__IO_EV(t), 0);
     }
     mt__ep_rearm(s, fd);
+    mt__io_wake_later(s, &later);
 }
 
 /* Never block past a second while tasks wait: epoll drops a closed
@@ -2483,6 +2560,7 @@ static void mt__io_merge(mt_sched *dst, mt_sched *src)
 {
     size_t fd;
     mt_task *t;
+    mt__waitq later = {NULL, NULL}; /* woken once all moved: see mt__io_later */
 
     for (fd = 0; fd < src->io.cap; fd++) {
         mt_task **slot = src->io.fds + fd;
@@ -2495,13 +2573,14 @@ static void mt__io_merge(mt_sched *dst, mt_sched *src)
             src->io.n--;
             r = mt__io_add(dst, t);
             if (r)
-                mt__io_wake(dst, t, 0, r);
+                mt__io_later(&later, t, 0, r);
         }
         /* src keeps no registration: it would report the descriptor to
          * its next poll, or to a foreign loop watching src. */
         memset(&ev, 0, sizeof ev);
         (void)MT__SYS(epoll_ctl)(src->io.epfd, EPOLL_CTL_DEL, (int)fd, &ev);
     }
+    mt__io_wake_later(dst, &later);
 }
 
 static void mt__io_free(mt_sched *s)
@@ -2519,6 +2598,319 @@ static void mt__io_free(mt_sched *s)
 #else
 #define MT__IO_WAITERS(s) 0UL
 #endif
+
+/* ---- Waiting for the first of several (MT_CHOOSE) ---------------------------
+ * Each clause's node stands for the task where a single wait would put it:
+ * in its object's wait list, or with the I/O backend, in a CL_ state, its
+ * up.parent the task. Objects serve it first come, first served with their
+ * other waiters. The task parks in MT__S_CHOOSE (w.obj: the clauses; the
+ * first keeps their count and which one fired). The first object to wake a
+ * node hands over its share as to any waiter (an item promised, a slot, a
+ * unit, a post) and fires the clause: the other nodes are withdrawn at
+ * once and the task wakes; it completes the clause when it resumes. So one
+ * clause completes and the others leave their objects as they were.
+ * Arming k clauses is O(k), besides what the backend does per descriptor;
+ * a wake-up is O(1) plus O(k) to withdraw the others. */
+
+enum { MT__CL_NONE, MT__CL_GET, MT__CL_PUT, MT__CL_EVENT, MT__CL_SEM, MT__CL_SIGNAL, MT__CL_FD };
+
+/* c[0].fired while nodes are being armed or withdrawn (else -1, or the
+ * clause that fired). n and fired must hold MT_CHOOSE_MAX. */
+#define MT__CL_BUSY (-2)
+typedef char mt__choose_max_fits[MT_CHOOSE_MAX >= 1 && MT_CHOOSE_MAX <= 32767 ? 1 : -1];
+
+static void mt__clause_set(mt_clause *c, int kind, void *obj, void *item)
+{
+    static const mt_clause empty; /* cppcheck-suppress unassignedVariable */
+    *c = empty;
+    c->kind = (unsigned char)kind;
+    c->obj = obj;
+    c->item = item;
+    c->fd = -1;
+}
+
+MT_API void mt_clause_get(mt_clause *c, mt_queue *q, void *item)
+{
+    if (c)
+        mt__clause_set(c, MT__CL_GET, q, item);
+}
+
+MT_API void mt_clause_put(mt_clause *c, mt_queue *q, const void *item)
+{
+    if (c) /* read only: the item is copied in */
+        mt__clause_set(c, MT__CL_PUT, q, (void *)(uintptr_t)item);
+}
+
+MT_API void mt_clause_event(mt_clause *c, mt_event *e)
+{
+    if (c)
+        mt__clause_set(c, MT__CL_EVENT, e, NULL);
+}
+
+MT_API void mt_clause_sem(mt_clause *c, mt_sem *sem)
+{
+    if (c)
+        mt__clause_set(c, MT__CL_SEM, sem, NULL);
+}
+
+MT_API void mt_clause_signal(mt_clause *c, mt_signal *sig)
+{
+    if (c)
+        mt__clause_set(c, MT__CL_SIGNAL, sig, NULL);
+}
+
+#if MT_IO
+MT_API void mt_clause_fd(mt_clause *c, int fd, int events)
+{
+    if (!c)
+        return;
+    mt__clause_set(c, MT__CL_FD, NULL, NULL);
+    c->fd = fd;
+    c->events = (unsigned char)(events & 7);
+}
+
+MT_API int mt_clause_ready(const mt_clause *c) { return c ? c->ready : 0; }
+#endif
+
+/* The semaphore of a semaphore or signal clause. */
+static mt_sem *mt__clause_sem(const mt_clause *c)
+{
+    return c->kind == MT__CL_SIGNAL ? &((mt_signal *)c->obj)->sem : (mt_sem *)c->obj;
+}
+
+/* 0 if the clauses are well formed and free (their readiness cleared),
+ * else the error code. */
+static int mt__choice_bad(mt_clause *c, int n)
+{
+    int i;
+
+    if (!c || n < 1 || n > MT_CHOOSE_MAX)
+        return MT_EINVAL;
+    for (i = 0; i < n; i++) {
+        mt_clause *k = &c[i];
+        if (MT__ST(&k->node) != MT_NEW)
+            return MT_EBUSY; /* armed: another task waits on these clauses */
+        k->ready = 0;
+        if (k->kind == MT__CL_GET || k->kind == MT__CL_PUT) {
+            if (!k->obj || !k->item)
+                return MT_EINVAL;
+        } else if (k->kind == MT__CL_EVENT || k->kind == MT__CL_SEM ||
+                   k->kind == MT__CL_SIGNAL) {
+            if (!k->obj)
+                return MT_EINVAL;
+#if MT_IO
+        } else if (k->kind == MT__CL_FD) {
+            if (k->fd < 0 || !k->events)
+                return MT_EINVAL;
+            if (!mt__io_takes(k->fd))
+                return MT_ERANGE;
+#endif
+        } else {
+            return MT_EINVAL; /* not described (zeroed), or not with this build */
+        }
+    }
+    return 0;
+}
+
+/* Complete clause c now if it can: MT__GO (t->err its error, if any),
+ * else MT__PROCEED. */
+static int mt__clause_now(mt_task *t, mt_clause *c)
+{
+    mt_queue *q = (mt_queue *)c->obj;
+
+    switch (c->kind) {
+    case MT__CL_GET:
+        if (!mt__queue_has_item(q))
+            return MT__PROCEED;
+        mt__queue_take(q, c->item, q->held);
+        return MT__GO;
+    case MT__CL_PUT: {
+        int r;
+        if (!mt__queue_has_room(q))
+            return MT__PROCEED;
+        r = mt__queue_store(q, c->item);
+        return r ? mt__out_set(t, r, NULL) : MT__GO;
+    }
+    case MT__CL_EVENT:
+        return ((mt_event *)c->obj)->set ? MT__GO : MT__PROCEED;
+#if MT_IO
+    case MT__CL_FD: {
+        int r = mt__io_probe(c->fd, c->events);
+        if (r < 0)
+            return mt__out_set(t, r, NULL);
+        c->ready = (unsigned char)r;
+        return r ? MT__GO : MT__PROCEED;
+    }
+#endif
+    default: { /* a semaphore, or a signal's */
+        mt_sem *sem = mt__clause_sem(c);
+        if (!sem->count)
+            return MT__PROCEED;
+        sem->count--;
+        return MT__GO;
+    }
+    }
+}
+
+static int mt__clause_op(mt_task *x);
+
+/* Put clause c's node where a waiting task would be. 0, or an error. */
+static int mt__clause_arm(mt_sched *s, mt_task *t, mt_clause *c)
+{
+    static const unsigned char st[] = {MT__S_CL_SEM, MT__S_CL_QGET, MT__S_CL_QPUT,
+                                       MT__S_CL_EVENT, MT__S_CL_SEM, MT__S_CL_SEM,
+                                       MT__S_CL_IO};
+    mt_task *node = &c->node;
+    mt__waitq *list;
+
+    node->next = NULL;
+    node->fn = mt__clause_op;
+    node->up.parent = t;
+    node->bits = 0;
+    MT__SET_ST(node, st[c->kind]);
+#if MT_IO
+    if (c->kind == MT__CL_FD) {
+        int r;
+        mt__out_waits_fd(node, c->fd, c->events);
+        r = mt__io_add(s, node);
+        if (r)
+            MT__SET_ST(node, MT_NEW);
+        return r;
+    }
+#else
+    (void)s;
+#endif
+    if (c->kind == MT__CL_GET)
+        list = &((mt_queue *)c->obj)->getters;
+    else if (c->kind == MT__CL_PUT)
+        list = &((mt_queue *)c->obj)->putters;
+    else if (c->kind == MT__CL_EVENT)
+        list = &((mt_event *)c->obj)->waiters;
+    else
+        list = &mt__clause_sem(c)->waiters;
+    mt__waitq_push(list, node);
+    mt__out_waits_on(node, list);
+    return 0;
+}
+
+/* Withdraw the armed nodes among c[0, n). */
+static void mt__clauses_off(mt_sched *s, mt_clause *c, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        if (MT__ST(&c[i].node) >= MT__S_CL_QGET) {
+            mt__withdraw(s, &c[i].node);
+            MT__SET_ST(&c[i].node, MT_NEW);
+        }
+    }
+}
+
+
+static int mt__choice_park(mt_task *t, mt_clause *c, int n, int *which, long timeout)
+{
+    mt_sched *s = mt__sched_of(t);
+    int i, r;
+
+    if (timeout == 0)
+        return mt__out_set(t, MT_ETIMEDOUT, NULL);
+    if (timeout > 0 && mt__timers_full(s))
+        return mt__out_set(t, MT_ENOMEM, "too many timers");
+    c[0].n = (unsigned short)n;
+    c[0].fired = MT__CL_BUSY; /* a node failed meanwhile is left alone */
+    mt__out_waits_on(t, c);   /* the nodes find their clauses through t */
+    for (i = 0; i < n; i++) {
+        r = mt__clause_arm(s, t, &c[i]);
+        if (r) { /* a descriptor the backend refused: nothing stays armed */
+            mt__clauses_off(s, c, i);
+            *which = i;
+            return mt__out_set(t, r, NULL);
+        }
+    }
+    c[0].fired = -1;
+    mt__park(s, t, MT__S_CHOOSE, c, timeout);
+    return MT__WAITING;
+}
+
+MT_API int mt__choose(mt_task *t, mt_clause *c, int n, int *which, long timeout)
+{
+    int r = mt__wait_begin(t, timeout), i, first;
+
+    if (r != MT__PROCEED)
+        return r;
+    if (!which)
+        return mt__out_set(t, MT_EINVAL, "MT_CHOOSE: NULL which");
+    /* Ready ones are tried from the one after the last chosen: none starves. */
+    first = *which >= 0 && *which < n - 1 ? *which + 1 : 0;
+    *which = -1;
+    r = mt__choice_bad(c, n);
+    if (r == MT_EBUSY)
+        MT__MISUSE("MT_CHOOSE on clauses armed by another task's wait");
+    if (r)
+        return mt__out_set(t, r, r == MT_EBUSY ? "MT_CHOOSE: clauses armed by another wait"
+                                               : "MT_CHOOSE: bad clauses");
+    for (i = 0; i < n; i++) {
+        int k = (first + i) % n;
+        if (mt__clause_now(t, &c[k]) == MT__GO) {
+            *which = k;
+            return MT__GO;
+        }
+    }
+    return mt__choice_park(t, c, n, which, timeout);
+}
+
+/* A node's fn. Given a node its object woke (its share handed over, the
+ * readiness and error in it): the clause fires. Given the waiting task:
+ * all its nodes are withdrawn. */
+static int mt__clause_op(mt_task *x)
+{
+    mt_sched *s = mt__sched_of(x);
+    mt_task *t = x->up.parent;
+    mt_clause *c;
+    int was;
+
+    if (MT__ST(x) == MT__S_CHOOSE) { /* withdraw every node */
+        c = (mt_clause *)x->w.obj;
+        was = c[0].fired;
+        c[0].fired = MT__CL_BUSY;
+        mt__clauses_off(s, c, c[0].n);
+        c[0].fired = (short)was;
+        return 0;
+    }
+    c = (mt_clause *)t->w.obj;
+    MT__SET_ST(x, MT_NEW); /* off its list already */
+    /* Fired already, or being armed or withdrawn: then only the backend
+     * can fail a node (a re-arm inside a withdrawal), handing nothing over. */
+    if (c[0].fired != -1)
+        return 0;
+    c[0].fired = (short)((mt_clause *)(void *)x - c);
+    mt__unpark(s, t); /* the other nodes, and the timer */
+    mt__wake(s, t, x->err);
+    return 0;
+}
+
+/* Resumed: the clause that fired completes (an item promised to it is
+ * taken, its slot filled). */
+MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which)
+{
+    int k = c ? c[0].fired : -1;
+    mt_queue *q;
+
+    if (which)
+        *which = k;
+    if (k < 0)
+        return;
+    c[0].fired = -1;
+    if (t->err)
+        return;
+    q = (mt_queue *)c[k].obj;
+    if (c[k].kind == MT__CL_GET) {
+        q->held--;
+        mt__queue_take(q, c[k].item, 0);
+    } else if (c[k].kind == MT__CL_PUT) {
+        q->freed--;
+        (void)mt__queue_store(q, c[k].item); /* its slot was kept: cannot fail */
+    }
+}
 
 /* ---- Wake-ups from interrupt handlers and threads ---------------------------
  * The flags are written by handlers (and other threads) and read by the
@@ -3328,6 +3720,14 @@ static void mt__put_wait(mt_sched *s, struct mt__text *x, const mt_task *t)
         mt__put(x, (MT__IO_EV(t) & MT_EXCEPT) ? " except" : "");
     }
 #endif
+    if (MT__ST(t) == MT__S_CHOOSE) { /* every object it waits on */
+        const mt_clause *c = (const mt_clause *)t->w.obj;
+        unsigned i;
+        for (i = 0; i < c[0].n; i++) {
+            mt__put(x, i ? ", " : ": ");
+            mt__put_wait(s, x, &c[i].node);
+        }
+    }
 }
 
 static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int depth)

@@ -267,10 +267,10 @@ struct mt_task {
 #endif
     mt_time deadline;   /* when the current wait times out */
 #if MT_TIMER_LIST
-    uint16_t bits;      /* saw << 9 | timed << 8 | flags << 4 | state */
+    uint16_t bits;      /* saw << 10 | timed << 9 | flags << 5 | state */
 #else
     uint32_t seq;       /* arming order: equal deadlines fire FIFO */
-    uint32_t bits;      /* saw << 31 | timer position << 8 | flags << 4 | state */
+    uint32_t bits;      /* saw << 31 | timer position << 9 | flags << 5 | state */
 #endif
 #if !MT_LC_LABELS
     uint16_t lc;        /* resume point: source line */
@@ -489,10 +489,10 @@ enum mt_state {
 #define MT__GO (-1)   /* from wait starters: go on now, result in t->err */
 #define MT__PROCEED 7 /* multitask.c: a wait's common checks passed */
 
-#define MT__F_ROOT 0x10u   /* up is the scheduler */
-#define MT__F_CATCH 0x20u  /* errors at waits do not raise */
-#define MT__F_CANCEL 0x40u /* cancellation requested */
-#define MT__F_FINAL 0x80u  /* running the finally section */
+#define MT__F_ROOT 0x20u    /* up is the scheduler */
+#define MT__F_CATCH 0x40u   /* errors at waits do not raise */
+#define MT__F_CANCEL 0x80u  /* cancellation requested */
+#define MT__F_FINAL 0x100u  /* running the finally section */
 
 #if MT_LC_LABELS
 #if !defined(__GNUC__)
@@ -746,6 +746,65 @@ enum mt_state {
 #define MT_SIGNAL_WAIT(t, sig, timeout)                                      \
     MT__WAIT(t, mt__signal_wait((t), (sig), (timeout)))
 
+/* ---- Waiting for the first of several ------------------------------------ */
+
+#ifndef MT_CHOOSE_MAX
+#define MT_CHOOSE_MAX 1024 /* clauses in one MT_CHOOSE */
+#endif
+
+/* One clause of MT_CHOOSE, kept in the frame (an array of them) and
+ * described by one of the mt_clause_* calls, once or before each wait.
+ * Its fields are private; node stands for the task in the object's wait
+ * list while the wait is armed. */
+typedef struct mt_clause {
+    mt_task node;
+    void *obj;        /* the queue, event, semaphore or signal */
+    void *item;       /* get: where the item goes; put: the item */
+    int fd;           /* a descriptor clause's */
+    short fired;      /* the first clause, while armed: the one that fired */
+    unsigned short n; /* the first clause, while armed: their number */
+    unsigned char kind, events, ready;
+} mt_clause;
+
+MT_API void mt_clause_get(mt_clause *c, mt_queue *q, void *item);
+MT_API void mt_clause_put(mt_clause *c, mt_queue *q, const void *item);
+MT_API void mt_clause_event(mt_clause *c, mt_event *e);
+MT_API void mt_clause_sem(mt_clause *c, mt_sem *sem);
+MT_API void mt_clause_signal(mt_clause *c, mt_signal *sig);
+
+/* Wait until the first of clauses[0, n) can complete, and complete exactly
+ * that one: an item taken into `item` (get) or put, an event seen set, a
+ * unit of a semaphore or a signal's post taken, a descriptor ready
+ * (mt_clause_ready says for what). *which (an int frame field) gets its
+ * index, or -1 when none completed. The others leave their objects as they
+ * were: nothing taken, promised or consumed, also on timeout and cancel.
+ * Clauses ready at once are tried in turn from the one after *which (the
+ * last chosen; -1 starts at clause 0): none is starved; while it waits, the first object to serve
+ * it wins. Waiters of one object are served first come, first served, this
+ * task among them. `clauses` and `which` are evaluated again when it
+ * resumes. Raises MT_EINVAL (NULL which, n outside 1..MT_CHOOSE_MAX, a
+ * clause not described or with a NULL object or item, a negative
+ * descriptor or no events), MT_EBUSY (the clauses are armed by a wait of
+ * another task), MT_ERANGE (select: descriptor >= FD_SETSIZE),
+ * MT_ETIMEDOUT, a descriptor clause's error (MT_EBADF: closed; *which
+ * names it), MT_ENOMEM (an unbounded queue could not grow). */
+#define MT_CHOOSE(t, clauses, n, which, timeout)                              \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        if (0) {                                                             \
+            MT__LC_RESUME(t)                                                 \
+            mt__chosen((t), (clauses), (which));                             \
+        } else {                                                             \
+            int mt__r = mt__choose((t), (clauses), (n), (which), (timeout)); \
+            if (mt__r != MT__GO) return mt__r;                               \
+        }                                                                    \
+        MT__CHECK(t);                                                        \
+    } while (0)
+
+MT_API int mt__choose(mt_task *t, mt_clause *c, int n, int *which, long timeout);
+MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which);
+
 /* Run one wait (any wait macro of this header, the I/O ones below too) and
  * keep its error instead of raising it: read it with mt_err / mt_errmsg right after.
  * A cancelled task that catches MT_ECANCELED is still ended at its next
@@ -859,6 +918,12 @@ MT_API int mt_fd_ready(const mt_task *t);
 
 /* Make fd non-blocking (and close-on-exec). Returns 0 or MT_ESYS(errno). */
 MT_API int mt_fd_nonblock(int fd);
+
+/* An MT_CHOOSE clause that waits until fd is ready for any of `events`;
+ * once it completed, mt_clause_ready(c) tells which were. On poll and
+ * epoll a hang-up or an error completes it, as with MT_WAIT_FD. */
+MT_API void mt_clause_fd(mt_clause *c, int fd, int events);
+MT_API int mt_clause_ready(const mt_clause *c);
 
 MT_API int mt__io_begin(mt_task *t, long timeout);
 MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout);

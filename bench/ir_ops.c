@@ -2,7 +2,7 @@
  * bench/ir.sh to run under callgrind at two sizes. The difference of the
  * two instruction counts over the difference of the sizes is the cost of
  * one operation, free of start-up and of the machine's noise.
- * Usage: ir_ops OP N   OP: yield spawn await queue event sem sleep */
+ * Usage: ir_ops OP N   OP: yield spawn await queue choose event sem sleep */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +50,22 @@ static int producer(mt_task *t)
         f->item = (int)f->i;
         MT_QUEUE_PUT(t, &q, &f->item, MT_FOREVER);
     }
+    MT_END(t);
+}
+
+/* The consumer of "choose": MT_CHOOSE over the queue and an event never
+ * set. */
+static mt_event never;
+struct ctask { mt_task task; long i; int item, which; mt_clause cl[2]; };
+
+static int chooser(mt_task *t)
+{
+    struct ctask *f = (struct ctask *)t;
+    MT_BEGIN(t);
+    mt_clause_get(&f->cl[0], &q, &f->item);
+    mt_clause_event(&f->cl[1], &never);
+    for (f->i = 0; f->i < n; f->i++)
+        MT_CHOOSE(t, f->cl, 2, &f->which, MT_FOREVER);
     MT_END(t);
 }
 
@@ -133,6 +149,12 @@ int main(int argc, char **argv)
         mt_queue_init(&q, storage, sizeof storage[0], 1, NULL, 0);
         mt_sched_add(&s, &qt[0].task, producer);
         mt_sched_add(&s, &qt[1].task, consumer);
+    } else if (!strcmp(op, "choose")) { /* the same, consumer in MT_CHOOSE */
+        static struct ctask ct;
+        mt_queue_init(&q, storage, sizeof storage[0], 1, NULL, 0);
+        mt_event_init(&never);
+        mt_sched_add(&s, &qt[0].task, producer);
+        mt_sched_add(&s, &ct.task, chooser);
     } else if (!strcmp(op, "event") || !strcmp(op, "sem")) { /* 2n wake-ups */
         int ev = !strcmp(op, "event");
         for (i = 0; i < 2; i++) {
@@ -146,7 +168,7 @@ int main(int argc, char **argv)
         mt_sched_add(&s, &l[0].task, sleeper);
         mt_sched_add(&s, &l[1].task, sleeper);
     } else {
-        fprintf(stderr, "usage: ir_ops yield|spawn|await|queue|event|sem|sleep N\n");
+        fprintf(stderr, "usage: ir_ops yield|spawn|await|queue|choose|event|sem|sleep N\n");
         return 2;
     }
     if (mt_sched_run(&s) != 0 || mt_sched_destroy(&s) != 0) {

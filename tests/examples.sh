@@ -43,6 +43,20 @@ check sleepers "$bin/sleepers" --virtual <<'OUT'
  1200 ms  slow 3
 OUT
 
+check worker "$bin/worker" --virtual <<'OUT'
+   10 ms  worker: normal job 1
+   60 ms  worker: normal job 2
+  100 ms  worker: urgent job 101
+  140 ms  worker: urgent job 102
+  180 ms  worker: normal job 3
+  220 ms  worker: normal job 4
+  560 ms  worker: idle for 300 ms
+  700 ms  worker: normal job 5
+  740 ms  worker: normal job 6
+  760 ms  stop
+  780 ms  worker: stopped after 8 jobs (0 urgent, 0 normal left)
+OUT
+
 check queue "$bin/queue" <<'OUT'
 sender: sends 10
 sender: sends 20

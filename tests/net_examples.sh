@@ -167,22 +167,22 @@ kv_cli_tests() {
     expect "kvserver unknown command" "ERR unknown command 'frobnicate'" rcli frobnicate now
     printf 'two\r\nlines' | rcli -x set bin >/dev/null
     check "kvserver values are binary-safe" same "$(rcli get bin | od -c)" "$(printf 'two\r\nlines\n' | od -c)"
-    # Deadlines far enough off that a slow machine checks before them.
-    rcli set px v px 300 >/dev/null
+    # Deadlines far enough off that a slow machine (valgrind, ASan, a loaded
+    # CI host: 300 ms was not) checks before them; one wait past them all.
+    rcli set px v px 2000 >/dev/null
     expect "kvserver SET PX: there before the deadline" v rcli get px
     rcli set ex v ex 100 >/dev/null
-    rcli set keep v px 300 >/dev/null
+    rcli set keep v px 2000 >/dev/null
     rcli set keep w >/dev/null
-    sleep 0.5
+    n=$(rcli dbsize)
+    rcli set e1 x px 2000 >/dev/null
+    rcli set e2 x px 2100 >/dev/null
+    expect "kvserver DBSIZE" $((n + 2)) rcli dbsize
+    sleep 2.5
+    expect "kvserver: the sweeper deletes expired keys nobody reads" $((n - 1)) rcli dbsize
     expect "kvserver SET PX: gone after it" "" rcli get px
     expect "kvserver SET EX: still there" v rcli get ex
     expect "kvserver SET forgets an earlier PX" w rcli get keep
-    n=$(rcli dbsize)
-    rcli set e1 x px 300 >/dev/null
-    rcli set e2 x px 400 >/dev/null
-    expect "kvserver DBSIZE" $((n + 2)) rcli dbsize
-    sleep 0.6
-    expect "kvserver: the sweeper deletes expired keys nobody reads" "$n" rcli dbsize
     awk 'BEGIN { for (i = 0; i < 1000; i++) printf "SET key:%d %d\r\n", i, i }' >"$tmp/sets"
     timeout 20 redis-cli -p "$port" --pipe <"$tmp/sets" >"$tmp/pipe.out" 2>&1
     check "kvserver with redis-cli --pipe (1000 SETs)" grep -q 'errors: 0, replies: 1000' "$tmp/pipe.out"

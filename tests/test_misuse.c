@@ -301,6 +301,39 @@ static int lost_resume_point(void)
 }
 #endif
 
+/* Two tasks wait with MT_CHOOSE on the same clause array. */
+struct chooser2 { mt_task task; mt_clause *cl; int which, err; };
+
+static int choose_shared(mt_task *t)
+{
+    struct chooser2 *f = (struct chooser2 *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_CHOOSE(t, f->cl, 1, &f->which, 100));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static int choose_armed(void)
+{
+    mt_sched s;
+    struct fake_clock c;
+    mt_event e;
+    mt_clause cl[1];
+    struct chooser2 a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    mt_sched_init(&s);
+    use_fake_clock(&s, &c, 0);
+    mt_event_init(&e);
+    mt_clause_event(&cl[0], &e);
+    a.cl = b.cl = cl;
+    if (mt_sched_add(&s, &a.task, choose_shared) || mt_sched_add(&s, &b.task, choose_shared))
+        return 1;
+    if (mt_sched_run(&s) != 0)
+        return 1;
+    return a.err == MT_ETIMEDOUT && b.err == MT_EBUSY ? 0 : 1;
+}
+
 static void test_call_directly(void **state)
 {
     (void)state;
@@ -344,6 +377,12 @@ static void test_run_from_task(void **state)
     expect_misuse(run_once_from_task, "mt_sched_run_once from one of its own tasks");
 }
 
+static void test_choose_armed(void **state)
+{
+    (void)state;
+    expect_misuse(choose_armed, "MT_CHOOSE on clauses armed by another task's wait");
+}
+
 static void test_lost_resume_point(void **state)
 {
     (void)state;
@@ -365,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_run_from_task),
         cmocka_unit_test(test_wait_in_finally),
         cmocka_unit_test(test_lost_resume_point),
+        cmocka_unit_test(test_choose_armed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,8 @@
  * from the input: waits of every kind (yield, sleep, sleep-until, queue
  * get/put, event, semaphore, condition, signal, await of a child running
  * its own program, up to three deep; MT_WAIT_FD, MT_READ and MT_SEND on a
- * pair's A), each with or without MT_CATCH, and
+ * pair's A; MT_CHOOSE over queues, events and semaphores), each with or
+ * without MT_CATCH, and
  * steps that do not wait (raise, exit, signal a semaphore, set, flag,
  * try_put/try_get, post a signal, cancel or add another top-level task,
  * loop).
@@ -59,6 +60,9 @@
  *   kept + handed to waiters not yet resumed + kept posts a new init
  *   dropped; mt_sched_signalled and mt_sched_timeout; MT_FOREVER idles
  *   (idle hook told MT_FOREVER) only with a signal registered;
+ * - MT_CHOOSE: the first ready clause from the one after `which`, else a
+ *   wait served among each object's waiters in arrival order; exactly the
+ *   fired clause completes; `which`;
  * - descriptors (README "I/O", on the backend it is built with): an
  *   operation completes at once when it can (the bytes B wrote, in order,
  *   none lost or twice; a send reaches B whole; end of file; MT_EPIPE as
@@ -131,7 +135,7 @@ enum {
 /* Program steps. The first NWAIT are waits. */
 enum {
     K_YIELD, K_SLEEP, K_QGET, K_QPUT, K_EVWAIT, K_SEMWAIT, K_COND, K_AWAIT,
-    K_SIGWAIT, K_FDWAIT, K_READ, K_SEND, NWAIT,
+    K_SIGWAIT, K_FDWAIT, K_READ, K_SEND, K_CHOOSE, NWAIT,
     K_RAISE = NWAIT, K_EXIT, K_SEMSIG, K_EVSET, K_EVCLR, K_FLAG, K_TRYPUT,
     K_TRYGET, K_LOOP, K_CANCEL, K_SPAWN, K_SIGPOST, NK
 };
@@ -140,8 +144,11 @@ enum {
 
 struct step {
     uint8_t kind, catch_it, a;
-    uint16_t sub; /* AWAIT, SPAWN: the program to run */
+    uint16_t sub; /* AWAIT, SPAWN: the program to run; CHOOSE: the clauses */
 };
+
+/* MT_CHOOSE clauses (4 bits each in step.sub): kind, then the object. */
+enum { CK_GET, CK_PUT, CK_EV, CK_SEM };
 
 struct prog {
     uint8_t n;
@@ -202,6 +209,15 @@ struct tf {
     uint32_t w_io;
     unsigned char iobuf[8];
     ssize_t n;
+    /* MT_CHOOSE: its clauses (the library's, and as the model sees them:
+     * kind, object, the id a put clause puts, where a get clause's item
+     * lands), the frame field `which` the library writes, the clause that
+     * fired or completed (w_fired) and what `which` must then say; the
+     * clause a hand-off found first (w_match) */
+    mt_clause cl[3];
+    int which, ch_n, ch_kind[3], ch_obj[3], w_fired, w_which, w_match;
+    uint32_t ch_id[3];
+    unsigned char chbuf[3][8], chput[3][8];
 };
 
 /* A pair of connected stream sockets: tasks wait on and use A, plain code
@@ -365,6 +381,9 @@ static int prog_parse(int depth)
                 o->sub = (uint16_t)prog_parse(depth + 1);
             else
                 o->kind = K_YIELD;
+        } else if (o->kind == K_CHOOSE) {
+            o->sub = (uint16_t)byte();
+            o->sub = (uint16_t)(o->sub | byte() << 8);
         }
     }
     return p;
@@ -621,22 +640,42 @@ static void cyc(void)
 
 /* ---- Queues, events, semaphores: the model's side ------------------------- */
 
-/* The parked waiter of kind k on object obj that came first. */
+/* A chooser's first clause that waits as kind k on obj (its nodes are
+ * armed in clause order), or -1. */
+static int ch_match(const struct tf *f, int k, int obj)
+{
+    static const int as[4] = {K_QGET, K_QPUT, K_EVWAIT, K_SEMWAIT};
+    int i;
+    for (i = 0; i < f->ch_n; i++)
+        if (as[f->ch_kind[i]] == k && f->ch_obj[i] == obj)
+            return i;
+    return -1;
+}
+
+/* The parked waiter of kind k on object obj that came first (a chooser
+ * with a clause on it among them). */
 static struct tf *first_parked(int k, int obj)
 {
     struct tf *best = NULL;
     int i;
     for (i = 0; i < NFRAMES; i++) {
         struct tf *f = frame_at(i);
-        if (live(f) && f->w_pending && f->w_parked && !f->w_has_v && f->w_kind == k &&
-            f->w_obj == obj && !f->w_ylike && (!best || f->w_stamp < best->w_stamp))
+        if (live(f) && f->w_pending && f->w_parked && !f->w_has_v &&
+            ((f->w_kind == k && f->w_obj == obj) ||
+             (f->w_kind == K_CHOOSE && ch_match(f, k, obj) >= 0)) &&
+            !f->w_ylike && (!best || f->w_stamp < best->w_stamp))
             best = f;
     }
+    if (best && best->w_kind == K_CHOOSE)
+        best->w_match = ch_match(best, k, obj);
     return best;
 }
 
+/* A hand-off: to a chooser, it fires the clause that matched. */
 static void hand(struct tf *w)
 {
+    if (w->w_kind == K_CHOOSE)
+        w->w_fired = w->w_which = w->w_match;
     disarm(w);
     verdict(w, 0, "");
     rq_push(w);
@@ -1461,6 +1500,96 @@ static void on_body_call(struct tf *f)
         CHECK(f, f->w_has_v, "woken with no cause (no hand-off, timeout or cancel)");
 }
 
+/* MT_CHOOSE: 1-3 clauses (a&3), each 4 bits of sub: get from or put to a
+ * queue, an event, a semaphore. Described afresh before each wait. */
+static void ch_describe(struct tf *f, const struct step *o)
+{
+    int i;
+    f->ch_n = 1 + (o->a & 3) % 3;
+    f->w_fired = f->w_match = -1;
+    for (i = 0; i < f->ch_n; i++) {
+        unsigned bits = (o->sub >> (4 * i)) & 15;
+        int kind = (int)(bits & 3), obj = (int)(bits >> 2);
+        f->ch_kind[i] = kind;
+        f->ch_obj[i] = kind == CK_EV || kind == CK_SEM ? obj & 1 : obj;
+        memset(f->chbuf[i], 0xEE, sizeof f->chbuf[i]);
+        if (kind == CK_GET) {
+            mt_clause_get(&f->cl[i], &M.q[obj], f->chbuf[i]);
+        } else if (kind == CK_PUT) {
+            f->ch_id[i] = M.next_id++;
+            mk_item(f->chput[i], M.mq[obj].size, f->ch_id[i]);
+            mt_clause_put(&f->cl[i], &M.q[obj], f->chput[i]);
+        } else if (kind == CK_EV) {
+            mt_clause_event(&f->cl[i], &M.ev[obj & 1]);
+        } else {
+            mt_clause_sem(&f->cl[i], &M.sem[obj & 1]);
+        }
+    }
+}
+
+static int ch_ready(const struct tf *f, int i)
+{
+    int obj = f->ch_obj[i];
+    switch (f->ch_kind[i]) {
+    case CK_GET:
+        return M.mq[obj].n > M.mq[obj].held;
+    case CK_PUT:
+        return mq_room(obj);
+    case CK_EV:
+        return M.ev_set[obj];
+    default:
+        return M.sem_count[obj] > 0;
+    }
+}
+
+/* README "Waiting for the first of several": ready clauses are tried from
+ * the one after the last chosen; the first ready completes at once, else
+ * it waits (timeout 0: MT_ETIMEDOUT), and `which` says -1 until a clause
+ * fires. */
+static void ch_start(struct tf *f)
+{
+    int first = f->which >= 0 && f->which < f->ch_n - 1 ? f->which + 1 : 0, i;
+    f->w_which = -1;
+    for (i = 0; i < f->ch_n; i++) {
+        int k = (first + i) % f->ch_n;
+        if (ch_ready(f, k)) {
+            imm(f, 0, "");
+            f->w_fired = f->w_which = k;
+            return;
+        }
+    }
+    if (!f->w_tmo)
+        imm(f, MT_ETIMEDOUT, NULL);
+}
+
+/* The chooser completed clause w_fired: at once, or woken by its object
+ * (then the item or slot was promised to it). */
+static void ch_done(struct tf *f, int imm_)
+{
+    int k = f->w_fired, obj;
+    CHECK(f, k >= 0 && k < f->ch_n, "model: MT_CHOOSE completed no clause");
+    obj = f->ch_obj[k];
+    switch (f->ch_kind[k]) {
+    case CK_GET:
+        mq_take(f, obj, !imm_, item_id(f, f->chbuf[k], M.mq[obj].size));
+        break;
+    case CK_PUT:
+        if (!imm_) {
+            CHECK(f, M.mq[obj].freed > 0, "model: a woken put clause without a slot");
+            M.mq[obj].freed--;
+        }
+        mq_store(obj, f->ch_id[k]);
+        break;
+    case CK_EV:
+        break;
+    default:
+        if (imm_)
+            M.sem_count[obj]--;
+        M.sem_waits[obj]++;
+        break;
+    }
+}
+
 /* A wait is about to start: predict it. */
 static void wait_start(struct tf *f)
 {
@@ -1473,7 +1602,7 @@ static void wait_start(struct tf *f)
     CHECK(f, mt_sched_now(S(sch_of(f))) == vclock(),
           "the cycle's clock reading %lu is not the clock %lu",
           (unsigned long)mt_sched_now(S(sch_of(f))), (unsigned long)vclock());
-    if (k == K_QPUT && M.next_id >= MAXIDS)
+    if ((k == K_QPUT && M.next_id >= MAXIDS) || (k == K_CHOOSE && M.next_id + 3 > MAXIDS))
         k = K_YIELD;
     /* A signal is waited on once registered, by its scheduler's tasks (a
      * wait before mt_signal_init is a use before init; so is one on a
@@ -1514,6 +1643,8 @@ static void wait_start(struct tf *f)
     } else {
         memset(f->iobuf, 0xEE, sizeof f->iobuf);
     }
+    if (k == K_CHOOSE)
+        ch_describe(f, o);
     trace(f, "wait %d tmo %ld catch %d%s", k, tmo, f->w_catch, f->cancel ? " doomed" : "");
     if (f->cancel) { /* cancelled: this wait ends the task, whatever it is */
         f->doomed = 1;
@@ -1593,6 +1724,12 @@ static void wait_start(struct tf *f)
         frame_start(f->child, o->sub, 0);
         M.expect_inline = f->child; /* children run at once, inside MT_AWAIT */
         break;
+    case K_CHOOSE:
+        if (bad)
+            IMM(MT_EINVAL, msg_any); /* before `which` is read or written */
+        else
+            ch_start(f);
+        break;
 #if FUZZ_IO
     case K_FDWAIT:
     case K_READ:
@@ -1645,6 +1782,11 @@ static void wait_done(struct tf *f)
         msg = f->w_msg;
     }
     CHECK(f, err == v, "wait ended with %d (%s), expected %d", err, mt_errname(err), v);
+    /* MT_CHOOSE: the clause that completed, -1 if none (a bad timeout
+     * leaves `which` as it was) */
+    if (f->w_kind == K_CHOOSE)
+        CHECK(f, f->which == (v ? (imm && v == MT_EINVAL ? f->which : -1) : f->w_which),
+              "MT_CHOOSE: which %d, the model says %d", f->which, v ? -1 : f->w_which);
     CHECK(f, !v || f->w_catch, "an uncaught error went on");
     check_msg(f, err, msg, "caught");
     /* An await's MT_ETIMEDOUT may be its child's own. */
@@ -1684,6 +1826,9 @@ static void wait_done(struct tf *f)
         case K_AWAIT:
             CHECK(f, f->child->ended && f->child->fin_state == MT_DONE,
                   "MT_AWAIT succeeded but the child did not end done");
+            break;
+        case K_CHOOSE:
+            ch_done(f, imm);
             break;
 #if FUZZ_IO
         case K_FDWAIT:
@@ -1928,6 +2073,11 @@ static int prog_body(mt_task *t)
                 MT_CATCH(t, MT_SIGNAL_WAIT(t, GOF(f), f->w_tmo));
             else
                 MT_SIGNAL_WAIT(t, GOF(f), f->w_tmo);
+        } else if (f->w_kind == K_CHOOSE) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_CHOOSE(t, f->cl, f->ch_n, &f->which, f->w_tmo));
+            else
+                MT_CHOOSE(t, f->cl, f->ch_n, &f->which, f->w_tmo);
 #if FUZZ_IO
         } else if (f->w_kind == K_FDWAIT) {
             if (f->w_catch)
@@ -2122,8 +2272,10 @@ static void check_all(void)
         int j;
         for (j = 0; j < NFRAMES; j++) {
             const struct tf *f = frame_at(j);
-            if (live(f) && f->w_pending && f->w_kind == K_SEMWAIT && f->w_obj == i &&
-                f->w_has_v && !f->w_v)
+            if (live(f) && f->w_pending && f->w_has_v && !f->w_v &&
+                ((f->w_kind == K_SEMWAIT && f->w_obj == i) ||
+                 (f->w_kind == K_CHOOSE && f->w_parked && f->w_fired >= 0 &&
+                  f->ch_kind[f->w_fired] == CK_SEM && f->ch_obj[f->w_fired] == i)))
                 handed++;
         }
         CHECK(NULL, mt_sem_count(&M.sem[i]) == M.sem_count[i], "semaphore %d: count %lu, model %lu",

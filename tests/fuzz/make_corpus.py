@@ -5,9 +5,9 @@ input per behaviour, in the harness's byte format:
   header: base (clock start: 0, 1000, 2^32-1500, 2^31-256), init (queue 1
           starts with init&3 % 3 items; semaphore i with (init >> 2+2i) & 1)
   then operations, first byte % 28 (see LLVMFuzzerTestOneInput), and task
-  programs: a length byte (% 8 + 1), then per step a kind byte (kind % 24,
+  programs: a length byte (% 8 + 1), then per step a kind byte (kind % 25,
   >= 128: caught) and an argument byte; AWAIT and SPAWN are followed by
-  their sub-program.
+  their sub-program, CHOOSE by two bytes of clauses.
 
 Run from anywhere: python3 tests/fuzz/make_corpus.py"""
 import os
@@ -27,10 +27,12 @@ NULLSIG = 3
 IOPUT, IOB, IOFILL, IOA = 24, 25, 26, 27
 # Steps
 (YIELD, SLEEP, QGET, QPUT, EVWAIT, SEMWAIT, COND, AWAIT, SIGWAIT, FDWAIT, READ,
- SEND, RAISE, EXIT, S_SEMSIG, S_EVSET, S_EVCLR, S_FLAG, S_TRYPUT, S_TRYGET, LOOP,
- S_CANCEL, SPAWN, S_POST) = range(24)
-NK = 24
-CAUGHT = 144  # kind + CAUGHT: >= 128, and still kind modulo NK
+ SEND, CHOOSE, RAISE, EXIT, S_SEMSIG, S_EVSET, S_EVCLR, S_FLAG, S_TRYPUT, S_TRYGET,
+ LOOP, S_CANCEL, SPAWN, S_POST) = range(25)
+NK = 25
+CAUGHT = 150  # kind + CAUGHT: >= 128, and still kind modulo NK
+# MT_CHOOSE clauses: (kind, object)
+CGET, CPUT, CEV, CSEM = range(4)
 R, W, X = 1, 2, 4  # MT_READABLE, MT_WRITABLE, MT_EXCEPT
 # Indexes into tmo_tab
 T = {'forever': 0, 0: 1, 1: 2, 2: 3, 3: 4, 5: 5, 8: 6, 30: 7, 100: 8, 1023: 9,
@@ -45,7 +47,16 @@ def step(kind, a=0, catch=False, sub=None):
     b = [kind + CAUGHT if catch else kind, a]
     if kind in (AWAIT, SPAWN):
         b += sub if sub is not None else prog(step(YIELD))
+    if kind == CHOOSE:
+        b += sub
     return b
+
+
+def choose(clauses, t, catch=True):  # MT_CHOOSE over 1-3 (kind, object)
+    bits = 0
+    for i, (k, o) in enumerate(clauses):
+        bits |= (k | o << 2) << (4 * i)
+    return step(CHOOSE, (len(clauses) - 1) | T[t] << 4, catch, [bits & 255, bits >> 8])
 
 
 def prog(*steps):
@@ -328,6 +339,33 @@ SEEDS = {
                                                        step(SIGWAIT, oa(0, 'forever')))) +
     [RUN0] + irq(0) + [RUNT, RT['forever']] + add(1, prog(step(SLEEP, sa(1100)))) + [RUN0] +
     irq(0, 20) + [RUNT, RT['forever'], RUNT, RT['forever']],
+    # MT_CHOOSE: gets from two queues: at once, parked then served by a
+    # put to either, ready ones in turn (after the last chosen).
+    'choose_queues': [0, 2] + [TRYPUT, 0, TRYPUT, 0] +
+    add(0, prog(choose([(CGET, 0), (CGET, 1)], 'forever'),
+                                          choose([(CGET, 0), (CGET, 1)], 'forever'),
+                                          step(LOOP, 3))) +
+    [RUN0, RUN0] + [TRYPUT, 0] + [RUN0, TRYPUT, 1, TRYPUT, 0, TRYPUT, 1, TRYPUT, 0] + run(4),
+    # A put clause on a full queue with an event and a semaphore: a get
+    # frees the slot for it; a signal hands the unit; a set wakes it.
+    'choose_put_event_sem': [0, 0] + [TRYPUT, 0] +
+    add(0, prog(choose([(CPUT, 0), (CEV, 1), (CSEM, 0)], 1300), step(LOOP, 3))) +
+    add(1, prog(step(SEMWAIT, oa(0, 'forever')), step(QGET, qa(0, 'forever')))) +
+    [RUN0, TRYGET, 0, RUN0, SEMSIG, 0, RUN0, EVSET, 1] + run(3) + [EVCLR, 1, SEMSIG, 0] + run(2),
+    # Timeouts (0: at once), a cancel while parked and one after a clause
+    # fired (its result stands); nothing left behind on any object.
+    'choose_timeout_cancel': [0, 16] + add(0, prog(choose([(CGET, 2), (CSEM, 1)], 0),
+                                                  choose([(CGET, 2), (CEV, 0)], 30),
+                                                  choose([(CGET, 2), (CSEM, 1)], 'forever'))) +
+    add(1, prog(choose([(CGET, 2), (CEV, 0)], 'forever'), step(YIELD))) +
+    add(2, prog(step(YIELD), step(S_CANCEL, 1))) + run(2) + adv(30) + run(2) + [TRYPUT, 2] +
+    [CANCEL, 0] + run(2) + [TRYPUT, 2, TRYGET, 2],
+    # Served first come, first served with plain waiters of the same queue;
+    # two clauses on one queue: the first fires, the other is withdrawn.
+    'choose_fifo_plain': [0, 0] + add(0, prog(step(QGET, qa(1, 'forever')))) +
+    add(1, prog(choose([(CGET, 1), (CGET, 1), (CEV, 0)], 'forever'))) +
+    add(2, prog(step(QGET, qa(1, 100), True))) + [RUN0] +
+    [TRYPUT, 1, TRYPUT, 1, TRYPUT, 1, TRYPUT, 1] + run(3) + [TRYGET, 1],
     # Descriptors. Readers wait for B's bytes and take them in order, in
     # pieces; a writer and MT_WAIT_FD complete at once; end of file after
     # B shuts down.
