@@ -782,7 +782,6 @@ static void mt__unpark_timer(mt_sched *s, mt_task *t)
 static void mt__io_del(mt_sched *s, mt_task *t); /* the backend's (I/O) */
 #endif
 
-/* Take a parked task off the object it waits on (not its timer). */
 /* MT_CHOOSE's stand-ins (see "Waiting for the first of several") act
  * through their fn, so that a program without MT_CHOOSE links none of it:
  * a node fires its clause (ready, err: what its object handed over), and
@@ -794,6 +793,7 @@ static void mt__node_fire(mt_task *node, int ready, int err)
     (void)node->fn(node);
 }
 
+/* Take a parked task off the object it waits on (not its timer). */
 static void mt__withdraw(mt_sched *s, mt_task *t)
 {
     unsigned how = MT__HOW(t);
@@ -2805,11 +2805,10 @@ static void mt__clauses_off(mt_sched *s, mt_clause *c, int n)
     }
 }
 
-
 static int mt__choice_park(mt_task *t, mt_clause *c, int n, int *which, long timeout)
 {
     mt_sched *s = mt__sched_of(t);
-    int i, r;
+    int i;
 
     if (timeout == 0)
         return mt__out_set(t, MT_ETIMEDOUT, NULL);
@@ -2819,7 +2818,7 @@ static int mt__choice_park(mt_task *t, mt_clause *c, int n, int *which, long tim
     c[0].fired = MT__CL_BUSY; /* a node failed meanwhile is left alone */
     mt__out_waits_on(t, c);   /* the nodes find their clauses through t */
     for (i = 0; i < n; i++) {
-        r = mt__clause_arm(s, t, &c[i]);
+        int r = mt__clause_arm(s, t, &c[i]);
         if (r) { /* a descriptor the backend refused: nothing stays armed */
             mt__clauses_off(s, c, i);
             *which = i;
@@ -2866,9 +2865,9 @@ static int mt__clause_op(mt_task *x)
     mt_sched *s = mt__sched_of(x);
     mt_task *t = x->up.parent;
     mt_clause *c;
-    int was;
 
     if (MT__ST(x) == MT__S_CHOOSE) { /* withdraw every node */
+        int was;
         c = (mt_clause *)x->w.obj;
         was = c[0].fired;
         c[0].fired = MT__CL_BUSY;
