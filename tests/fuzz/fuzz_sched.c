@@ -15,8 +15,8 @@
  * from the input: waits of every kind (yield, sleep, sleep-until, queue
  * get/put, event, semaphore, condition, signal, await of a child running
  * its own program, up to three deep; MT_WAIT_FD, MT_READ and MT_SEND on a
- * pair's A; MT_CHOOSE over queues, events and semaphores), each with or
- * without MT_CATCH, and
+ * pair's A; MT_CHOOSE over queues, events, semaphores and the pairs'
+ * descriptors), each with or without MT_CATCH, and
  * steps that do not wait (raise, exit, signal a semaphore, set, flag,
  * try_put/try_get, post a signal, cancel or add another top-level task,
  * loop).
@@ -147,8 +147,9 @@ struct step {
     uint16_t sub; /* AWAIT, SPAWN: the program to run; CHOOSE: the clauses */
 };
 
-/* MT_CHOOSE clauses (4 bits each in step.sub): kind, then the object. */
-enum { CK_GET, CK_PUT, CK_EV, CK_SEM };
+/* MT_CHOOSE clauses (4 bits each in step.sub): kind, then the object.
+ * With a&4 (and the I/O layer) the event clauses are descriptor clauses. */
+enum { CK_GET, CK_PUT, CK_EV, CK_SEM, CK_FD };
 
 struct prog {
     uint8_t n;
@@ -215,7 +216,7 @@ struct tf {
      * fired or completed (w_fired) and what `which` must then say; the
      * clause a hand-off found first (w_match) */
     mt_clause cl[3];
-    int which, ch_n, ch_kind[3], ch_obj[3], w_fired, w_which, w_match;
+    int which, ch_n, ch_kind[3], ch_obj[3], ch_ev[3], w_fired, w_which, w_match;
     uint32_t ch_id[3];
     unsigned char chbuf[3][8], chput[3][8];
 };
@@ -294,7 +295,7 @@ static struct {
     uint64_t chk_at[NSCH];
     uint32_t io_stamp;
     struct tf *plan[NFRAMES];
-    int plan_err[NFRAMES], plan_got[NFRAMES], nplan;
+    int plan_err[NFRAMES], plan_got[NFRAMES], plan_cl[NFRAMES], nplan;
     struct tf *calling; /* the task the cycle called first */
 
     const uint8_t *in;
@@ -644,7 +645,7 @@ static void cyc(void)
  * armed in clause order), or -1. */
 static int ch_match(const struct tf *f, int k, int obj)
 {
-    static const int as[4] = {K_QGET, K_QPUT, K_EVWAIT, K_SEMWAIT};
+    static const int as[5] = {K_QGET, K_QPUT, K_EVWAIT, K_SEMWAIT, -1};
     int i;
     for (i = 0; i < f->ch_n; i++)
         if (as[f->ch_kind[i]] == k && f->ch_obj[i] == obj)
@@ -976,7 +977,24 @@ static void drain_b(int p)
     M.io[p].full = 0;
 }
 
-/* Scheduler k's descriptor waiters, parked and registered (not f). */
+/* A chooser of scheduler k, waiting; its descriptor clauses (each a
+ * waiter of the backend). */
+static int ch_parked(const struct tf *f, int k)
+{
+    return live(f) && sch_of(f) == k && f->w_pending && f->w_kind == K_CHOOSE && f->w_parked &&
+           !f->w_has_v;
+}
+
+static int ch_fds(const struct tf *f)
+{
+    int i, n = 0;
+    for (i = 0; i < f->ch_n; i++)
+        n += f->ch_kind[i] == CK_FD;
+    return n;
+}
+
+/* Scheduler k's descriptor waiters, parked and registered (not f); a
+ * chooser counts once per descriptor clause. */
 static int io_waiters(int k, const struct tf *except)
 {
     int i, n = 0;
@@ -984,6 +1002,7 @@ static int io_waiters(int k, const struct tf *except)
         const struct tf *f = frame_at(i);
         n += f != except && live(f) && sch_of(f) == k && f->w_pending && IO_KIND(f->w_kind) &&
              f->w_parked && !f->w_has_v && !f->w_ylike;
+        n += f != except && ch_parked(f, k) ? ch_fds(f) : 0;
     }
     return n;
 }
@@ -1116,6 +1135,7 @@ static int io_resume(struct tf *f)
 static void plan_add(struct tf *f, int err, int got)
 {
     trace(f, "the poll must wake it: err %d events %d", err, got);
+    M.plan_cl[M.nplan] = -1;
     M.plan[M.nplan] = f;
     M.plan_err[M.nplan] = err;
     M.plan_got[M.nplan++] = got;
@@ -1133,7 +1153,31 @@ static void plan_each(int k, int closed)
             if (closed || got)
                 plan_add(f, closed ? MT_EBADF : 0, got);
         }
+        if (!closed && ch_parked(f, k)) { /* its ready descriptor clauses: one fires */
+            int c;
+            for (c = 0; c < f->ch_n; c++) {
+                int got = f->ch_kind[c] == CK_FD ? io_ready(f->ch_obj[c], f->ch_ev[c]) : 0;
+                if (got) {
+                    plan_add(f, 0, got);
+                    M.plan_cl[M.nplan - 1] = c;
+                }
+            }
+        }
     }
+}
+
+/* The waiters the planned wake-ups take off the backend: a chooser's
+ * every descriptor clause (one fires, the others are withdrawn). */
+static int plan_taken(void)
+{
+    int i, j, n = 0;
+    for (i = 0; i < M.nplan; i++) {
+        for (j = 0; j < i && M.plan[j] != M.plan[i]; j++) {
+        }
+        if (j == i)
+            n += M.plan_cl[i] < 0 ? 1 : ch_fds(M.plan[i]);
+    }
+    return n;
 }
 
 /* The poll of scheduler k's next cycle, which blocks up to `wait`: which
@@ -1158,7 +1202,7 @@ static void io_plan(int k, long wait)
     plan_each(k, 0);
     if (!BK_EPOLL) {
         plan_each(k, 1);
-    } else if (n > M.nplan &&
+    } else if (n > plan_taken() &&
                ((!M.nplan && !M.pipe_byte[k] && rq_empty(k)) || M.vnow >= M.chk_at[k])) {
         M.chk_at[k] = M.vnow + 1000;
         plan_each(k, 1);
@@ -1170,34 +1214,62 @@ static void io_plan(int k, long wait)
  * run queue (after those runnable before; the task being called first),
  * in any order that keeps each descriptor's waiters first come, first
  * served. They join the model's queue in that order. */
+/* The planned entry of f: its own (-1), or for a chooser, that of the
+ * clause that fired (the library's c[0].fired until it resumes); -1 if
+ * none. */
+static int plan_find(const struct tf *f)
+{
+    int j, cl = f->w_kind == K_CHOOSE ? f->cl[0].fired : -1;
+    for (j = 0; j < M.nplan; j++)
+        if (M.plan[j] == f && M.plan_cl[j] == cl)
+            return j;
+    return -1;
+}
+
+/* The tasks the planned entries wake: a chooser once, however many of
+ * its clauses were ready. */
+static int plan_tasks(void)
+{
+    int i, j, n = 0;
+    for (i = 0; i < M.nplan; i++) {
+        for (j = 0; j < i && M.plan[j] != M.plan[i]; j++) {
+        }
+        n += j == i;
+    }
+    return n;
+}
+
 static void io_observe(int k)
 {
     struct tf *seq[NFRAMES + 1];
     const mt_task *t;
     unsigned long l = M.rqt[k] - M.rqh[k];
-    int ns = 0, i, j;
+    int ns = 0, i, j, nt = plan_tasks();
     if (M.calling)
         seq[ns++] = M.calling;
     for (t = S(k)->rq.head; t && ns <= NFRAMES; t = t->next)
         seq[ns++] = (struct tf *)(void *)t;
-    CHECK(NULL, (unsigned long)ns >= l + (unsigned long)M.nplan,
-          "the poll woke fewer than the %d descriptor waiters it must", M.nplan);
-    for (i = 0; i < M.nplan; i++) {
+    CHECK(NULL, (unsigned long)ns >= l + (unsigned long)nt,
+          "the poll woke fewer than the %d descriptor waiters it must", nt);
+    for (i = 0; i < nt; i++) {
         struct tf *f = seq[l + (unsigned long)i];
-        for (j = 0; j < M.nplan && M.plan[j] != f; j++) {
-        }
-        CHECK(f, j < M.nplan, "the poll woke a task it must not");
+        j = plan_find(f);
+        CHECK(f, j >= 0, "the poll woke a task it must not (or a clause not ready)");
         CHECK(f, f->w_parked && !f->w_has_v, "the poll woke a task twice");
-        for (j = 0; j < i; j++) {
+        for (j = 0; j < i && f->w_kind != K_CHOOSE; j++) {
             const struct tf *g = seq[l + (unsigned long)j];
-            CHECK(f, g->w_p != f->w_p || g->w_io < f->w_io,
+            CHECK(f, g->w_kind == K_CHOOSE || g->w_p != f->w_p || g->w_io < f->w_io,
                   "a descriptor's waiters woke out of their order");
         }
-        for (j = 0; M.plan[j] != f; j++) {
-        }
+        j = plan_find(f);
         verdict(f, M.plan_err[j], M.plan_err[j] ? NULL : "");
-        f->w_woke = 1;
         f->w_got = M.plan_got[j];
+        if (f->w_kind == K_CHOOSE) { /* fired: its nodes and timer are gone */
+            f->w_fired = f->w_which = M.plan_cl[j];
+            disarm(f);
+        } else {
+            f->w_woke = 1;
+        }
         rq_push(f);
     }
 }
@@ -1299,6 +1371,13 @@ static void io_op(unsigned op, unsigned a)
         m->full = 1;
         return;
     default:
+        for (i = 0; i < NFRAMES; i++) { /* the model leaves choosers' descriptors open */
+            const struct tf *f = frame_at(i);
+            int c;
+            for (c = 0; live(f) && f->w_pending && f->w_kind == K_CHOOSE && c < f->ch_n; c++)
+                if (f->ch_kind[c] == CK_FD && f->ch_obj[c] == p)
+                    return;
+        }
         if (!alt) {
             if (!m->a_closed) {
                 close(fd_a(p));
@@ -1513,6 +1592,15 @@ static void ch_describe(struct tf *f, const struct step *o)
         f->ch_kind[i] = kind;
         f->ch_obj[i] = kind == CK_EV || kind == CK_SEM ? obj & 1 : obj;
         memset(f->chbuf[i], 0xEE, sizeof f->chbuf[i]);
+#if FUZZ_IO
+        if (kind == CK_EV && (o->a & 4)) { /* A of pair obj&1, reading or writing */
+            f->ch_kind[i] = CK_FD;
+            f->ch_obj[i] = obj & 1;
+            f->ch_ev[i] = (obj & 2) ? MT_WRITABLE | MT_EXCEPT : MT_READABLE;
+            mt_clause_fd(&f->cl[i], fd_a(obj & 1), f->ch_ev[i]);
+            continue;
+        }
+#endif
         if (kind == CK_GET) {
             mt_clause_get(&f->cl[i], &M.q[obj], f->chbuf[i]);
         } else if (kind == CK_PUT) {
@@ -1537,6 +1625,10 @@ static int ch_ready(const struct tf *f, int i)
         return mq_room(obj);
     case CK_EV:
         return M.ev_set[obj];
+#if FUZZ_IO
+    case CK_FD: /* closed: it completes at once, failing MT_EBADF */
+        return M.io[obj].a_closed || io_ready(obj, f->ch_ev[i]);
+#endif
     default:
         return M.sem_count[obj] > 0;
     }
@@ -1554,6 +1646,12 @@ static void ch_start(struct tf *f)
         int k = (first + i) % f->ch_n;
         if (ch_ready(f, k)) {
             imm(f, 0, "");
+#if FUZZ_IO
+            if (f->ch_kind[k] == CK_FD && M.io[f->ch_obj[k]].a_closed)
+                imm(f, MT_EBADF, NULL);
+            else if (f->ch_kind[k] == CK_FD)
+                f->w_got = io_ready(f->ch_obj[k], f->ch_ev[k]);
+#endif
             f->w_fired = f->w_which = k;
             return;
         }
@@ -1582,6 +1680,12 @@ static void ch_done(struct tf *f, int imm_)
         break;
     case CK_EV:
         break;
+#if FUZZ_IO
+    case CK_FD:
+        CHECK(f, mt_clause_ready(&f->cl[k]) == f->w_got, "clause ready %d, the model says %d",
+              mt_clause_ready(&f->cl[k]), f->w_got);
+        break;
+#endif
     default:
         if (imm_)
             M.sem_count[obj]--;
@@ -1725,10 +1829,12 @@ static void wait_start(struct tf *f)
         M.expect_inline = f->child; /* children run at once, inside MT_AWAIT */
         break;
     case K_CHOOSE:
-        if (bad)
+        if (bad) {
             IMM(MT_EINVAL, msg_any); /* before `which` is read or written */
-        else
+            f->w_which = f->which;
+        } else {
             ch_start(f);
+        }
         break;
 #if FUZZ_IO
     case K_FDWAIT:
@@ -1785,8 +1891,8 @@ static void wait_done(struct tf *f)
     /* MT_CHOOSE: the clause that completed, -1 if none (a bad timeout
      * leaves `which` as it was) */
     if (f->w_kind == K_CHOOSE)
-        CHECK(f, f->which == (v ? (imm && v == MT_EINVAL ? f->which : -1) : f->w_which),
-              "MT_CHOOSE: which %d, the model says %d", f->which, v ? -1 : f->w_which);
+        CHECK(f, f->which == f->w_which, "MT_CHOOSE: which %d, the model says %d", f->which,
+              f->w_which);
     CHECK(f, !v || f->w_catch, "an uncaught error went on");
     check_msg(f, err, msg, "caught");
     /* An await's MT_ETIMEDOUT may be its child's own. */
@@ -1930,6 +2036,8 @@ static void on_return(struct tf *f, int r)
 #if FUZZ_IO
         if (IO_KIND(f->w_kind))
             io_register(f);
+        if (f->w_kind == K_CHOOSE && ch_fds(f) && BK_EPOLL && !io_waiters(sch_of(f), f))
+            M.chk_at[sch_of(f)] = M.vnow + 1000; /* its first node was the first waiter */
 #endif
         /* Cancelled while running (by its child's chain, during the
          * child's first run): mt_cancel only flagged it; MT_AWAIT now

@@ -52,11 +52,13 @@ def step(kind, a=0, catch=False, sub=None):
     return b
 
 
-def choose(clauses, t, catch=True):  # MT_CHOOSE over 1-3 (kind, object)
+def choose(clauses, t, catch=True, fd=False):  # MT_CHOOSE over 1-3 (kind, object)
+    """fd: the CEV clauses are descriptor clauses, object pair | 2 (write)."""
     bits = 0
     for i, (k, o) in enumerate(clauses):
         bits |= (k | o << 2) << (4 * i)
-    return step(CHOOSE, (len(clauses) - 1) | T[t] << 4, catch, [bits & 255, bits >> 8])
+    return step(CHOOSE, (len(clauses) - 1) | (4 if fd else 0) | T[t] << 4, catch,
+                [bits & 255, bits >> 8])
 
 
 def prog(*steps):
@@ -366,6 +368,20 @@ SEEDS = {
     add(1, prog(choose([(CGET, 1), (CGET, 1), (CEV, 0)], 'forever'))) +
     add(2, prog(step(QGET, qa(1, 100), True))) + [RUN0] +
     [TRYPUT, 1, TRYPUT, 1, TRYPUT, 1, TRYPUT, 1] + run(3) + [TRYGET, 1],
+    # MT_CHOOSE with descriptor clauses: both pairs readable before one
+    # poll (one clause fires, its sibling is withdrawn mid-scan), a plain
+    # reader armed after them served too; a write clause on a full buffer
+    # and a queue; a hang-up; a closed A fails the clause at once.
+    'choose_fds': [0, 0] + add(0, prog(choose([(CEV, 0), (CEV, 1), (CGET, 2)], 'forever',
+                                              fd=True), step(LOOP, 3))) +
+    add(1, prog(step(READ, ioa(0, 1, 'forever')), step(READ, ioa(1, 1, 1300), True))) +
+    [RUN0, RUN0] + put(0, 1) + put(1, 1) + run(2) + put(1, 2) + run(2) + [TRYPUT, 2] + run(2),
+    'choose_fd_write': [0, 0] + fill(1) + add(0, prog(choose([(CEV, 1 | 2), (CGET, 0)], 1300,
+                                                             fd=True),
+                                                      choose([(CEV, 0), (CEV, 1 | 2)], 30, fd=True),
+                                                      step(LOOP, 2))) +
+    [RUN0] + drain(1) + run(2) + adv(30) + run(2) + bclose(0) + run(2) + aclose(1) +
+    add(1, prog(choose([(CEV, 1), (CSEM, 0)], 100, fd=True))) + run(2),
     # Descriptors. Readers wait for B's bytes and take them in order, in
     # pieces; a writer and MT_WAIT_FD complete at once; end of file after
     # B shuts down.
