@@ -2,6 +2,7 @@
 #   all (examples)  demo  check (quick: before each commit)  test (the full matrix)
 #   asan  valgrind  tsan  coverage  lint  size  target-test  diff-servers
 #   bench  bench-servers
+#   install  uninstall  single-header  consumers  arduino-lib  arduino
 #   fuzz  fuzz-replay  soak  soak-ci  soak-valgrind (tests/*/rules.mk)  clean
 # CC and CFLAGS may be overridden: make test CC=clang
 CC ?= cc
@@ -62,6 +63,7 @@ test: cmocka
 		$(MAKE) --no-print-directory check-variant VARIANT=$${v%%:*} EXTRA="$(EXTRA) $${v#*:}"; \
 	done
 	@CC='$(CC)' BUILD='$(BUILD)' tests/unity/run.sh
+	@if [ -z '$(EXTRA)$(RUNNER)' ]; then $(MAKE) --no-print-directory consumers; fi
 	@set -e; for b in SELECT POLL EPOLL; do \
 		$(MAKE) --no-print-directory fuzz-replay EXTRA="$(EXTRA) -DMT_BACKEND=MT_BACKEND_$$b"; done
 	@echo 'all test suites passed'
@@ -234,6 +236,92 @@ lint:
 	cppcheck --enable=warning,style,performance,portability --std=c99 \
 		--inline-suppr --error-exitcode=1 -q -I. -UMT_USER_CONFIG \
 		-DMT_LC_LABELS=0 -DMT_WHEEL_BITS=0 -DMT_POSIX=0 -DMT_TIMER_LIST=1 multitask.c
+
+# ---- Installing: the header (with the options it was built with fixed in
+# it), a static and a shared library, multitask.pc. ----------------------
+#   make install [PREFIX=/usr/local] [DESTDIR=stage] [CONFIG='-DMT_BACKEND=MT_BACKEND_EPOLL']
+#   make uninstall (the same PREFIX and DESTDIR)
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CONFIG ?=
+MT_VERSION := $(shell sed -n 's/^\#define MT_VERSION_[A-Z]* \([0-9]*\).*/\1/p' multitask.h | paste -sd. -)
+MT_SONAME = libmultitask.so.$(word 1,$(subst ., ,$(MT_VERSION))).$(word 2,$(subst ., ,$(MT_VERSION)))
+LIBOUT = $(BUILD)/lib
+LIB_CFLAGS = -std=c99 $(WARN) -O2 -g $(CONFIG)
+
+.PHONY: lib install uninstall single-header consumers
+lib: $(LIBOUT)/built $(LIBOUT)/multitask.pc
+
+# The libraries and the header, in one recipe (a stamp: safe with -j);
+# rebuilt each time, as CONFIG may differ from the last build's.
+$(LIBOUT)/built: multitask.c multitask.h tools/install_header.sh FORCE
+	@mkdir -p $(LIBOUT)
+	$(CC) $(LIB_CFLAGS) -c -o $(LIBOUT)/multitask.o multitask.c
+	$(CC) $(LIB_CFLAGS) -fPIC -c -o $(LIBOUT)/multitask.pic.o multitask.c
+	rm -f $(LIBOUT)/libmultitask.a
+	$(AR) rcs $(LIBOUT)/libmultitask.a $(LIBOUT)/multitask.o
+	$(CC) -shared -Wl,-soname,$(MT_SONAME) -o $(LIBOUT)/libmultitask.so.$(MT_VERSION) \
+		$(LIBOUT)/multitask.pic.o
+	CC='$(CC)' tools/install_header.sh $(LIBOUT)/multitask.h $(CONFIG)
+	@touch $@
+
+$(LIBOUT)/multitask.pc: multitask.h FORCE
+	@mkdir -p $(LIBOUT)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' \
+		'config=$(CONFIG)' '' 'Name: multitask' \
+		'Description: stackless cooperative multitasking for C99 (tasks, timers, queues, I/O)' \
+		'Version: $(MT_VERSION)' 'Libs: -L$${libdir} -lmultitask' 'Cflags: -I$${includedir}' > $@
+
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(LIBOUT)/multitask.h $(DESTDIR)$(INCLUDEDIR)/multitask.h
+	install -m 644 $(LIBOUT)/libmultitask.a $(DESTDIR)$(LIBDIR)/libmultitask.a
+	install -m 755 $(LIBOUT)/libmultitask.so.$(MT_VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmultitask.so.$(MT_VERSION) $(DESTDIR)$(LIBDIR)/$(MT_SONAME)
+	ln -sf $(MT_SONAME) $(DESTDIR)$(LIBDIR)/libmultitask.so
+	install -m 644 $(LIBOUT)/multitask.pc $(DESTDIR)$(PKGCONFIGDIR)/multitask.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/multitask.h $(DESTDIR)$(LIBDIR)/libmultitask.a \
+		$(DESTDIR)$(LIBDIR)/libmultitask.so.$(MT_VERSION) $(DESTDIR)$(LIBDIR)/$(MT_SONAME) \
+		$(DESTDIR)$(LIBDIR)/libmultitask.so $(DESTDIR)$(PKGCONFIGDIR)/multitask.pc
+
+# The single-file edition (tools/single_header.sh).
+single-header: $(BUILD)/single/multitask.h
+$(BUILD)/single/multitask.h: multitask.h multitask.c tools/single_header.sh
+	@mkdir -p $(@D)
+	tools/single_header.sh $@
+
+# Consumers built from scratch the ways README "Getting it into your
+# project" lists (tests/consumers/run.sh); part of make test (not of its
+# sanitizer and valgrind runs). cmake, pkg-config and meson, installed as
+# root when missing.
+consumers: consumer-deps single-header
+	@CC='$(CC)' BUILD='$(BUILD)' tests/consumers/run.sh
+
+.PHONY: consumer-deps
+consumer-deps:
+	@need=; for p in cmake:cmake pkg-config:pkgconf meson:meson; do \
+		command -v $${p%%:*} >/dev/null 2>&1 || need="$$need $${p#*:}"; done; \
+	if [ -n "$$need" ]; then \
+		echo "the consumer tests need the Debian/Ubuntu packages$$need"; \
+		if [ "$$(id -u)" = 0 ]; then \
+			(apt-get install -y --no-install-recommends $$need || { apt-get update && apt-get install -y --no-install-recommends $$need; }); \
+		else echo "run: sudo apt-get install -y$$need"; exit 1; fi; fi
+
+# The Arduino library (arduino/ and the two sources, in the 1.5 layout),
+# and its test: the core, the library and the sketches built for the Uno
+# as the IDE would, Blink run under simavr (tests/arduino/run.sh; CI).
+.PHONY: arduino-lib arduino
+arduino-lib:
+	@tools/arduino_lib.sh $(BUILD)/arduino
+arduino:
+	@BUILD='$(BUILD)' tests/arduino/run.sh
+
+.PHONY: FORCE
+FORCE:
 
 clean:
 	rm -rf $(BUILD)

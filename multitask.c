@@ -104,6 +104,18 @@
 #define MT__CONTAINER(ptr, type, member)                                     \
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
+/* A zeroed constant of type T, to reset an object with one store: C++
+ * (which compiles this file in the single-header edition) wants it
+ * initialised. */
+#ifdef __cplusplus
+#define MT__ZERO(T, name) static const T name = T()
+#else
+#define MT__ZERO(T, name) static const T name
+#endif
+
+#define MT__STR2(x) #x
+#define MT__STR(x) MT__STR2(x)
+
 /* ---- Task states ----------------------------------------------------------
  * bits = MT__SAW | timer position << 9 | flags (MT__F_*) << 5 | state, where
  * MT__SAW (the top bit) says a wait of the task ended MT_ECANCELED (set by
@@ -1111,7 +1123,7 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
 
     s->finishing = t; /* not to be reused before its finally pass */
     if (r == MT__FAILED) {
-        code = t->err ? t->err : MT_EFAIL;
+        code = t->err ? t->err : (int)MT_EFAIL;
         msg = t->w.msg;
         (void)mt__out_set(t, code, msg);
         MT__SET_ST(t, code == MT_ECANCELED ? MT_CANCELLED : MT_FAILED);
@@ -1291,7 +1303,7 @@ MT_API int mt_queue_init(mt_queue *q, void *storage, size_t item_size,
         (count && !contents) || (capacity && count > capacity))
         return MT_EINVAL;
     {
-        static const mt_queue empty; /* cppcheck-suppress unassignedVariable */
+        MT__ZERO(mt_queue, empty); /* cppcheck-suppress unassignedVariable */
         *q = empty;
     }
     q->buf = (unsigned char *)storage;
@@ -1400,7 +1412,7 @@ MT_API void mt__queue_putted(mt_task *t, const void *item)
 
 MT_API void mt_event_init(mt_event *e)
 {
-    static const mt_event empty; /* cppcheck-suppress unassignedVariable */
+    MT__ZERO(mt_event, empty); /* cppcheck-suppress unassignedVariable */
     if (e)
         *e = empty;
 }
@@ -1437,7 +1449,7 @@ MT_API int mt__event_wait(mt_task *t, mt_event *e, long timeout)
 
 MT_API void mt_sem_init(mt_sem *sem, unsigned long count)
 {
-    static const mt_sem empty; /* cppcheck-suppress unassignedVariable */
+    MT__ZERO(mt_sem, empty); /* cppcheck-suppress unassignedVariable */
     if (!sem)
         return;
     *sem = empty;
@@ -2621,7 +2633,7 @@ typedef char mt__choose_max_fits[MT_CHOOSE_MAX >= 1 && MT_CHOOSE_MAX <= 32767 ? 
 
 static void mt__clause_set(mt_clause *c, int kind, void *obj, void *item)
 {
-    static const mt_clause empty; /* cppcheck-suppress unassignedVariable */
+    MT__ZERO(mt_clause, empty); /* cppcheck-suppress unassignedVariable */
     *c = empty;
     c->kind = (unsigned char)kind;
     c->obj = obj;
@@ -3222,7 +3234,7 @@ static void mt__stranded(mt_sched *s);
 MT_API void mt_sched_init(mt_sched *s)
 {
     /* cppcheck-suppress unassignedVariable ; zero-initialised, as wanted */
-    static const mt_sched empty;
+    MT__ZERO(mt_sched, empty);
     if (s)
         *s = empty;
 }
@@ -3491,7 +3503,7 @@ MT_API int mt_state(const mt_task *t)
     return (MT__HOW(t) & MT__K_WAITING) ? MT_WAITING : MT_RUNNABLE;
 }
 
-MT_API int mt_err(const mt_task *t) { return t ? t->err : MT_EINVAL; }
+MT_API int mt_err(const mt_task *t) { return t ? t->err : (int)MT_EINVAL; }
 
 MT_API const char *mt_errmsg(const mt_task *t)
 {
@@ -3501,6 +3513,11 @@ MT_API const char *mt_errmsg(const mt_task *t)
     if ((MT__HOW(t) & MT__K_PARKED) || !t->w.msg)
         return mt_strerror(t->err);
     return t->w.msg;
+}
+
+MT_API const char *mt_version(void)
+{
+    return MT__STR(MT_VERSION_MAJOR) "." MT__STR(MT_VERSION_MINOR) "." MT__STR(MT_VERSION_PATCH);
 }
 
 MT_API const char *mt_strerror(int code)
@@ -4038,8 +4055,19 @@ MT_API int mt_sched_stats(const mt_sched *s, mt_out out, void *arg)
 }
 
 /* ---- Platform hooks ------------------------------------------------------
- * A scheduler's clock and idle wait. The defaults are POSIX; bare-metal
- * ports install theirs with mt_sched_set_clock. */
+ * A scheduler's clock and idle wait. The defaults are POSIX, and Arduino's
+ * (millis(); on AVR the idle wait sleeps the CPU until an interrupt, the
+ * millis() timer's at the latest); other bare-metal ports install theirs
+ * with mt_sched_set_clock. */
+#if !MT_POSIX && defined(ARDUINO)
+#define MT__ARDUINO 1
+unsigned long millis(void); /* Arduino.h's, C linkage */
+#if defined(__AVR__)
+#include <avr/sleep.h>
+#endif
+#else
+#define MT__ARDUINO 0
+#endif
 
 static mt_time mt__clock_now(mt_sched *s)
 {
@@ -4052,6 +4080,8 @@ static mt_time mt__clock_now(mt_sched *s)
         return (mt_time)((uint64_t)ts.tv_sec * 1000u +
                          (uint64_t)ts.tv_nsec / 1000000u);
     }
+#elif MT__ARDUINO
+    return (mt_time)millis();
 #else
     return s->now; /* no clock: time stands still */
 #endif
@@ -4072,6 +4102,13 @@ static void mt__clock_idle(mt_sched *s, long ms)
         ts.tv_nsec = (long)(ms % 1000) * 1000000L;
         (void)nanosleep(&ts, NULL); /* a signal ends it: see mt_signal */
     }
+#elif MT__ARDUINO && defined(__AVR__)
+    if (ms != 0) { /* any interrupt ends it: the scheduler then looks again */
+        set_sleep_mode(SLEEP_MODE_IDLE);
+        sleep_mode();
+    }
+#else
+    (void)ms;
 #endif
 }
 

@@ -10,7 +10,9 @@
  * inside another event loop (mt_sched_pollfds, mt_sched_timeout).
  *
  * HOW TO ADD IT: copy multitask.h and multitask.c into your project and
- * compile multitask.c with the rest. No build system of ours is needed.
+ * compile multitask.c with the rest. No build system of ours is needed
+ * (though make install, CMake, Meson and a single-file edition are there:
+ * README "Getting it into your project").
  * Or header-only: in exactly one file, #define MT_IMPLEMENTATION (and
  * MT_STATIC, to keep every symbol private to that file) before including
  * multitask.h; or #include "multitask.c" there. On POSIX that file must
@@ -29,7 +31,9 @@
  *   MT_TIME_T       uint32_t  unsigned tick type of the clock (ms on POSIX);
  *                             all comparisons are wrap-safe
  *   MT_POSIX        1 on Unix POSIX default clock and idle wait; 0 for
- *                             bare metal (then set hooks with mt_sched_set_clock)
+ *                             bare metal (then set hooks with mt_sched_set_clock;
+ *                             with ARDUINO defined: millis(), and on AVR an
+ *                             idle wait that sleeps until an interrupt)
  *   MT_NO_STDIO     0 hosted  1: no <stdio.h>; the default error report is silent
  *   MT_FUNC         __func__  how reports and dumps name a task; 0: no names
  *   MT_FILE         __FILE__  how dumps name a task's source file; 0: not
@@ -92,6 +96,12 @@
  */
 #ifndef MULTITASK_H
 #define MULTITASK_H
+
+/* The version of this header (CHANGELOG.md); mt_version() tells the
+ * library's. */
+#define MT_VERSION_MAJOR 0
+#define MT_VERSION_MINOR 2
+#define MT_VERSION_PATCH 0
 
 #ifdef MT_USER_CONFIG
 #include MT_USER_CONFIG
@@ -1078,6 +1088,10 @@ MT_API const char *mt_errmsg(const mt_task *t);
 /* Text and name ("MT_ETIMEDOUT") of an error code; never NULL. */
 MT_API const char *mt_strerror(int code);
 MT_API const char *mt_errname(int code);
+
+/* The library's version, "MAJOR.MINOR.PATCH": a program linked against an
+ * installed one can compare it with the MT_VERSION_* it was built with. */
+MT_API const char *mt_version(void);
 
 /* ---- Queues, events, semaphores ------------------------------------------
  * Usable from tasks and from plain code (main, callbacks); a waiter woken by

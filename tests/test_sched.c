@@ -989,9 +989,20 @@ static void test_task_size(void **state)
         assert_true(sizeof(mt_task) <= (MT_LC_LABELS ? 72 : 64) + (MT_DEBUG ? 24 : 0));
 }
 
+/* mt_version is the header's MT_VERSION_*, as "MAJOR.MINOR.PATCH". */
+static void test_version(void **state)
+{
+    char want[32];
+    (void)state;
+    snprintf(want, sizeof want, "%d.%d.%d", MT_VERSION_MAJOR, MT_VERSION_MINOR, MT_VERSION_PATCH);
+    assert_string_equal(mt_version(), want);
+    assert_true(MT_VERSION_MAJOR >= 0 && MT_VERSION_MINOR >= 0 && MT_VERSION_PATCH >= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version),
         cmocka_unit_test(test_two_tasks_take_turns),
         cmocka_unit_test(test_run_once_is_one_cycle),
         cmocka_unit_test(test_added_during_cycle_runs_next_cycle),
