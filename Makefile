@@ -246,7 +246,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CONFIG ?=
-MT_VERSION := $(shell sed -n 's/^\#define MT_VERSION_[A-Z]* \([0-9]*\).*/\1/p' multitask.h | paste -sd. -)
+MT_VERSION := $(shell tools/version.sh)
 MT_SONAME = libmultitask.so.$(word 1,$(subst ., ,$(MT_VERSION))).$(word 2,$(subst ., ,$(MT_VERSION)))
 LIBOUT = $(BUILD)/lib
 LIB_CFLAGS = -std=c99 $(WARN) -O2 -g $(CONFIG)

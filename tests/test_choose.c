@@ -86,6 +86,12 @@ static void add_plain(mt_sched *s, struct plain *f, mt_queue *q, int put, int it
     assert_int_equal(mt_sched_add(s, &f->task, plain), 0);
 }
 
+/* An empty queue of ints in `store` (cap of them). */
+static void int_queue(mt_queue *q, int *store, size_t cap)
+{
+    assert_int_equal(mt_queue_init(q, store, sizeof(int), cap, NULL, 0), 0);
+}
+
 static void put_int(mt_queue *q, int v) { assert_int_equal(mt_queue_try_put(q, &v), 0); }
 
 static int get_int(mt_queue *q)
@@ -107,8 +113,8 @@ static void test_get_ready_at_once(void **state)
     (void)state;
 
     start(&s, &c);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 4, NULL, 0), 0);
-    assert_int_equal(mt_queue_init(&q1, s1, sizeof(int), 4, NULL, 0), 0);
+    int_queue(&q0, s0, 4);
+    int_queue(&q1, s1, 4);
     put_int(&q1, 7);
     fresh(&f);
     mt_clause_get(&f.cl[0], &q0, &f.got[0]);
@@ -139,8 +145,8 @@ static void test_get_parked_then_put(void **state)
     (void)state;
 
     start(&s, &c);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 4, NULL, 0), 0);
-    assert_int_equal(mt_queue_init(&q1, s1, sizeof(int), 4, NULL, 0), 0);
+    int_queue(&q0, s0, 4);
+    int_queue(&q1, s1, 4);
     fresh(&f);
     mt_clause_get(&f.cl[0], &q0, &f.got[0]);
     mt_clause_get(&f.cl[1], &q1, &f.got[1]);
@@ -174,9 +180,9 @@ static void test_ready_clauses_take_turns(void **state)
     (void)state;
 
     start(&s, &c);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 8, NULL, 0), 0);
-    assert_int_equal(mt_queue_init(&q1, s1, sizeof(int), 8, NULL, 0), 0);
-    assert_int_equal(mt_queue_init(&q2, s2, sizeof(int), 8, NULL, 0), 0);
+    int_queue(&q0, s0, 8);
+    int_queue(&q1, s1, 8);
+    int_queue(&q2, s2, 8);
     for (i = 0; i < 4; i++) {
         put_int(&q0, i);
         put_int(&q1, 10 + i);
@@ -220,8 +226,8 @@ static void test_served_in_order_with_plain_waiters(void **state)
     (void)state;
 
     start(&s, &c);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 4, NULL, 0), 0);
-    assert_int_equal(mt_queue_init(&q1, s1, sizeof(int), 4, NULL, 0), 0);
+    int_queue(&q0, s0, 4);
+    int_queue(&q1, s1, 4);
     add_plain(&s, &h, &q1, 0, 0); /* before the chooser on q1 */
     fresh(&f);
     mt_clause_get(&f.cl[0], &q0, &f.got[0]);
@@ -260,8 +266,8 @@ static void test_put_clause(void **state)
     (void)state;
 
     start(&s, &c);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 1, NULL, 0), 0);
-    assert_int_equal(mt_queue_init(&q1, s1, sizeof(int), 2, NULL, 0), 0);
+    int_queue(&q0, s0, 1);
+    int_queue(&q1, s1, 2);
     put_int(&q0, 1); /* full */
     fresh(&f);
     mt_clause_get(&f.cl[0], &q1, &f.got[0]);
@@ -342,7 +348,7 @@ static void test_timeout_leaves_all(void **state)
     (void)state;
 
     start(&s, &c);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 2, NULL, 0), 0);
+    int_queue(&q0, s0, 2);
     mt_event_init(&e);
     mt_sem_init(&sem, 0);
     fresh(&f);
@@ -381,8 +387,8 @@ static void test_cancel(void **state)
     (void)state;
 
     start(&s, &c);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 2, NULL, 0), 0);
-    assert_int_equal(mt_queue_init(&q1, s1, sizeof(int), 2, NULL, 0), 0);
+    int_queue(&q0, s0, 2);
+    int_queue(&q1, s1, 2);
     fresh(&f);
     mt_clause_get(&f.cl[0], &q0, &f.got[0]);
     mt_clause_get(&f.cl[1], &q1, &f.got[1]);
@@ -444,7 +450,7 @@ static void test_bad_arguments(void **state)
 
     start(&s, &c);
     unix_pair(sv);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 2, NULL, 0), 0);
+    int_queue(&q0, s0, 2);
     mt_sem_init(&sem, 1);
     for (n = 0; n < 8; n++) {
         int count = 2;
@@ -500,7 +506,7 @@ static void test_armed_clauses_busy(void **state)
 
     SKIP_IF_ASSERT();
     start(&s, &c);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 2, NULL, 0), 0);
+    int_queue(&q0, s0, 2);
     fresh(&f);
     mt_clause_get(&f.cl[0], &q0, &f.got[0]);
     add_chooser(&s, &f, 1, MT_FOREVER);
@@ -532,7 +538,7 @@ static void test_fd_clause(void **state)
 
     start(&s, &c);
     unix_pair(sv);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 2, NULL, 0), 0);
+    int_queue(&q0, s0, 2);
     fresh(&f);
     mt_clause_get(&f.cl[0], &q0, &f.got[0]);
     mt_clause_fd(&f.cl[1], sv[0], MT_READABLE);
@@ -613,7 +619,7 @@ static void test_dump_lists_every_object(void **state)
 
     start(&s, &c);
     unix_pair(sv);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 2, NULL, 0), 0);
+    int_queue(&q0, s0, 2);
     mt_sem_init(&sem, 0);
     fresh(&f);
     mt_clause_get(&f.cl[0], &q0, &f.got[0]);
@@ -653,7 +659,7 @@ static void test_merge(void **state)
     mt_sched_init(&b);
     use_fake_clock(&b, &cb, 1000);
     unix_pair(sv);
-    assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 2, NULL, 0), 0);
+    int_queue(&q0, s0, 2);
     fresh(&f);
     mt_clause_fd(&f.cl[0], sv[0], MT_READABLE);
     mt_clause_get(&f.cl[1], &q0, &f.got[1]);
@@ -768,7 +774,7 @@ static void test_closed_fd_two_clauses(void **state)
     for (how = 0; how < 3; how++) {
         start(&s, &c);
         unix_pair(sv);
-        assert_int_equal(mt_queue_init(&q0, s0, sizeof(int), 2, NULL, 0), 0);
+        int_queue(&q0, s0, 2);
         fresh(&f);
         mt_clause_fd(&f.cl[0], sv[0], MT_READABLE);
         mt_clause_fd(&f.cl[1], sv[0], MT_READABLE | MT_EXCEPT);

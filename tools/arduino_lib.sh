@@ -6,7 +6,7 @@ set -eu
 out=${1:?usage: tools/arduino_lib.sh OUTDIR}/multitask
 case $out in /*) ;; *) out=$PWD/$out ;; esac # relative to where it is run
 cd "$(dirname "$0")/.."
-version=$(sed -n 's/^#define MT_VERSION_[A-Z]* \([0-9]*\).*/\1/p' multitask.h | paste -sd. -)
+version=$(tools/version.sh)
 grep -q "^version=$version\$" arduino/library.properties ||
     { echo "arduino/library.properties: version is not the header's ($version)" >&2; exit 1; }
 rm -rf "$out"

@@ -22,7 +22,7 @@ expect() { # name, a string the output must contain, program...
     if out=$("$@" 2>&1) && echo "$out" | grep -q -- "$want"; then ok "$name"
     else bad "$name: $(echo "$out" | tail -n 3)"; fi
 }
-version=$(sed -n 's/^#define MT_VERSION_[A-Z]* \([0-9]*\).*/\1/p' multitask.h | paste -sd. -)
+version=$(tools/version.sh)
 
 # pkg-config, from an installed library built with the poll backend.
 prefix=$tmp/prefix
