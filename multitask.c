@@ -173,6 +173,9 @@
     X(IO, MT__K_WAITING | MT__K_PARKED | MT__K_FD, "waiting", "fd", 0)       \
     X(IORDY, MT__K_VERDICT | MT__K_TRIES, "woken", "-", 0)                   \
     X(CHOOSE, MT__K_WAITING | MT__K_PARKED, "waiting", "first of", 0)        \
+    X(JOIN, MT__K_WAITING | MT__K_PARKED | MT__K_CHILD, "waiting", "join group %", 0) \
+    X(CLOSING, MT__K_WAITING, "ending", "its groups' children", 0)          \
+    X(GROUP, 0, "group", "-", 0)                                             \
     X(CL_QGET, MT__K_LIST, "clause", "queue % (get)", offsetof(mt_queue, getters)) \
     X(CL_QPUT, MT__K_LIST, "clause", "queue % (put)", offsetof(mt_queue, putters)) \
     X(CL_EVENT, MT__K_LIST, "clause", "event %", offsetof(mt_event, waiters)) \
@@ -236,6 +239,43 @@ static mt_sched *mt__sched_of(mt_task *t)
     while (!(t->bits & MT__F_ROOT))
         t = t->up.parent;
     return t->up.sched;
+}
+
+/* ---- Group nodes in the chain ------------------------------------------------
+ * A group's node (its first member) stands between its children and its
+ * owner: each child's up.parent is the node. While the group is open, the
+ * node is also in the owner's own chain: the owner's up.parent is the
+ * node, and the node's up is what the owner's was (its parent, or with
+ * F_ROOT its scheduler). So the walk to the scheduler is unchanged; a
+ * task's open groups are the nodes it owns at the start of its chain, the
+ * innermost first; its parent is past them. */
+#define MT__GROUP_OF(n) ((mt_group *)(void *)(n))
+
+static int mt__is_group(const mt_task *n) { return MT__ST(n) == MT__S_GROUP; }
+
+/* The open group whose node u->up names, if t owns it; else NULL. */
+static mt_group *mt__group_after(const mt_task *u, const mt_task *t)
+{
+    mt_task *p;
+    if (u->bits & MT__F_ROOT)
+        return NULL;
+    p = u->up.parent;
+    return mt__is_group(p) && MT__GROUP_OF(p)->owner == t ? MT__GROUP_OF(p) : NULL;
+}
+
+#define MT__FOR_GROUPS(g, t)                                                 \
+    for ((g) = mt__group_after((t), (t)); (g); (g) = mt__group_after(&(g)->node, (t)))
+
+/* The task awaiting t, the node of the group t runs in, or NULL for a
+ * top-level task. */
+static mt_task *mt__parent_of(const mt_task *t)
+{
+    const mt_task *u = t;
+    mt_group *g;
+
+    while ((g = mt__group_after(u, t)) != NULL)
+        u = &g->node;
+    return (u->bits & MT__F_ROOT) ? NULL : u->up.parent;
 }
 
 /* ---- Wait outcomes --------------------------------------------------------
@@ -793,6 +833,8 @@ static void mt__unpark_timer(mt_sched *s, mt_task *t)
 #if MT_IO
 static void mt__io_del(mt_sched *s, mt_task *t); /* the backend's (I/O) */
 #endif
+static void mt__cancel_kids(mt_task *t); /* see "Task groups" */
+static void mt__cancel_groups(mt_task *t);
 
 /* MT_CHOOSE's stand-ins (see "Waiting for the first of several") act
  * through their fn, so that a program without MT_CHOOSE links none of it:
@@ -844,10 +886,10 @@ static int mt__fire(mt_sched *s, mt_task *t)
 
     if (how & MT__K_SLEEP) {
         mt__wake(s, t, 0);
-    } else if (how & MT__K_CHILD) { /* it resumes once the child has ended */
-        mt__out_verdict(t, MT_ETIMEDOUT);
+    } else if (how & MT__K_CHILD) { /* it resumes once the child (the */
+        mt__out_verdict(t, MT_ETIMEDOUT); /* group's children) ended */
         mt__ever_add(s, t);
-        (void)mt_cancel((mt_task *)t->w.obj);
+        mt__cancel_kids(t);
     } else if (how & MT__K_PARKED) {
         mt__withdraw(s, t);
         mt__wake(s, t, MT_ETIMEDOUT);
@@ -1032,8 +1074,8 @@ MT_API long mt_until(mt_task *t, mt_time deadline)
 
 static void mt__note_failure(mt_task *t, const char *func)
 {
-    if ((t->bits & (MT__F_ROOT | MT__F_FINAL)) == MT__F_ROOT)
-        t->up.sched->fail_name = func;
+    if (!(t->bits & MT__F_FINAL) && !mt__parent_of(t))
+        mt__sched_of(t)->fail_name = func;
 }
 
 MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func)
@@ -1093,6 +1135,12 @@ static void mt__report(mt_sched *s, mt_task *t)
 #endif
 }
 
+static int mt__groups_end(mt_sched *s, mt_task *t, int *r);
+static const char *mt__name_of(mt_sched *s, mt_task *t);
+static void mt__group_failed_child(mt_sched *s, mt_group *g, mt_task *c, int code,
+                                   const char *msg);
+static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code);
+
 /* Hand a child's ending to its parent. A cancel of the parent wins over
  * the child's outcome. So does the parent's timeout, unless the child
  * never saw the cancellation it brought (`seen`: no wait of the child's
@@ -1117,10 +1165,18 @@ __attribute__((__noinline__)) /* cold: keeps mt__resume's frame small */
 #endif
 static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
 {
-    mt_task *p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
-    int code = 0, seen = p && p->err && (t->bits & MT__SAW); /* see deliver */
+    mt_task *p;
+    int code = 0, seen;
     const char *msg = NULL;
 
+    if (!(t->bits & MT__F_ROOT) && mt__group_after(t, t) && mt__groups_end(s, t, &r))
+        return NULL; /* it waits for its groups' children first */
+    if ((t->bits & (MT__F_CANCEL | MT__SAW)) == (MT__F_CANCEL | MT__SAW)) {
+        r = MT__FAILED; /* it saw its cancellation: whatever it did then, */
+        (void)mt__out_set(t, MT_ECANCELED, NULL); /* it ends cancelled */
+    }
+    p = mt__parent_of(t);
+    seen = p && p->err && (t->bits & MT__SAW); /* see deliver */
     s->finishing = t; /* not to be reused before its finally pass */
     if (r == MT__FAILED) {
         code = t->err ? t->err : (int)MT_EFAIL;
@@ -1130,6 +1186,8 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
         if (!p && code != MT_ECANCELED) {
             s->failed++;
             mt__report(s, t);
+        } else if (p && mt__is_group(p) && code != MT_ECANCELED) {
+            mt__group_failed_child(s, MT__GROUP_OF(p), t, code, msg);
         }
     } else {
         (void)mt__out_set(t, 0, NULL);
@@ -1146,10 +1204,248 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
             MT__MISUSE("a wait, MT_EXIT or MT_RAISE inside MT_FINALLY (the rest of the section was skipped)");
     }
     s->finishing = NULL;
+    if (p && mt__is_group(p))
+        return mt__group_left(s, MT__GROUP_OF(p), t, code);
     if (p)
         mt__deliver(s, p, code, msg, seen);
     return p;
 }
+
+/* ---- Task groups -------------------------------------------------------------
+ * A group opens at its first MT_SPAWN: its node goes into the owner's
+ * chain (see "Group nodes in the chain"). Children sit in slots[0, live),
+ * in no order; an ending child is looked up there (O(live)) and its slot
+ * filled by the last. A join, or the owner's end, closes the group once no
+ * child is live: the node leaves the chain. Cancelling the group cancels
+ * each child (none ends inside mt_cancel, so the slots stay put) and
+ * refuses new ones until it closes. */
+
+MT_API int mt_group_init(mt_group *g, mt_task **slots, int cap)
+{
+    if (!g || !slots || cap < 1 || cap > 0xFFFF)
+        return MT_EINVAL;
+    if (g->owner && g->live)
+        return MT_EBUSY;
+    g->slots = slots;
+    g->cap = (unsigned short)cap;
+    return 0;
+}
+
+static void mt__group_open(mt_group *g, mt_task *t)
+{
+    g->owner = t;
+    g->first = g->failed = NULL;
+    g->msg = NULL;
+    g->live = g->done = g->want = g->lost = 0;
+    g->err = 0;
+    g->cancelling = 0;
+    g->node.bits = (mt__bits)(MT__S_GROUP | (t->bits & MT__F_ROOT));
+    g->node.up = t->up;
+    t->bits &= (mt__bits)~MT__F_ROOT;
+    t->up.parent = &g->node;
+}
+
+static void mt__group_close(mt_group *g)
+{
+    mt_task *u = g->owner; /* the one before the node in the chain */
+
+    while (u->up.parent != &g->node)
+        u = u->up.parent;
+    u->up = g->node.up;
+    u->bits |= (mt__bits)(g->node.bits & MT__F_ROOT);
+    g->owner = NULL;
+    g->cancelling = 0;
+}
+
+static void mt__group_cancel(mt_group *g)
+{
+    unsigned i;
+
+    g->cancelling = 1;
+    for (i = 0; i < g->live; i++)
+        (void)mt_cancel(g->slots[i]);
+}
+
+/* t is being cancelled: the children of its open groups first. */
+static void mt__cancel_groups(mt_task *t)
+{
+    mt_group *g;
+    MT__FOR_GROUPS(g, t)
+        mt__group_cancel(g);
+}
+
+static int mt__groups_busy(const mt_task *t)
+{
+    mt_group *g;
+    MT__FOR_GROUPS(g, t)
+        if (g->live)
+            return 1;
+    return 0;
+}
+
+/* A timer or a cancel passes to the child t awaits, or the group it joins. */
+static void mt__cancel_kids(mt_task *t)
+{
+    if (MT__ST(t) == MT__S_CHILD)
+        (void)mt_cancel((mt_task *)t->w.obj);
+    else
+        mt__group_cancel((mt_group *)t->w.obj);
+}
+
+MT_API void mt__spawn(mt_task *t, mt_group *g, mt_task *c, mt_fn fn)
+{
+    mt_sched *s = mt__sched_of(t);
+
+    if (!g || !g->slots || !c || !fn || c == t || (t->bits & MT__F_FINAL) ||
+        (g->owner && (c == g->owner || mt__sched_of(g->owner) != s))) {
+        if (t->bits & MT__F_FINAL)
+            MT__MISUSE("MT_SPAWN inside MT_FINALLY");
+        (void)mt__out_set(t, MT_EINVAL, "MT_SPAWN: bad group, child or function");
+    } else if (MT__LIVE(c) || c == s->finishing) {
+        MT__MISUSE("MT_SPAWN of a frame whose task is live");
+        (void)mt__out_set(t, MT_EBUSY, NULL);
+    } else if (g->owner && g->cancelling) {
+        (void)mt__out_set(t, MT_ECANCELED, "MT_SPAWN: the group is cancelling");
+    } else if ((g->owner ? g->live : 0) >= g->cap) {
+        (void)mt__out_set(t, MT_ENOMEM, "MT_SPAWN: the group's slots are full");
+    } else {
+        if (!g->owner)
+            mt__group_open(g, t);
+        mt__init_task(c, fn);
+        c->up.parent = &g->node;
+        g->slots[g->live++] = c;
+        s->live++;
+        mt__rq_push(s, c);
+        (void)mt__out_set(t, 0, NULL);
+    }
+}
+
+/* The join's verdict: its cancel stands; else the group's error; else its
+ * timeout, or success. */
+static int mt__group_verdict(mt_task *t, mt_group *g)
+{
+    mt__out_arrive(t, g->err, g->msg, g->err != 0);
+    return MT__GO;
+}
+
+MT_API int mt__join(mt_task *t, mt_group *g, int n, long timeout)
+{
+    mt_sched *s;
+    int r = mt__wait_begin(t, timeout);
+
+    if (r != MT__PROCEED)
+        return r;
+    if (!g || n < 0 || n > 0xFFFF || (g->owner && g->owner != t))
+        return mt__out_set(t, MT_EINVAL, "MT_JOIN: bad group or count, or not its owner");
+    if (!g->owner)
+        return MT__GO; /* never opened, or joined already */
+    g->want = (unsigned short)n;
+    if (n && g->done >= n && !g->cancelling)
+        mt__group_cancel(g);
+    if (!g->live) {
+        mt__group_close(g);
+        return mt__group_verdict(t, g);
+    }
+    s = mt__sched_of(t);
+    if (timeout >= 0 && mt__timers_full(s))
+        return mt__out_set(t, MT_ENOMEM, "too many timers");
+    mt__park(s, t, MT__S_JOIN, g, timeout);
+    return MT__WAITING;
+}
+
+/* t ended (status *r) with groups open. Those with live children are
+ * cancelled and t waits for them, CLOSING (in the forever list, its
+ * outcome in err and w.msg): returns 1. Else they close now, and an error
+ * no join raised becomes t's if t ended without one: returns 0. */
+static int mt__groups_end(mt_sched *s, mt_task *t, int *r)
+{
+    mt_group *g;
+    int busy = 0;
+
+    MT__FOR_GROUPS(g, t)
+        if (g->live) {
+            mt__group_cancel(g);
+            busy = 1;
+        }
+    if (busy) {
+        if (*r != MT__FAILED)
+            (void)mt__out_set(t, 0, NULL);
+        else if (!t->err)
+            (void)mt__out_set(t, MT_EFAIL, NULL);
+        MT__SET_ST(t, MT__S_CLOSING);
+        mt__ever_add(s, t);
+        return 1;
+    }
+    while ((g = mt__group_after(t, t)) != NULL) {
+        if (g->err && *r != MT__FAILED) {
+            *r = MT__FAILED;
+            (void)mt__out_set(t, g->err, g->msg);
+        }
+        mt__group_close(g);
+    }
+    return 0;
+}
+
+/* Child c of g failed with `code` (not MT_ECANCELED), before its finally
+ * section: the first failure cancels the siblings and is raised at the
+ * join; later ones are reported and counted. */
+static void mt__group_failed_child(mt_sched *s, mt_group *g, mt_task *c, int code,
+                                   const char *msg)
+{
+    if (!g->err) {
+        g->err = (int16_t)code;
+        g->msg = msg;
+        g->failed = c;
+        mt__group_cancel(g);
+        return;
+    }
+    if (g->lost < 0xFFFF)
+        g->lost++;
+    s->fail_name = mt__name_of(s, c);
+    mt__report(s, c);
+}
+
+/* Child c of g ended (code: its error, 0 if it completed) and its finally
+ * pass ran. Returns the task to resume next, as an awaited child's end
+ * does: the owner when its join is over, or the owner's parent when the
+ * owner was waiting to end and now has. */
+static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code)
+{
+    mt_task *o = g->owner;
+    unsigned i = 0;
+
+    while (i + 1 < g->live && g->slots[i] != c)
+        i++;
+    g->slots[i] = g->slots[--g->live];
+    if (!code) {
+        if (!g->first)
+            g->first = c;
+        if (g->done < 0xFFFF)
+            g->done++;
+        if (g->want && g->done >= g->want && !g->cancelling)
+            mt__group_cancel(g);
+    }
+    if (g->live)
+        return NULL;
+    if (MT__ST(o) == MT__S_JOIN && o->w.obj == g) {
+        mt__unpark_timer(s, o);
+        mt__group_close(g);
+        (void)mt__group_verdict(o, g);
+        return o;
+    }
+    if (MT__ST(o) == MT__S_CLOSING && !mt__groups_busy(o)) {
+        mt__ever_del(s, o);
+        if (!mt__parent_of(o) && o->err)
+            s->fail_name = mt__name_of(s, o); /* the report names it */
+        return mt__finish(s, o, o->err ? MT__FAILED : MT__FINISH);
+    }
+    return NULL;
+}
+
+MT_API mt_task *mt_group_first(const mt_group *g) { return g ? g->first : NULL; }
+MT_API mt_task *mt_group_failed(const mt_group *g) { return g ? g->failed : NULL; }
+MT_API int mt_group_lost(const mt_group *g) { return g ? g->lost : 0; }
+MT_API int mt_group_live(const mt_group *g) { return g && g->owner ? g->live : 0; }
 
 /* ---- Queues, events, semaphores ------------------------------------------
  * A waker hands over what the waiter waited for before waking it: a put
@@ -3114,7 +3410,7 @@ static mt_task *mt__misreturned(mt_sched *s, mt_task *t)
 {
     MT__MISUSE("task function returned outside MT_END");
     (void)mt__out_set(t, MT_EINVAL, "task function returned outside MT_END");
-    if (t->bits & MT__F_ROOT)
+    if (!mt__parent_of(t))
         s->fail_name = mt__name_of(s, t); /* the report names the task */
     return mt__finish(s, t, MT__FAILED);
 }
@@ -3314,10 +3610,13 @@ MT_API int mt_sched_has_timeouts(const mt_sched *s) { return s && mt__timers_arm
 
 MT_API int mt_sched_has_io_waits(const mt_sched *s) { return s && MT__IO_WAITERS(s) > 0; }
 
+/* The scheduler is named at the end of t's chain: by its root, or by the
+ * node of an open group of the root. */
 static void mt__reroot(mt_task *t, mt_sched *s)
 {
-    if (t->bits & MT__F_ROOT)
-        t->up.sched = s;
+    while (!(t->bits & MT__F_ROOT))
+        t = t->up.parent;
+    t->up.sched = s;
 }
 
 /* src's signals post to dst from now on; a post src had not taken yet is
@@ -3477,10 +3776,11 @@ MT_API int mt_cancel(mt_task *t)
     if (!MT__LIVE(t))
         return 0;
     t->bits |= MT__F_CANCEL;
+    mt__cancel_groups(t); /* children first, deepest first */
     how = MT__HOW(t);
-    if (how & MT__K_CHILD) { /* children first; it resumes once the child ended */
+    if (how & MT__K_CHILD) { /* it resumes once the child (the group) ended */
         mt__out_verdict(t, MT_ECANCELED);
-        return mt_cancel((mt_task *)t->w.obj);
+        return MT__ST(t) == MT__S_CHILD ? mt_cancel((mt_task *)t->w.obj) : 0;
     }
     if (how & MT__K_PARKED) {
         mt_sched *s = mt__sched_of(t);
@@ -3711,6 +4011,8 @@ static void mt__put_wait(mt_sched *s, struct mt__text *x, const mt_task *t)
     const char *what = k->what;
     const void *obj = NULL;
 
+    if (MT__ST(t) == MT__S_JOIN)
+        obj = t->w.obj;
     if (MT__HOW(t) & MT__K_LIST) {
         const mt_signal *sig;
         obj = (const char *)t->w.obj - k->off;
@@ -3787,24 +4089,40 @@ static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int dep
     mt__emit(s, out, arg, &x);
 }
 
-/* The task that t's await is running now: the step from t towards the
- * running task, or NULL. */
-static mt_task *mt__running_child(const mt_sched *s, const mt_task *t)
+/* The step from t towards the running task, past groups: the task whose
+ * group t runs in, or its awaiting parent; NULL for a top-level task. */
+static mt_task *mt__step_up(const mt_task *t)
 {
-    mt_task *c = s->current;
-    while (c && !(c->bits & MT__F_ROOT) && c->up.parent != t)
-        c = c->up.parent;
-    return c && !(c->bits & MT__F_ROOT) ? c : NULL;
+    mt_task *p = mt__parent_of(t);
+    return p && mt__is_group(p) ? MT__GROUP_OF(p)->owner : p;
 }
 
-/* A root and the chain of children it awaits. Returns tasks written. A
+/* The child that t's await is running now, or NULL (a group child that
+ * runs is listed with its group). */
+static mt_task *mt__running_child(const mt_sched *s, const mt_task *t)
+{
+    mt_task *c = s->current, *p;
+    while (c && (p = mt__parent_of(c)) != NULL && p != t)
+        c = mt__is_group(p) ? MT__GROUP_OF(p)->owner : p;
+    return c && p == t ? c : NULL;
+}
+
+/* A task, the live children of its open groups, and the chain of
+ * children it awaits, each one level deeper. Returns tasks written. A
  * child ending (its finally section running) is not live: not listed. */
-static int mt__dump_chain(mt_sched *s, mt_out out, void *arg, mt_task *t)
+static int mt__dump_chain(mt_sched *s, mt_out out, void *arg, mt_task *t, int depth)
 {
     int n = 0;
     while (t && MT__LIVE(t)) {
-        mt__dump_one(s, out, arg, t, n++);
-        if (MT__HOW(t) & MT__K_CHILD)
+        mt_group *g;
+        mt__dump_one(s, out, arg, t, depth++);
+        n++;
+        MT__FOR_GROUPS(g, t) {
+            unsigned i;
+            for (i = 0; i < g->live; i++)
+                n += mt__dump_chain(s, out, arg, g->slots[i], depth);
+        }
+        if (MT__ST(t) == MT__S_CHILD)
             t = (mt_task *)t->w.obj;
         else
             t = MT__ST(t) == MT_RUNNING ? mt__running_child(s, t) : NULL;
@@ -3817,9 +4135,9 @@ static int mt__dump_chain(mt_sched *s, mt_out out, void *arg, mt_task *t)
  * evaluated) were listed with it. */
 static int mt__dump_timed(mt_sched *s, mt_out out, void *arg, mt_task *t)
 {
-    if (!(t->bits & MT__F_ROOT) || !(MT__HOW(t) & MT__K_PARKED))
+    if (mt__parent_of(t) || !(MT__HOW(t) & MT__K_PARKED))
         return 0;
-    return mt__dump_chain(s, out, arg, t);
+    return mt__dump_chain(s, out, arg, t, 0);
 }
 
 #if !MT_TIMER_LIST
@@ -3839,15 +4157,15 @@ static int mt__dump_all(mt_sched *s, mt_out out, void *arg)
     int n = 0;
 
     if (s->current) { /* a running top-level task is in no list */
-        mt_task *root = s->current;
-        while (!(root->bits & MT__F_ROOT))
-            root = root->up.parent;
+        mt_task *root = s->current, *up;
+        while ((up = mt__step_up(root)) != NULL)
+            root = up;
         if (MT__ST(root) == MT_RUNNING)
-            n += mt__dump_chain(s, out, arg, root);
+            n += mt__dump_chain(s, out, arg, root, 0);
     }
     for (t = s->rq.head; t; t = t->next)
-        if (t->bits & MT__F_ROOT)
-            n += mt__dump_chain(s, out, arg, t);
+        if (!mt__parent_of(t))
+            n += mt__dump_chain(s, out, arg, t, 0);
 #if MT_TIMER_LIST
     for (t = s->heap; t; t = t->link[0])
         n += mt__dump_timed(s, out, arg, t);
@@ -3872,8 +4190,8 @@ static int mt__dump_all(mt_sched *s, mt_out out, void *arg)
 #else
     for (t = s->forever; t; t = t->link[1])
 #endif
-        if (t->bits & MT__F_ROOT)
-            n += mt__dump_chain(s, out, arg, t);
+        if (!mt__parent_of(t))
+            n += mt__dump_chain(s, out, arg, t, 0);
     return n;
 }
 

@@ -714,6 +714,76 @@ enum mt_state {
 #define MT_AWAIT(t, child, fn, timeout)                                      \
     MT__WAIT(t, mt__await((t), (child), (fn), (timeout)))
 
+/* ---- Task groups (structured concurrency) --------------------------------
+ * A group, kept in a task's frame, runs several children at once, each in
+ * its own frame, as ordinary tasks of the task's scheduler; a join waits
+ * for them. The group records its children in `slots`, an array of the
+ * user's (one entry per live child: size it for the most children live at
+ * once). Its fields are private. */
+typedef struct mt_group {
+    mt_task node;            /* stands between the children and the owner */
+    mt_task *owner;          /* the task that opened it */
+    mt_task **slots;         /* the live children, slots[0, live) */
+    mt_task *first, *failed; /* the first child to complete; to fail */
+    const char *msg;         /* the failed child's message */
+    unsigned short cap, live, done, want, lost;
+    int16_t err;             /* the failed child's error */
+    unsigned char cancelling;
+} mt_group;
+
+/* Give group g the array slots[0, cap) (cap 1..65535) for its children.
+ * Call it before the first MT_SPAWN, in any zeroed or joined group. Returns
+ * 0, MT_EINVAL (NULL g or slots, cap out of range), MT_EBUSY (the group
+ * has live children). */
+MT_API int mt_group_init(mt_group *g, mt_task **slots, int cap);
+
+/* Start `child` (a frame's mt_task, zeroed or ended) with function `fn` in
+ * group g, as a task of this task's scheduler: it runs from the next cycle
+ * on, while this task goes on. The task that starts a child in a group
+ * with none live opens the group and owns it until a join closes it; any
+ * task of the same scheduler may start more. Does not wait. Raises
+ * MT_EINVAL (NULL or uninitialised group, NULL child or fn, child is t or
+ * the owner, another scheduler's group, in a finally section), MT_EBUSY
+ * (the child is live), MT_ENOMEM (no free slot), MT_ECANCELED (the group
+ * is cancelling its children: after a failure, a winner, a timeout, or
+ * its owner's cancellation or end). */
+#define MT_SPAWN(t, g, child, fn)                                            \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        mt__spawn((t), (g), (child), (fn));                                  \
+        MT__CHECK(t);                                                        \
+    } while (0)
+
+/* Wait until every child of group g has ended, for at most `timeout`
+ * ticks, then close the group: its children's frames are free to reuse.
+ * Only its owner joins it (MT_EINVAL); a group with no live child joins at
+ * once. The first child to fail (any error but MT_ECANCELED) cancels its
+ * siblings at once, and the join raises its error and message
+ * (mt_group_failed names it); errors of children after that one are
+ * reported through the scheduler's report hook and counted
+ * (mt_group_lost). On timeout the children are cancelled and the join
+ * raises MT_ETIMEDOUT once they have ended; a cancel of this task cancels
+ * them first, and the join raises MT_ECANCELED once they have ended. */
+#define MT_JOIN(t, g, timeout) MT__WAIT(t, mt__join((t), (g), 0, (timeout)))
+
+/* MT_JOIN, but done once n children (1..65535) have completed (ended
+ * without error) since the group was opened: the others are cancelled, and
+ * the join returns once they have ended too (their cleanup has run).
+ * mt_group_first names the first child that completed; each child's
+ * mt_state says how it ended (MT_DONE: it completed). If every child ends
+ * with fewer than n completed, the join returns all the same. Errors and
+ * timeouts as MT_JOIN. */
+#define MT_JOIN_FIRST(t, g, n, timeout)                                      \
+    MT__WAIT(t, mt__join((t), (g), (n), (timeout)))
+
+/* The first child of g to complete since the group was opened (NULL: none
+ * yet); the child whose error the join raised (NULL: none); the number of
+ * later errors not raised; the children live now. NULL g: NULL, or 0. */
+MT_API mt_task *mt_group_first(const mt_group *g);
+MT_API mt_task *mt_group_failed(const mt_group *g);
+MT_API int mt_group_lost(const mt_group *g);
+MT_API int mt_group_live(const mt_group *g);
+
 /* Sleep `ms` ticks (ms with the POSIX clock), counted from the cycle's
  * clock reading. 0 gives way like MT_YIELD; a negative duration raises
  * MT_EINVAL. Sleepers wake in deadline order, equal deadlines in the order
@@ -1062,16 +1132,19 @@ MT_API int mt_run(void);
 
 /* ---- Tasks -------------------------------------------------------------- */
 
-/* Cancel a task: its children are cancelled first, then it resumes at its
- * current wait with MT_ECANCELED (raised, unless caught); a task cancelled
- * before its first run ends without running its body (its finally section
- * still runs). A task whose wait has already completed (woken, not yet
+/* Cancel a task: its children (the one it awaits, and those of its open
+ * groups) are cancelled first, then it resumes at its current wait with
+ * MT_ECANCELED (raised, unless caught); a task cancelled before its first
+ * run ends without running its body (its finally section still runs). A task whose wait has already completed (woken, not yet
  * resumed) keeps that wait's result, so nothing it was handed is lost; like
  * a task that cancels itself, it is ended at its next wait. A task that
  * catches MT_ECANCELED and waits again is ended at that wait. A task that
  * ends by an uncaught MT_ECANCELED (its own, or a cancelled child's) is
- * MT_CANCELLED and not reported. Cancelling an ended or never-added task
- * does nothing. Returns 0 or MT_EINVAL. */
+ * MT_CANCELLED and not reported. Sticky: a cancelled task that saw its
+ * cancellation (a wait ended MT_ECANCELED) ends MT_CANCELLED however it
+ * handled it (caught, then ended normally or raised another error).
+ * Cancelling an ended or never-added task does nothing. Returns 0 or
+ * MT_EINVAL. */
 MT_API int mt_cancel(mt_task *t);
 
 /* The task's state (enum mt_state). */
@@ -1224,6 +1297,8 @@ MT_API int mt__lost(mt_task *t, const char *func);
 MT_API void mt__enter(mt_task *t);
 #endif
 MT_API int mt__await(mt_task *t, mt_task *child, mt_fn fn, long timeout);
+MT_API void mt__spawn(mt_task *t, mt_group *g, mt_task *child, mt_fn fn);
+MT_API int mt__join(mt_task *t, mt_group *g, int n, long timeout);
 MT_API int mt__poll_begin(mt_task *t, long timeout);
 MT_API int mt__cond_met(mt_task *t, long timeout);
 MT_API void mt__wait_end(mt_task *t);

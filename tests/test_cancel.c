@@ -158,7 +158,8 @@ static void test_cancel_parked_by_task(void **state)
     assert_sched_empty(&e.s);
 }
 
-/* Caught, then ends without waiting: the task ends MT_DONE. */
+/* Caught, then ends without waiting: cancellation is sticky, so the task
+ * ends MT_CANCELLED all the same, and its finally section sees that. */
 static void test_cancel_caught_then_done(void **state)
 {
     struct env e;
@@ -177,9 +178,9 @@ static void test_cancel_caught_then_done(void **state)
     assert_int_equal(v.caught_state, MT_RUNNING);
     assert_int_equal(v.passed, 1);
     assert_int_equal(v.fin, 1);
-    assert_int_equal(v.fin_state, MT_DONE);
-    assert_int_equal(mt_state(&v.task), MT_DONE);
-    assert_int_equal(mt_err(&v.task), 0);
+    assert_int_equal(v.fin_state, MT_CANCELLED);
+    assert_int_equal(mt_state(&v.task), MT_CANCELLED);
+    assert_int_equal(mt_err(&v.task), MT_ECANCELED);
     assert_int_equal(e.rep.count, 0);
     assert_int_equal(mt_sched_run(&e.s), 0);
     assert_sched_empty(&e.s);
@@ -363,7 +364,7 @@ static void test_cancel_tree_grandchild_swallows(void **state)
     assert_int_equal(mt_cancel(&p.task), 0);
     assert_int_equal(mt_sched_run(&e.s), 0);
     CHECK_LOG("g caught", "g fin", "c caught", "c fin", "p caught", "p fin");
-    assert_int_equal(mt_state(&g.task), MT_DONE);
+    assert_int_equal(mt_state(&g.task), MT_CANCELLED);
     assert_int_equal(c.caught, MT_ECANCELED);
     assert_int_equal(p.caught, MT_ECANCELED);
     assert_int_equal(mt_state(&c.task), MT_CANCELLED);
@@ -528,7 +529,7 @@ static void test_cancel_yielded_caught(void **state)
     assert_int_equal(y.err, MT_ECANCELED);
     assert_int_equal(y.passed, 1);
     assert_int_equal(y.fin, 1);
-    assert_int_equal(mt_state(&y.task), MT_DONE);
+    assert_int_equal(mt_state(&y.task), MT_CANCELLED);
     assert_int_equal(e.rep.count, 0);
     assert_sched_empty(&e.s);
 }
@@ -575,7 +576,7 @@ static void test_cancel_yielded_same_cycle(void **state)
     CHECK_LOG("y0", "cancel", "y caught");
     assert_int_equal(c.rc, 0);
     assert_int_equal(y.err, MT_ECANCELED);
-    assert_int_equal(mt_state(&y.task), MT_DONE);
+    assert_int_equal(mt_state(&y.task), MT_CANCELLED);
     assert_int_equal(mt_sched_run(&e.s), 0);
     assert_int_equal(e.rep.count, 0);
     assert_sched_empty(&e.s);
@@ -804,7 +805,7 @@ static void test_cancel_leaves_other_timers(void **state)
     for (i = 0; i < 8; i++) {
         if (cancel_it[i]) {
             assert_int_equal(p[i].err, MT_ECANCELED);
-            assert_int_equal(mt_state(&p[i].task), MT_DONE);
+            assert_int_equal(mt_state(&p[i].task), MT_CANCELLED);
         }
     }
     for (now = 1002; now <= 1100; now++) {
@@ -931,8 +932,8 @@ static void run_cancel_sleeper(int catch_it)
         CHECK_LOG("sleeper caught", "sleeper finally");
         assert_int_equal(z.err, MT_ECANCELED);
         assert_int_equal(z.passed, 1);
-        assert_int_equal(z.fin_state, MT_DONE);
-        assert_int_equal(mt_state(&z.task), MT_DONE);
+        assert_int_equal(z.fin_state, MT_CANCELLED);
+        assert_int_equal(mt_state(&z.task), MT_CANCELLED);
     } else {
         CHECK_LOG("sleeper finally");
         assert_int_equal(z.passed, 0);

@@ -409,7 +409,7 @@ static void test_cancel(void **state)
     assert_int_equal(g.which, 1);
     assert_int_equal(g.got[1], 6);
     assert_int_equal(mt_queue_len(&q1), 0);
-    assert_int_equal(mt_state(&f.task), MT_DONE); /* it caught the cancel and ended */
+    assert_int_equal(mt_state(&f.task), MT_CANCELLED); /* caught it: still cancelled */
     assert_int_equal(mt_state(&g.task), MT_DONE); /* it waited no more */
     put_int(&q0, 1);
     assert_int_equal(mt_queue_len(&q0), 1);

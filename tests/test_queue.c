@@ -1070,7 +1070,7 @@ static void test_cancel_parked_getter(void **state)
     assert_int_equal(mt_sched_run_once(&s, 0), 2);
     assert_int_equal(b.err, MT_ECANCELED);
     assert_int_equal(b.item, -1);
-    assert_int_equal(mt_state(&b.task), MT_DONE); /* it caught the error */
+    assert_int_equal(mt_state(&b.task), MT_CANCELLED); /* caught it: still cancelled */
     assert_int_equal(mt_state(&d.task), MT_CANCELLED);
     assert_int_equal(d.done, 0);
     assert_int_equal(mt_sched_has_timeouts(&s), 0); /* b's timer is gone */

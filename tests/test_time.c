@@ -166,7 +166,7 @@ static void test_cancel_sleeping_task(void **state)
     mt_sched_run_once(&s, 0);
     assert_int_equal(b.result, MT_ECANCELED);
     assert_int_equal(b.woke, 10);
-    assert_int_equal(mt_state(&b.task), MT_DONE); /* it caught the error */
+    assert_int_equal(mt_state(&b.task), MT_CANCELLED); /* caught it: still cancelled */
     /* Only a's timer remains; b never wakes a second time. */
     assert_int_equal(mt_sched_run(&s), 0);
     assert_int_equal(nwoke, 2);

@@ -1959,6 +1959,16 @@ static void wait_done(struct tf *f)
     CHECK(f, !f->w_armed, "model: a completed wait kept its timer");
 }
 
+/* Sticky cancellation: a cancelled task that saw its cancellation ends
+ * cancelled, however it ends (normally, or by raising something else). */
+static void sticky(struct tf *f)
+{
+    if (f->cancel && f->saw) {
+        f->end_err = MT_ECANCELED;
+        f->end_msg = NULL;
+    }
+}
+
 /* The task function returned r: what the scheduler does next. */
 static void on_return(struct tf *f, int r)
 {
@@ -1969,6 +1979,7 @@ static void on_return(struct tf *f, int r)
         f->end_set = 1;
         f->end_err = 0;
         f->end_msg = "";
+        sticky(f);
         M.expect_final = f;
         return;
     }
@@ -2066,6 +2077,7 @@ static int plain_step(struct tf *f)
         f->end_set = 1;
         f->end_err = code >= 0 || code < INT16_MIN ? MT_EINVAL : code;
         f->end_msg = code >= 0 || code < INT16_MIN ? msg_any : msg;
+        sticky(f);
         M.expect_final = f;
         f->raise_code = code;
         f->raise_msg = msg;
