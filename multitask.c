@@ -117,9 +117,11 @@
 #define MT__STR(x) MT__STR2(x)
 
 /* ---- Task states ----------------------------------------------------------
- * bits = MT__SAW | timer position << 9 | flags (MT__F_*) << 5 | state, where
- * MT__SAW (the top bit) says a wait of the task ended MT_ECANCELED (set by
- * the wait outcomes; mt__deliver reads it). The first six
+ * bits = MT__SAW | MT__F_SHIELD | timer position << 9 | flags (MT__F_*) << 5
+ * | state, where MT__SAW (the top bit) says a wait of the task ended
+ * MT_ECANCELED (set by the wait outcomes; mt__deliver and mt__finish read
+ * it), and MT__F_SHIELD (the next, or bit 11 with MT_TIMER_LIST) marks
+ * MT_SHIELD's wait. The first six
  * states are the public ones a task is stored in (MT_WAITING is only ever
  * reported); the private ones follow them, and say how a task waits. Each
  * row of this list is one state, in the order of their values:
@@ -131,8 +133,9 @@
  *                names what it waits on; a timer or a cancel wakes it
  * MT__K_LIST     ... in a wait list (w.obj: that list)
  * MT__K_FD       ... registered with the I/O backend (w.io: fd << 3 | events)
- * MT__K_CHILD    ... awaiting a child (w.obj): a timer or a cancel passes
- *                to the child, and the task resumes once the child ended
+ * MT__K_CHILD    ... awaiting a child (w.obj), or joining a group (w.obj):
+ *                a timer or a cancel passes to the child (the group's
+ *                children), and the task resumes once it (they) ended
  * MT__K_SLEEP    ... sleeping: its timer firing is success
  * MT__K_VERDICT  in the run queue, its wait not over: a timer or a cancel
  *                only sets the verdict it resumes with
@@ -207,6 +210,9 @@ static const unsigned char mt__kinds[] = {
 #define MT__SET_ST(t, st) ((t)->bits = (mt__bits)(((t)->bits & ~0x1Fu) | (unsigned)(st)))
 #define MT__HOW(t) (mt__kinds[MT__ST(t)])
 #define MT__LIVE(t) (MT__ST(t) >= MT_RUNNABLE)
+/* Cancelled, and not in a shielded wait: its wait ends it. */
+#define MT__DOOMED(t) (((t)->bits & (MT__F_CANCEL | MT__F_SHIELD)) == MT__F_CANCEL)
+#define MT__SHIELD_FOREVER "MT_SHIELD: a shielded wait needs a finite timeout"
 #if MT_TIMER_LIST
 typedef uint16_t mt__bits;
 #define MT__SAW 0x400u /* see below */
@@ -216,10 +222,10 @@ typedef uint16_t mt__bits;
 #else
 typedef uint32_t mt__bits;
 #define MT__SAW 0x80000000u /* see below */
-#define MT__POS(t) (((t)->bits >> 9) & 0x3FFFFFu)
-#define MT__SET_POS(t, p) ((t)->bits = ((t)->bits & 0x800001FFu) | ((uint32_t)(p) << 9))
-#define MT__POS_MAX 0x3FFFFEu   /* heap positions: 1..MT__POS_MAX */
-#define MT__POS_WHEEL 0x3FFFFFu /* in the timer wheel */
+#define MT__POS(t) (((t)->bits >> 9) & 0x1FFFFFu)
+#define MT__SET_POS(t, p) ((t)->bits = ((t)->bits & 0xC00001FFu) | ((uint32_t)(p) << 9))
+#define MT__POS_MAX 0x1FFFFEu   /* heap positions: 1..MT__POS_MAX */
+#define MT__POS_WHEEL 0x1FFFFFu /* in the timer wheel */
 #endif
 
 #if MT_LC_LABELS
@@ -956,10 +962,12 @@ static int mt__wait_begin(mt_task *t, long timeout)
 {
     if (t->bits & MT__F_FINAL)
         return MT__FAILED; /* a wait ends a finally section; t keeps its result */
-    if (t->bits & MT__F_CANCEL)
+    if (MT__DOOMED(t))
         return mt__out_cancelled(t); /* caught once already: end now */
     if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
         return mt__out_set(t, MT_EINVAL, "timeout out of range");
+    if (timeout < 0 && (t->bits & MT__F_SHIELD))
+        return mt__out_set(t, MT_EINVAL, MT__SHIELD_FOREVER);
     (void)mt__out_set(t, 0, NULL);
     return MT__PROCEED;
 }
@@ -986,12 +994,12 @@ MT_API int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
     if (mt__resume(s, c)) {
         /* The child ended at once; its result is in t, unless it cancelled
          * t meanwhile: then t resumes at this wait cancelled. */
-        if (t->bits & MT__F_CANCEL)
+        if (MT__DOOMED(t))
             (void)mt__out_set(t, MT_ECANCELED, NULL);
         return MT__GO;
     }
     mt__park(s, t, MT__S_CHILD, c, timeout);
-    if (t->bits & MT__F_CANCEL) { /* cancelled during the child's first run */
+    if (MT__DOOMED(t)) { /* cancelled during the child's first run */
         mt__out_verdict(t, MT_ECANCELED);
         (void)mt_cancel(c);
     }
@@ -1020,10 +1028,12 @@ MT_API int mt__poll_begin(mt_task *t, long timeout)
  * still ends here, and a bad timeout is refused, as at any wait. */
 MT_API int mt__cond_met(mt_task *t, long timeout)
 {
-    if (t->bits & MT__F_CANCEL)
+    if (MT__DOOMED(t))
         return mt__out_cancelled(t);
     if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
         return mt__out_set(t, MT_EINVAL, "timeout out of range");
+    if (timeout < 0 && (t->bits & MT__F_SHIELD))
+        return mt__out_set(t, MT_EINVAL, MT__SHIELD_FOREVER);
     mt__out_yielded(t); /* no wait: w keeps what the last one left */
     return MT__GO;
 }
@@ -3429,7 +3439,7 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t)
             return NULL; /* a wait parked it */
         break; /* a plain "return 0" */
     case MT__YIELDED:
-        if (t->bits & MT__F_CANCEL) /* ignored its cancellation: end now */
+        if (MT__DOOMED(t)) /* ignored its cancellation: end now */
             return mt__finish(s, t, mt__out_cancelled(t));
         MT__SET_ST(t, MT_RUNNABLE);
         mt__out_yielded(t);
@@ -3776,6 +3786,8 @@ MT_API int mt_cancel(mt_task *t)
     if (!MT__LIVE(t))
         return 0;
     t->bits |= MT__F_CANCEL;
+    if (t->bits & MT__F_SHIELD)
+        return 0; /* in a shielded wait: ended at its next wait after it */
     mt__cancel_groups(t); /* children first, deepest first */
     how = MT__HOW(t);
     if (how & MT__K_CHILD) { /* it resumes once the child (the group) ended */

@@ -277,10 +277,10 @@ struct mt_task {
 #endif
     mt_time deadline;   /* when the current wait times out */
 #if MT_TIMER_LIST
-    uint16_t bits;      /* saw << 10 | timed << 9 | flags << 5 | state */
+    uint16_t bits;      /* shield << 11 | saw << 10 | timed << 9 | flags << 5 | state */
 #else
     uint32_t seq;       /* arming order: equal deadlines fire FIFO */
-    uint32_t bits;      /* saw << 31 | timer position << 9 | flags << 5 | state */
+    uint32_t bits;      /* saw << 31 | shield << 30 | timer position << 9 | flags << 5 | state */
 #endif
 #if !MT_LC_LABELS
     uint16_t lc;        /* resume point: source line */
@@ -503,6 +503,11 @@ enum mt_state {
 #define MT__F_CATCH 0x40u   /* errors at waits do not raise */
 #define MT__F_CANCEL 0x80u  /* cancellation requested */
 #define MT__F_FINAL 0x100u  /* running the finally section */
+#if MT_TIMER_LIST
+#define MT__F_SHIELD 0x800u /* in MT_SHIELD's wait: cancellation waits */
+#else
+#define MT__F_SHIELD 0x40000000u
+#endif
 
 #if MT_LC_LABELS
 #if !defined(__GNUC__)
@@ -894,6 +899,21 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which);
         (t)->bits |= MT__F_CATCH;                                            \
         wait;                                                                \
         (t)->bits &= ~(uint32_t)MT__F_CATCH; /* keeps the timer bits */     \
+    } while (0)
+
+/* Run one wait (any wait macro, with a finite timeout) shielded from this
+ * task's cancellation, and keep its error as MT_CATCH does: the cleanup of
+ * a task that caught its cancellation (or a timeout, or an error) and must
+ * still flush, say goodbye or shut down. The wait runs even if the task
+ * was cancelled, and a cancel while it waits does not interrupt it (nor
+ * the child it awaits or the group it joins): the task is ended at its
+ * next wait after it. A wait with MT_FOREVER is refused (MT_EINVAL); keep
+ * each bounded. */
+#define MT_SHIELD(t, wait)                                                   \
+    do {                                                                     \
+        (t)->bits |= MT__F_CATCH | MT__F_SHIELD;                             \
+        wait;                                                                \
+        (t)->bits &= ~(uint32_t)(MT__F_CATCH | MT__F_SHIELD);                \
     } while (0)
 
 /* ---- I/O --------------------------------------------------------------- */

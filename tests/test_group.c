@@ -954,6 +954,189 @@ static void test_refusals(void **state)
     assert_sched_empty(&e.s);
 }
 
+
+/* ---- Cleanup that can wait: MT_SHIELD ------------------------------------- */
+
+enum { SH_SLEEP, SH_FOREVER, SH_AWAIT, SH_JOIN };
+
+struct shielded {
+    mt_task task;
+    int what;           /* the shielded wait */
+    long first;         /* the body's wait (caught) */
+    long tmo;           /* the shielded wait's timeout */
+    int body_err, shield_err, fin_state, after;
+    mt_time shield_end;
+    const char *msg;
+    mt_event ev;
+    struct kid k;
+    mt_group g;
+    mt_task *slots[1];
+};
+
+static int shielded(mt_task *t)
+{
+    struct shielded *f = (struct shielded *)t;
+    MT_BEGIN(t);
+    if (f->first) {
+        MT_CATCH(t, MT_SLEEP(t, f->first));
+        f->body_err = mt_err(t);
+    }
+    ev("cleanup");
+    if (f->what == SH_SLEEP) {
+        MT_SHIELD(t, MT_SLEEP(t, f->tmo));
+    } else if (f->what == SH_FOREVER) {
+        MT_SHIELD(t, MT_EVENT_WAIT(t, &f->ev, MT_FOREVER));
+    } else if (f->what == SH_AWAIT) {
+        MT_SHIELD(t, MT_AWAIT(t, &f->k.task, kid, f->tmo));
+    } else {
+        assert_int_equal(mt_group_init(&f->g, f->slots, 1), 0);
+        MT_SPAWN(t, &f->g, &f->k.task, kid);
+        MT_SHIELD(t, MT_JOIN(t, &f->g, f->tmo));
+    }
+    f->shield_err = mt_err(t);
+    f->msg = mt_errmsg(t);
+    f->shield_end = now_of(t);
+    ev("cleanup done");
+    MT_YIELD(t); /* a wait after the shield: a cancelled task ends here */
+    f->after = 1;
+    MT_FINALLY(t);
+    f->fin_state = mt_state(t);
+    ev("fin");
+    MT_END(t);
+}
+
+/* A cancelled task that caught it runs a shielded wait in full, then ends
+ * cancelled (sticky) at its next wait; its finally section runs last. */
+static void test_shield_cleanup_after_cancel(void **state)
+{
+    struct env e;
+    struct shielded f;
+    (void)state;
+
+    env_init(&e);
+    memset(&f, 0, sizeof f);
+    f.first = 1000;
+    f.tmo = 50;
+    assert_int_equal(mt_sched_add(&e.s, &f.task, shielded), 0);
+    assert_true(step(&e, 1000) > 0);
+    assert_int_equal(mt_cancel(&f.task), 0);
+    assert_true(step(&e, 1010) > 0);
+    assert_int_equal(f.body_err, MT_ECANCELED);
+    assert_int_equal(mt_state(&f.task), MT_WAITING); /* its shielded sleep */
+    assert_int_equal(mt_cancel(&f.task), 0); /* again: no effect on it */
+    assert_int_equal(mt_state(&f.task), MT_WAITING);
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    CHECK_LOG("cleanup", "cleanup done", "fin");
+    assert_int_equal(f.shield_err, 0);
+    assert_int_equal(f.shield_end, 1060);
+    assert_int_equal(f.after, 0);
+    assert_int_equal(f.fin_state, MT_CANCELLED);
+    assert_int_equal(mt_err(&f.task), MT_ECANCELED);
+    assert_sched_empty(&e.s);
+}
+
+/* A cancel that comes while the shielded wait runs waits for it to end:
+ * the task then ends at its next wait. */
+static void test_shield_not_interrupted(void **state)
+{
+    struct env e;
+    struct shielded f;
+    (void)state;
+
+    env_init(&e);
+    memset(&f, 0, sizeof f);
+    f.tmo = 100;
+    assert_int_equal(mt_sched_add(&e.s, &f.task, shielded), 0);
+    assert_true(step(&e, 1000) > 0);
+    assert_int_equal(mt_cancel(&f.task), 0);
+    assert_int_equal(mt_state(&f.task), MT_WAITING);
+    assert_int_equal(step(&e, 1050), 0);
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    assert_int_equal(f.shield_err, 0);
+    assert_int_equal(f.shield_end, 1100);
+    assert_int_equal(f.after, 0);
+    assert_int_equal(mt_state(&f.task), MT_CANCELLED);
+    assert_sched_empty(&e.s);
+}
+
+/* A shielded wait still times out: the error is kept, as MT_CATCH's. */
+static void test_shield_times_out(void **state)
+{
+    struct env e;
+    struct shielded f;
+    (void)state;
+
+    env_init(&e);
+    memset(&f, 0, sizeof f);
+    f.what = SH_AWAIT;
+    f.tmo = 30;
+    f.k.sleep = 100;
+    f.k.tag_fin = "child fin";
+    assert_int_equal(mt_sched_add(&e.s, &f.task, shielded), 0);
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    CHECK_LOG("cleanup", "child fin", "cleanup done", "fin");
+    assert_int_equal(f.shield_err, MT_ETIMEDOUT);
+    assert_int_equal(f.shield_end, 1030);
+    assert_int_equal(f.after, 1);
+    assert_int_equal(mt_state(&f.task), MT_DONE);
+    assert_sched_empty(&e.s);
+}
+
+/* A shielded wait without a finite timeout is refused. */
+static void test_shield_forever_refused(void **state)
+{
+    struct env e;
+    struct shielded f;
+    (void)state;
+
+    env_init(&e);
+    memset(&f, 0, sizeof f);
+    f.what = SH_FOREVER;
+    assert_int_equal(mt_sched_add(&e.s, &f.task, shielded), 0);
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    assert_int_equal(f.shield_err, MT_EINVAL);
+    assert_string_equal(f.msg, "MT_SHIELD: a shielded wait needs a finite timeout");
+    assert_sched_empty(&e.s);
+}
+
+/* The child a shielded MT_AWAIT runs, and the children a shielded join
+ * waits for, are not cancelled by the task's cancellation. */
+static void run_shielded_kid(int what)
+{
+    struct env e;
+    struct shielded f;
+
+    env_init(&e);
+    memset(&f, 0, sizeof f);
+    f.what = what;
+    f.tmo = 500;
+    f.k.sleep = 40;
+    f.k.tag_done = "child done";
+    assert_int_equal(mt_sched_add(&e.s, &f.task, shielded), 0);
+    assert_true(step(&e, 1000) > 0);
+    assert_true(step(&e, 1000) >= 0);
+    assert_int_equal(mt_cancel(&f.task), 0);
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    CHECK_LOG("cleanup", "child done", "cleanup done", "fin");
+    assert_int_equal(mt_state(&f.k.task), MT_DONE);
+    assert_int_equal(f.shield_err, 0);
+    assert_int_equal(f.shield_end, 1040);
+    assert_int_equal(mt_state(&f.task), MT_CANCELLED);
+    assert_sched_empty(&e.s);
+}
+
+static void test_shield_await(void **state)
+{
+    (void)state;
+    run_shielded_kid(SH_AWAIT);
+}
+
+static void test_shield_join(void **state)
+{
+    (void)state;
+    run_shielded_kid(SH_JOIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -982,6 +1165,12 @@ int main(void)
         cmocka_unit_test(test_caught_timeout_is_not_cancel),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_shield_cleanup_after_cancel),
+        cmocka_unit_test(test_shield_not_interrupted),
+        cmocka_unit_test(test_shield_times_out),
+        cmocka_unit_test(test_shield_forever_refused),
+        cmocka_unit_test(test_shield_await),
+        cmocka_unit_test(test_shield_join),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
