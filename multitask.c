@@ -4060,6 +4060,24 @@ static void mt__put_wait(mt_sched *s, struct mt__text *x, const mt_task *t)
     }
 }
 
+/* A group child's line says its group, and who waits for it there. */
+static void mt__put_group(struct mt__text *x, const mt_task *t)
+{
+    const mt_task *p = mt__parent_of(t), *o;
+
+    if (!p || !mt__is_group(p))
+        return;
+    o = MT__GROUP_OF(p)->owner;
+    mt__put(x, "  in group ");
+    mt__put_ptr(x, (const void *)p);
+    if (MT__ST(o) == MT__S_JOIN && o->w.obj == (const void *)p)
+        mt__put(x, MT__GROUP_OF(p)->want ? ", joined (first)" : ", joined");
+    else if (MT__ST(o) == MT__S_CLOSING)
+        mt__put(x, ", its owner ending");
+    else
+        mt__put(x, ", not joined yet");
+}
+
 static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int depth)
 {
     struct mt__text x;
@@ -4098,6 +4116,7 @@ static void mt__dump_one(mt_sched *s, mt_out out, void *arg, mt_task *t, int dep
             mt__put(&x, "  no timeout");
         }
     }
+    mt__put_group(&x, t);
     mt__emit(s, out, arg, &x);
 }
 

@@ -561,6 +561,14 @@ static void test_parent_ends_with_live_children(void **state)
     assert_true(step(&e, 1005) > 0);
     assert_int_equal(mt_state(&p.task), MT_WAITING);
     assert_int_equal(p.fin, 0);
+    if (MT_DUMP) {
+        struct capture cap;
+        memset(&cap, 0, sizeof cap);
+        assert_int_equal(mt_sched_dump(&e.s, capture_out, &cap), 3);
+        assert_true(strncmp(cap.buf, "parent  ending", 14) == 0);
+        assert_non_null(strstr(cap.buf, "its groups' children"));
+        assert_non_null(strstr(cap.buf, ", its owner ending\n"));
+    }
     assert_int_equal(mt_sched_run(&e.s), 0);
     CHECK_LOG("parent spawned", "k0 fin", "k1 done", "k1 fin", "parent fin");
     assert_int_equal(mt_state(&p.task), MT_DONE);
@@ -684,6 +692,8 @@ static void test_nested_groups_cancel_deepest_first(void **state)
         assert_non_null(strstr(cap.buf, "\n  mid  waiting"));
         assert_non_null(strstr(cap.buf, "\n    kid  waiting"));
         assert_non_null(strstr(cap.buf, "\n  kid  waiting"));
+        assert_non_null(strstr(cap.buf, "in group 0x"));
+        assert_non_null(strstr(cap.buf, ", joined\n"));
     }
     assert_int_equal(mt_cancel(&f.task), 0);
     assert_int_equal(mt_sched_run(&e.s), 0);
@@ -1137,6 +1147,88 @@ static void test_shield_join(void **state)
     run_shielded_kid(SH_JOIN);
 }
 
+
+/* ---- Diagnostics ---------------------------------------------------------- */
+
+struct stuck_kid {
+    mt_task task;
+    mt_event *ev;
+};
+
+static int stuck_kid(mt_task *t)
+{
+    struct stuck_kid *f = (struct stuck_kid *)t;
+    MT_BEGIN(t);
+    MT_EVENT_WAIT(t, f->ev, MT_FOREVER);
+    MT_END(t);
+}
+
+struct stuck_owner {
+    mt_task task;
+    mt_group g;
+    mt_task *slots[2];
+    struct stuck_kid k[2];
+    mt_event ev;
+    int join;
+};
+
+static int stuck_owner(mt_task *t)
+{
+    struct stuck_owner *f = (struct stuck_owner *)t;
+    MT_BEGIN(t);
+    assert_int_equal(mt_group_init(&f->g, f->slots, 2), 0);
+    f->k[0].ev = f->k[1].ev = &f->ev;
+    MT_SPAWN(t, &f->g, &f->k[0].task, stuck_kid);
+    MT_SPAWN(t, &f->g, &f->k[1].task, stuck_kid);
+    if (f->join)
+        MT_JOIN_FIRST(t, &f->g, 1, MT_FOREVER);
+    else
+        MT_EVENT_WAIT(t, &f->ev, MT_FOREVER);
+    MT_END(t);
+}
+
+/* A stranded run reports an owner and its group's children, each child
+ * one level under it with its group and who waits for it there; an
+ * owner that ends with stuck children is reported as ending. */
+static void run_stranded_group(int join, const char *how)
+{
+    struct env e;
+    struct stuck_owner f;
+    struct capture cap;
+
+    env_init(&e);
+    memset(&f, 0, sizeof f);
+    memset(&cap, 0, sizeof cap);
+    f.join = join;
+    mt_sched_set_out(&e.s, capture_out, &cap);
+    assert_int_equal(mt_sched_add(&e.s, &f.task, stuck_owner), 0);
+    assert_int_equal(mt_sched_run(&e.s), MT_ESTRANDED);
+    if (!MT_DUMP)
+        return;
+    assert_non_null(strstr(cap.buf, "multitask: 3 tasks stranded"));
+    assert_non_null(strstr(cap.buf, "\nstuck_owner  waiting"));
+    assert_non_null(strstr(cap.buf, join ? "join group 0x" : "event 0x"));
+    assert_non_null(strstr(cap.buf, "\n  stuck_kid  waiting"));
+    assert_non_null(strstr(cap.buf, how));
+    /* Wake them all: the run ends cleanly. */
+    mt_event_set(&f.ev);
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    assert_int_equal(mt_state(&f.task), MT_DONE);
+    assert_sched_empty(&e.s);
+}
+
+static void test_stranded_join(void **state)
+{
+    (void)state;
+    run_stranded_group(1, ", joined (first)\n");
+}
+
+static void test_stranded_not_joined(void **state)
+{
+    (void)state;
+    run_stranded_group(0, ", not joined yet\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1171,6 +1263,8 @@ int main(void)
         cmocka_unit_test(test_shield_forever_refused),
         cmocka_unit_test(test_shield_await),
         cmocka_unit_test(test_shield_join),
+        cmocka_unit_test(test_stranded_join),
+        cmocka_unit_test(test_stranded_not_joined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
