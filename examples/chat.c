@@ -1,11 +1,14 @@
 /* A line-based chat over TCP: every line a client sends goes to all the
- * other clients. Each connection has two tasks in one malloc'ed block, a
- * reader (its socket's lines -> the other clients' queues) and a writer
- * (its own bounded queue -> its socket). A client whose queue stays full
- * for SLOW_MS is disconnected: senders wait on a full queue only until that
- * client's one deadline, so a client that stops reading holds the others
- * up once, for at most SLOW_MS, and then is gone. A client that is done
- * sending (EOF) still gets what was queued for it; then it is closed.
+ * other clients. Each connection is one task in one malloc'ed block that
+ * runs two children in a task group: a reader (its socket's lines -> the
+ * other clients' queues) and a writer (its own bounded queue -> its
+ * socket). The group does the bookkeeping: a child's error ends the other,
+ * a cancel of the connection ends both, and the connection frees its block
+ * once both have ended. A client whose queue stays full for SLOW_MS is
+ * disconnected: senders wait on a full queue only until that client's one
+ * deadline, so a client that stops reading holds the others up once, for
+ * at most SLOW_MS, and then is gone. A client that is done sending (EOF)
+ * still gets what was queued for it; then it is closed.
  * Usage: chat [PORT] [SLOW_MS]   (port 0: any; prints the port)
  * Try:   nc 127.0.0.1 PORT        in two terminals. */
 #define _POSIX_C_SOURCE 200809L
@@ -54,14 +57,17 @@ struct writer {
     size_t olen, done;
 };
 
-/* One block per client. Its tasks and the senders waiting on its queue
- * each hold a reference; the last one out closes and frees it. */
+/* One block per client: the connection's task, its group and children. */
 struct conn {
+    mt_task task;
+    mt_group g;
+    mt_task *slots[2];
     struct reader rd;
     struct writer wr;
     mt_queue q;
     struct msg store[QUEUE_LEN];
-    int fd, id, slot, refs, closing, leaving, full;
+    struct msg drop;
+    int fd, id, slot, closing, full;
     long long full_since;  /* ms; valid while full */
 };
 
@@ -75,25 +81,21 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void conn_unref(struct conn *c)
+/* No more lines for c: out of the table. */
+static void conn_leave(struct conn *c)
 {
-    if (--c->refs == 0) {
-        close(c->fd);
-        free(c);
-    }
+    if (clients[c->slot] == c)
+        clients[c->slot] = NULL;
 }
 
-/* Leave the chat: out of the table now, tasks cancelled; the memory goes
- * when the last reference does. */
+/* Disconnect c: its reader and writer are cancelled, then it ends. */
 static void conn_close(struct conn *c)
 {
     if (c->closing)
         return;
     c->closing = 1;
-    if (clients[c->slot] == c)
-        clients[c->slot] = NULL;
-    mt_cancel(&c->rd.task);
-    mt_cancel(&c->wr.task);
+    conn_leave(c);
+    mt_cancel(&c->task);
 }
 
 /* How much longer senders may wait on c's full queue: what is left of
@@ -114,13 +116,14 @@ static int reader(mt_task *t)
     struct reader *f = (struct reader *)t;
     struct conn *c = f->c, *p;
     size_t n;
-    int err;
     MT_BEGIN(t);
     mt_line_init(&f->lb, f->line, sizeof f->line);
     for (;;) {
         MT_CATCH(t, MT_READLINE(t, c->fd, &f->lb, MT_FOREVER));
+        if (mt_err(t) == MT_ECANCELED)
+            MT_EXIT(t);
         if (mt_err(t) || f->lb.line == 0)
-            break; /* closed, reset, cancelled, or a line too long */
+            break; /* closed, reset, or a line too long */
         n = f->lb.line;
         while (n > 0 && (f->line[n - 1] == '\n' || f->line[n - 1] == '\r'))
             n--;
@@ -132,33 +135,23 @@ static int reader(mt_task *t)
             p = clients[f->i];
             if (!p || p == c || mt_queue_try_put(&p->q, &f->msg) == 0)
                 continue;
-            f->peer = p;
-            f->peer->refs++; /* it may leave while we wait */
+            f->peer = p; /* it stays until we are off its queue: see conn */
             MT_CATCH(t, MT_QUEUE_PUT(t, &f->peer->q, &f->msg, slow_left(f->peer)));
-            err = mt_err(t);
-            if (err == MT_ETIMEDOUT && !f->peer->closing) {
+            if (mt_err(t) == MT_ECANCELED)
+                MT_EXIT(t);
+            if (mt_err(t) == MT_ETIMEDOUT && !f->peer->closing) {
                 fprintf(stderr, "chat: user%d too slow, disconnected\n", f->peer->id);
                 conn_close(f->peer);
             }
-            conn_unref(f->peer);
-            f->peer = NULL;
-            if (err == MT_ECANCELED)
-                MT_EXIT(t);
         }
     }
-    if (!c->closing) {
-        /* The client is done sending, or gone: no more lines for it, and
-         * an empty message tells the writer to end after what is queued. */
-        clients[c->slot] = NULL;
-        f->msg.len = 0;
-        c->leaving = mt_queue_try_put(&c->q, &f->msg) == 0;
-    }
-    MT_FINALLY(t);
-    if (f->peer)
-        conn_unref(f->peer);
-    if (!c->leaving)
-        conn_close(c);
-    conn_unref(c); /* may free f: nothing after this */
+    /* The client is done sending, or gone: no more lines for it, and an
+     * empty message tells the writer to end after what is queued (if it
+     * cannot be queued, the error ends the writer too). */
+    conn_leave(c);
+    f->msg.len = 0;
+    if (mt_queue_try_put(&c->q, &f->msg) != 0)
+        MT_RAISE(t, MT_ENOMEM, "no room for the end of the queue");
     MT_END(t);
 }
 
@@ -178,17 +171,42 @@ static int writer(mt_task *t)
         }
         if (!mt_queue_full(&c->q))
             c->full = 0; /* it drains: the slow clock starts again */
-        if (f->olen) {
-            MT_CATCH(t, MT_WRITE_ALL(t, c->fd, f->out, f->olen, &f->done, WRITE_MS));
-            if (mt_err(t))
-                break;
-        }
+        if (f->olen) /* an error ends the writer, and the group ends the reader */
+            MT_WRITE_ALL(t, c->fd, f->out, f->olen, &f->done, WRITE_MS);
         if (f->msg.len == 0)
             break; /* the end: the client has all it was owed */
     }
+    MT_END(t);
+}
+
+/* Take what other readers bring to c's queue: each one waiting there is
+ * handed a slot. Returns 1 while one still has to come and put it. */
+static int conn_drain(struct conn *c)
+{
+    while (mt_queue_try_get(&c->q, &c->drop) == 0) {
+    }
+    return mt_queue_free(&c->q) == MT_EBUSY;
+}
+
+static int conn_task(mt_task *t)
+{
+    struct conn *c = (struct conn *)t;
+    MT_BEGIN(t);
+    mt_group_init(&c->g, c->slots, 2);
+    c->rd.c = c->wr.c = c;
+    MT_SPAWN(t, &c->g, &c->rd.task, reader);
+    MT_SPAWN(t, &c->g, &c->wr.task, writer);
+    MT_CATCH(t, MT_JOIN(t, &c->g, MT_FOREVER)); /* both ended: done, failed, cancelled */
+    conn_leave(c);
+    /* Other readers may still wait to put into our queue, each until its
+     * own deadline: hand them their slots, and let them resume and put,
+     * before the block goes (shielded: this runs even when cancelled). */
+    while (conn_drain(c))
+        MT_SHIELD(t, MT_YIELD(t));
     MT_FINALLY(t);
-    conn_close(c);
-    conn_unref(c);
+    conn_leave(c);
+    close(c->fd);
+    free(c);
     MT_END(t);
 }
 
@@ -211,15 +229,12 @@ static void join(int fd)
     c->fd = fd;
     c->id = next_id++;
     c->slot = slot;
-    c->refs = 2;
     hello.len = (size_t)snprintf(hello.text, MSG_MAX, "* welcome, you are user%d\n", c->id);
     mt_queue_try_put(&c->q, &hello); /* the queue is empty: it fits */
-    c->rd.c = c->wr.c = c;
     clients[slot] = c;
     if (slot >= nslots)
         nslots = slot + 1;
-    mt_add(&c->rd.task, reader);
-    mt_add(&c->wr.task, writer);
+    mt_add(&c->task, conn_task);
 }
 
 struct listener {
