@@ -227,15 +227,51 @@ kv_nc_tests() {
     expect "kvserver lives through random garbage, answers PING" "+PONG" send 'PING\r\n'
 }
 
+# fetch (a task group joined under one deadline) against kvserver: the
+# values redis-cli set, in order; then, with the server stopped (SIGSTOP:
+# the kernel still accepts, nobody answers), the deadline.
+kv_fetch_tests() {
+    rcli set fa alpha >/dev/null
+    rcli set fb "two words" >/dev/null
+    rcli del fmissing >/dev/null
+    expect "fetch gets keys at once, in order (join all)" \
+        "$(printf 'fa=alpha\nfb=two words\nfmissing missing\nfa=alpha')" \
+        timeout 10 "$bin/fetch" "$port" 2000 fa fb fmissing fa
+    expect "fetch agrees with redis-cli" "$(rcli get fb)" \
+        sh -c "timeout 10 '$bin/fetch' '$port' 2000 fb | sed 's/^fb=//'"
+    kill -STOP "$(pid kvserver)"
+    expect "fetch: the deadline cancels every fetch (join timeout)" \
+        "fetch: timed out after 300 ms" timeout 10 "$bin/fetch" "$port" 300 fa fb
+    check "fetch exits 1 on its deadline" sh -c "! timeout 10 '$bin/fetch' '$port' 100 fa 2>/dev/null"
+    kill -CONT "$(pid kvserver)"
+}
+
 kv_tests() {
     if ! start kvserver 0; then bad "kvserver starts"; return; fi
     if have redis-cli; then
         kv_cli_tests
+        kv_fetch_tests
     else
         skip "kvserver with redis-cli (no redis-cli: Debian package redis-tools)"
     fi
     if have nc; then kv_nc_tests; else skip "kvserver with nc (no nc)"; fi
     stop kvserver
+}
+
+# ---- race: connects raced in a task group (join first) ---------------------
+
+race_tests() {
+    if ! start echo_server 0; then bad "echo_server starts"; return; fi
+    expect "race: 127.0.0.1 wins, the later ::1 attempt is cancelled first" \
+        "$(printf 'race: ::1: out of the race\nconnected to 127.0.0.1\nreply: hello from race')" \
+        timeout 10 "$bin/race" "$port" 100
+    check "race: ::1 steps aside (refused or unreachable), 127.0.0.1 wins" \
+        sh -c "timeout 10 '$bin/race' '$port' 50 ::1 127.0.0.1 2>/dev/null | grep -qx 'connected to 127.0.0.1'"
+    stop echo_server
+    race_port=$(free_port)
+    expect "race: nothing listens: every attempt steps aside, exit 1" \
+        "$(printf 'race: 127.0.0.1: Connection refused\nrace: 127.0.0.1: out of the race\nexit 1')" \
+        sh -c "(timeout 10 '$bin/race' '$race_port' 0 127.0.0.1 2>&1; echo exit \$?) | grep -v 'task racer'"
 }
 
 # ---- httpd -----------------------------------------------------------------
@@ -306,6 +342,7 @@ http_tests() {
 
 if have nc; then chat_tests; else skip "chat (no nc)"; fi
 kv_tests
+race_tests
 http_tests
 
 echo "$pass passed, $fail failed"
