@@ -958,7 +958,24 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t); /* the cycle's */
 /* Checks every wait makes first. Returns MT__PROCEED to go on, else the
  * status for the macro to return (MT__GO with the error in t->err, or
  * MT__FAILED). */
+static int mt__wait_flagged(mt_task *t, long timeout);
+
 static int mt__wait_begin(mt_task *t, long timeout)
+{
+    if (t->bits & (MT__F_FINAL | MT__F_CANCEL | MT__F_SHIELD))
+        return mt__wait_flagged(t, timeout); /* rare: out of the way */
+    if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
+        return mt__out_set(t, MT_EINVAL, "timeout out of range");
+    (void)mt__out_set(t, 0, NULL);
+    return MT__PROCEED;
+}
+
+/* mt__wait_begin for a task in its finally section, cancelled, or in
+ * MT_SHIELD's wait. */
+#if defined(__GNUC__)
+__attribute__((__noinline__, __cold__))
+#endif
+static int mt__wait_flagged(mt_task *t, long timeout)
 {
     if (t->bits & MT__F_FINAL)
         return MT__FAILED; /* a wait ends a finally section; t keeps its result */
@@ -1175,17 +1192,21 @@ __attribute__((__noinline__)) /* cold: keeps mt__resume's frame small */
 #endif
 static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
 {
-    mt_task *p;
+    mt_task *p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
+    mt_group *g = p && mt__is_group(p) ? MT__GROUP_OF(p) : NULL; /* t's */
     int code = 0, seen;
     const char *msg = NULL;
 
-    if (!(t->bits & MT__F_ROOT) && mt__group_after(t, t) && mt__groups_end(s, t, &r))
-        return NULL; /* it waits for its groups' children first */
-    if ((t->bits & (MT__F_CANCEL | MT__SAW)) == (MT__F_CANCEL | MT__SAW)) {
+    if (g && g->owner == t) { /* t owns open groups: they end first */
+        if (mt__groups_end(s, t, &r))
+            return NULL; /* it waits for their children */
+        p = mt__parent_of(t);
+        g = p && mt__is_group(p) ? MT__GROUP_OF(p) : NULL;
+    }
+    if ((t->bits & MT__F_CANCEL) && (t->bits & MT__SAW)) {
         r = MT__FAILED; /* it saw its cancellation: whatever it did then, */
         (void)mt__out_set(t, MT_ECANCELED, NULL); /* it ends cancelled */
     }
-    p = mt__parent_of(t);
     seen = p && p->err && (t->bits & MT__SAW); /* see deliver */
     s->finishing = t; /* not to be reused before its finally pass */
     if (r == MT__FAILED) {
@@ -1196,8 +1217,8 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
         if (!p && code != MT_ECANCELED) {
             s->failed++;
             mt__report(s, t);
-        } else if (p && mt__is_group(p) && code != MT_ECANCELED) {
-            mt__group_failed_child(s, MT__GROUP_OF(p), t, code, msg);
+        } else if (g && code != MT_ECANCELED) {
+            mt__group_failed_child(s, g, t, code, msg);
         }
     } else {
         (void)mt__out_set(t, 0, NULL);
@@ -1214,8 +1235,8 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
             MT__MISUSE("a wait, MT_EXIT or MT_RAISE inside MT_FINALLY (the rest of the section was skipped)");
     }
     s->finishing = NULL;
-    if (p && mt__is_group(p))
-        return mt__group_left(s, MT__GROUP_OF(p), t, code);
+    if (g)
+        return mt__group_left(s, g, t, code);
     if (p)
         mt__deliver(s, p, code, msg, seen);
     return p;
@@ -1223,10 +1244,13 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
 
 /* ---- Task groups -------------------------------------------------------------
  * A group opens at its first MT_SPAWN: its node goes into the owner's
- * chain (see "Group nodes in the chain"). Children sit in slots[0, live),
- * in no order; an ending child is looked up there (O(live)) and its slot
- * filled by the last. A join, or the owner's end, closes the group once no
- * child is live: the node leaves the chain. Cancelling the group cancels
+ * chain (see "Group nodes in the chain"). Children sit in slots[lo, hi) in
+ * the order they started, a slot NULL once its child ended: an ending
+ * child is looked up from lo, so children that end in the order they
+ * started cost O(1), others up to O(hi - lo). A spawn appends at hi, and
+ * packs the live ones to the front when it reaches the end. A join, or
+ * the owner's end, closes the group once no child is live: the node
+ * leaves the chain. Cancelling the group cancels
  * each child (none ends inside mt_cancel, so the slots stay put) and
  * refuses new ones until it closes. */
 
@@ -1246,7 +1270,7 @@ static void mt__group_open(mt_group *g, mt_task *t)
     g->owner = t;
     g->first = g->failed = NULL;
     g->msg = NULL;
-    g->live = g->done = g->want = g->lost = 0;
+    g->live = g->lo = g->hi = g->done = g->want = g->lost = 0;
     g->err = 0;
     g->cancelling = 0;
     g->node.bits = (mt__bits)(MT__S_GROUP | (t->bits & MT__F_ROOT));
@@ -1272,8 +1296,9 @@ static void mt__group_cancel(mt_group *g)
     unsigned i;
 
     g->cancelling = 1;
-    for (i = 0; i < g->live; i++)
-        (void)mt_cancel(g->slots[i]);
+    for (i = g->lo; i < g->hi; i++)
+        if (g->slots[i])
+            (void)mt_cancel(g->slots[i]);
 }
 
 /* t is being cancelled: the children of its open groups first. */
@@ -1302,12 +1327,28 @@ static void mt__cancel_kids(mt_task *t)
         mt__group_cancel((mt_group *)t->w.obj);
 }
 
+/* A free slot at hi, packing the live children to the front if need be. */
+static int mt__group_room(mt_group *g)
+{
+    unsigned i, n = 0;
+
+    if (g->hi < g->cap)
+        return 1;
+    for (i = g->lo; i < g->hi; i++)
+        if (g->slots[i])
+            g->slots[n++] = g->slots[i];
+    g->lo = 0;
+    g->hi = (unsigned short)n;
+    return n < g->cap;
+}
+
 MT_API void mt__spawn(mt_task *t, mt_group *g, mt_task *c, mt_fn fn)
 {
     mt_sched *s = mt__sched_of(t);
 
-    if (!g || !g->slots || !c || !fn || c == t || (t->bits & MT__F_FINAL) ||
-        (g->owner && (c == g->owner || mt__sched_of(g->owner) != s))) {
+    if (!c || !fn || c == t || !g || (t->bits & MT__F_FINAL) ||
+        (g->owner != t && (!g->slots || c == g->owner ||
+                           (g->owner && mt__sched_of(g->owner) != s)))) {
         if (t->bits & MT__F_FINAL)
             MT__MISUSE("MT_SPAWN inside MT_FINALLY");
         (void)mt__out_set(t, MT_EINVAL, "MT_SPAWN: bad group, child or function");
@@ -1316,14 +1357,15 @@ MT_API void mt__spawn(mt_task *t, mt_group *g, mt_task *c, mt_fn fn)
         (void)mt__out_set(t, MT_EBUSY, NULL);
     } else if (g->owner && g->cancelling) {
         (void)mt__out_set(t, MT_ECANCELED, "MT_SPAWN: the group is cancelling");
-    } else if ((g->owner ? g->live : 0) >= g->cap) {
+    } else if (g->owner && !mt__group_room(g)) {
         (void)mt__out_set(t, MT_ENOMEM, "MT_SPAWN: the group's slots are full");
     } else {
         if (!g->owner)
             mt__group_open(g, t);
         mt__init_task(c, fn);
         c->up.parent = &g->node;
-        g->slots[g->live++] = c;
+        g->slots[g->hi++] = c;
+        g->live++;
         s->live++;
         mt__rq_push(s, c);
         (void)mt__out_set(t, 0, NULL);
@@ -1422,11 +1464,18 @@ static void mt__group_failed_child(mt_sched *s, mt_group *g, mt_task *c, int cod
 static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code)
 {
     mt_task *o = g->owner;
-    unsigned i = 0;
+    unsigned i = g->lo;
 
-    while (i + 1 < g->live && g->slots[i] != c)
-        i++;
-    g->slots[i] = g->slots[--g->live];
+    if (g->slots[i] == c) { /* the oldest: the usual order */
+        g->lo++;
+    } else {
+        while (i + 1u < g->hi && g->slots[i] != c)
+            i++;
+        g->slots[i] = NULL;
+    }
+    g->live--;
+    while (g->lo < g->hi && !g->slots[g->lo])
+        g->lo++;
     if (!code) {
         if (!g->first)
             g->first = c;
@@ -3425,6 +3474,12 @@ static mt_task *mt__misreturned(mt_sched *s, mt_task *t)
     return mt__finish(s, t, MT__FAILED);
 }
 
+/* A cancelled task gave way: outside MT_SHIELD, it ends. Cold. */
+#if defined(__GNUC__)
+__attribute__((__noinline__, __cold__))
+#endif
+static int mt__doomed_yield(const mt_task *t) { return !(t->bits & MT__F_SHIELD); }
+
 /* Resume t once and act on what it returned. Returns the parent to resume
  * next when t ended while awaited, else NULL. */
 static mt_task *mt__resume(mt_sched *s, mt_task *t)
@@ -3439,7 +3494,7 @@ static mt_task *mt__resume(mt_sched *s, mt_task *t)
             return NULL; /* a wait parked it */
         break; /* a plain "return 0" */
     case MT__YIELDED:
-        if (MT__DOOMED(t)) /* ignored its cancellation: end now */
+        if ((t->bits & MT__F_CANCEL) && mt__doomed_yield(t)) /* ignored it: end */
             return mt__finish(s, t, mt__out_cancelled(t));
         MT__SET_ST(t, MT_RUNNABLE);
         mt__out_yielded(t);
@@ -4150,8 +4205,9 @@ static int mt__dump_chain(mt_sched *s, mt_out out, void *arg, mt_task *t, int de
         n++;
         MT__FOR_GROUPS(g, t) {
             unsigned i;
-            for (i = 0; i < g->live; i++)
-                n += mt__dump_chain(s, out, arg, g->slots[i], depth);
+            for (i = g->lo; i < g->hi; i++)
+                if (g->slots[i])
+                    n += mt__dump_chain(s, out, arg, g->slots[i], depth);
         }
         if (MT__ST(t) == MT__S_CHILD)
             t = (mt_task *)t->w.obj;

@@ -728,10 +728,10 @@ enum mt_state {
 typedef struct mt_group {
     mt_task node;            /* stands between the children and the owner */
     mt_task *owner;          /* the task that opened it */
-    mt_task **slots;         /* the live children, slots[0, live) */
+    mt_task **slots;         /* children in slots[lo, hi) (NULL: ended) */
     mt_task *first, *failed; /* the first child to complete; to fail */
     const char *msg;         /* the failed child's message */
-    unsigned short cap, live, done, want, lost;
+    unsigned short cap, lo, hi, live, done, want, lost;
     int16_t err;             /* the failed child's error */
     unsigned char cancelling;
 } mt_group;

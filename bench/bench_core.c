@@ -148,27 +148,63 @@ static double bench_await(long n)
     return (t1 - t0) / (double)n;
 }
 
+/* ---- a task group: children started 8 at a time, then joined ---- */
+enum { KIDS = 8 };
+struct owner { mt_task task; long i, n; int k; mt_group g; mt_task *slots[KIDS]; struct leaf kid[KIDS]; };
+
+static int owner(mt_task *t)
+{
+    struct owner *f = (struct owner *)t;
+    MT_BEGIN(t);
+    mt_group_init(&f->g, f->slots, KIDS);
+    for (f->i = 0; f->i < f->n; f->i += KIDS) {
+        for (f->k = 0; f->k < KIDS; f->k++)
+            MT_SPAWN(t, &f->g, &f->kid[f->k].task, leaf);
+        MT_JOIN(t, &f->g, MT_FOREVER);
+    }
+    MT_END(t);
+}
+
+static double bench_group(long n)
+{
+    mt_sched s;
+    static struct owner o;
+    double t0, t1;
+
+    mt_sched_init(&s);
+    o.n = n;
+    mt_sched_add(&s, &o.task, owner);
+    t0 = now_ns();
+    mt_sched_run(&s);
+    t1 = now_ns();
+    return (t1 - t0) / (double)n;
+}
+
 static void part_spawn(void)
 {
-    double sp[REPS], fs[REPS], aw[REPS], y2[REPS];
-    struct summary ssp, sfs, saw, sy2;
+    double sp[REPS], fs[REPS], aw[REPS], gr[REPS], y2[REPS];
+    struct summary ssp, sfs, saw, sgr, sy2;
     int r;
 
     for (r = 0; r < REPS; r++) {
         sp[r] = bench_spawn(n_ops);
         fs[r] = floor_spawn(n_ops);
         aw[r] = bench_await(n_ops);
+        gr[r] = bench_group(n_ops);
         y2[r] = bench_yield(2, 10 * n_ops);
     }
     ssp = summarize(sp), sfs = summarize(fs), saw = summarize(aw), sy2 = summarize(y2);
+    sgr = summarize(gr);
     printf("### 2. Spawn and memory\n\n");
     printf("%ld tasks per run.\n\n", n_ops);
     printf("| what | ns per task, median | spread | ratio to floor | ratio to a yield |\n|---|---|---|---|---|\n");
     row("multitask: add + run + finish, frame supplied (no allocation)", ssp, sfs.med, sy2.med);
     row("floor: malloc + run a state machine + free", sfs, sfs.med, sy2.med);
     row("multitask: await a child that ends at once", saw, 0, sy2.med);
+    row("multitask: spawn into a task group + join, 8 per join (per child)", sgr, 0, sy2.med);
     row("multitask: yield, 2 tasks (reference)", sy2, 0, sy2.med);
-    printf("\n");
+    printf("\nA child of a task group (spawn + its share of the join) costs %.2fx an add + run + finish.\n\n",
+           sgr.med / ssp.med);
 }
 
 /* ---- memory: n live tasks, each parked on one event ---- */

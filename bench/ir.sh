@@ -16,7 +16,11 @@ ir() { # total instructions of one run
 echo "| operation | instructions per operation |"
 echo "|---|---|"
 for spec in "yield:2:a yield (2 tasks)" "spawn:1:add + run + finish a task" \
-    "await:1:await a child that ends at once" "queue:1:queue hand-off, capacity 1 (per item)" \
+    "await:1:await a child that ends at once" \
+    "spawn8:1:add 8 tasks, run them in one cycle (per task)" \
+    "group:1:spawn into a group + join, 8 children per join (per child)" \
+    "group1:1:spawn into a group + join, one child per join (per child)" \
+    "queue:1:queue hand-off, capacity 1 (per item)" \
     "choose:1:the same, consumer in a 2-clause MT_CHOOSE (per item)" \
     "event:2:event set/wait ping-pong (per wake-up)" "sem:2:semaphore signal/wait ping-pong (per wake-up)" \
     "sleep:2:sleep on a virtual clock (per sleep)"; do

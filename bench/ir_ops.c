@@ -2,7 +2,8 @@
  * bench/ir.sh to run under callgrind at two sizes. The difference of the
  * two instruction counts over the difference of the sizes is the cost of
  * one operation, free of start-up and of the machine's noise.
- * Usage: ir_ops OP N   OP: yield spawn await queue choose event sem sleep */
+ * Usage: ir_ops OP N   OP: yield spawn spawn8 await group group1 queue choose
+ *                          event sem sleep */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,24 @@ static int awaiter(mt_task *t)
     MT_BEGIN(t);
     for (f->i = 0; f->i < n; f->i++)
         MT_AWAIT(t, &f->child, leaf, MT_FOREVER);
+    MT_END(t);
+}
+
+/* "group": n children, started 8 at a time into a group and joined;
+ * "group1": one at a time. */
+enum { KIDS = 8 };
+struct owner { mt_task task; long i; int k, per; mt_group g; mt_task *slots[KIDS]; mt_task kids[KIDS]; };
+
+static int owner(mt_task *t)
+{
+    struct owner *f = (struct owner *)t;
+    MT_BEGIN(t);
+    mt_group_init(&f->g, f->slots, KIDS);
+    for (f->i = 0; f->i < n; f->i += f->per) {
+        for (f->k = 0; f->k < f->per; f->k++)
+            MT_SPAWN(t, &f->g, &f->kids[f->k], leaf);
+        MT_JOIN(t, &f->g, MT_FOREVER);
+    }
     MT_END(t);
 }
 
@@ -143,8 +162,20 @@ int main(int argc, char **argv)
             mt_sched_add(&s, &spawned, leaf);
             mt_sched_run_once(&s, 0);
         }
+    } else if (!strcmp(op, "spawn8")) { /* add 8, run them in one cycle: n */
+        static mt_task eight[KIDS];
+        for (i = 0; i < n; i += KIDS) {
+            int k;
+            for (k = 0; k < KIDS; k++)
+                mt_sched_add(&s, &eight[k], leaf);
+            mt_sched_run_once(&s, 0);
+        }
     } else if (!strcmp(op, "await")) { /* a child that ends at once: n */
         mt_sched_add(&s, &a.task, awaiter);
+    } else if (!strcmp(op, "group") || !strcmp(op, "group1")) { /* n children */
+        static struct owner o;
+        o.per = !strcmp(op, "group") ? KIDS : 1;
+        mt_sched_add(&s, &o.task, owner);
     } else if (!strcmp(op, "queue")) { /* capacity 1: n items */
         mt_queue_init(&q, storage, sizeof storage[0], 1, NULL, 0);
         mt_sched_add(&s, &qt[0].task, producer);
@@ -168,7 +199,7 @@ int main(int argc, char **argv)
         mt_sched_add(&s, &l[0].task, sleeper);
         mt_sched_add(&s, &l[1].task, sleeper);
     } else {
-        fprintf(stderr, "usage: ir_ops yield|spawn|await|queue|choose|event|sem|sleep N\n");
+        fprintf(stderr, "usage: ir_ops yield|spawn|spawn8|await|group|group1|queue|choose|event|sem|sleep N\n");
         return 2;
     }
     if (mt_sched_run(&s) != 0 || mt_sched_destroy(&s) != 0) {

@@ -379,6 +379,61 @@ static void test_join_first_none_completed(void **state)
     assert_sched_empty(&e.s);
 }
 
+
+/* A long-lived group reuses the slots of ended children: a spawn that
+ * finds the end of the slots packs the live ones to the front. */
+struct nursery {
+    mt_task task;
+    mt_group g;
+    mt_task *slots[2];
+    struct kid k[4];
+    int i, full;
+};
+
+static int nursery(mt_task *t)
+{
+    struct nursery *f = (struct nursery *)t;
+    MT_BEGIN(t);
+    assert_int_equal(mt_group_init(&f->g, f->slots, 2), 0);
+    f->k[0].sleep = 5;
+    f->k[1].sleep = 50;
+    f->k[2].sleep = 20;
+    f->k[3].sleep = 30;
+    MT_SPAWN(t, &f->g, &f->k[0].task, kid);
+    MT_SPAWN(t, &f->g, &f->k[1].task, kid);
+    MT_CATCH(t, MT_SPAWN(t, &f->g, &f->k[2].task, kid)); /* both live: full */
+    f->full = mt_err(t);
+    MT_SLEEP(t, 10); /* k0 has ended: its slot is free */
+    MT_SPAWN(t, &f->g, &f->k[2].task, kid);
+    MT_SLEEP(t, 30); /* k2 has ended: the first slot is free again */
+    MT_SPAWN(t, &f->g, &f->k[3].task, kid);
+    assert_int_equal(mt_group_live(&f->g), 2);
+    MT_JOIN(t, &f->g, MT_FOREVER);
+    ev("joined");
+    MT_END(t);
+}
+
+static void test_slots_reused(void **state)
+{
+    struct env e;
+    struct nursery f;
+    mt_time now;
+    (void)state;
+
+    env_init(&e);
+    memset(&f, 0, sizeof f);
+    f.k[1].tag_fin = "k1 fin";
+    f.k[3].tag_fin = "k3 fin";
+    assert_int_equal(mt_sched_add(&e.s, &f.task, nursery), 0);
+    for (now = 1000; mt_state(&f.task) >= MT_RUNNABLE && now < 2000; now++)
+        (void)step(&e, now);
+    CHECK_LOG("k1 fin", "k3 fin", "joined");
+    assert_int_equal(f.full, MT_ENOMEM);
+    assert_int_equal(mt_state(&f.k[3].task), MT_DONE);
+    assert_int_equal(mt_state(&f.task), MT_DONE);
+    assert_sched_empty(&e.s);
+}
+
 /* ---- Errors ------------------------------------------------------------- */
 
 /* The first child to fail cancels its siblings at once (not at the join)
@@ -1241,6 +1296,7 @@ int main(void)
         cmocka_unit_test(test_join_first_n),
         cmocka_unit_test(test_join_first_already_completed),
         cmocka_unit_test(test_join_first_none_completed),
+        cmocka_unit_test(test_slots_reused),
         cmocka_unit_test(test_error_cancels_siblings),
         cmocka_unit_test(test_error_uncaught_at_join),
         cmocka_unit_test(test_later_error_reported),
