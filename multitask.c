@@ -113,6 +113,14 @@
 #define MT__ZERO(T, name) static const T name
 #endif
 
+/* The library's own messages (MT_MSGS 0: left out, for the least RAM: AVR
+ * keeps string literals there; mt_errmsg then gives mt_strerror's). */
+#if MT_MSGS
+#define MT__M(text) text
+#else
+#define MT__M(text) ((const char *)0)
+#endif
+
 #define MT__STR2(x) #x
 #define MT__STR(x) MT__STR2(x)
 
@@ -212,7 +220,7 @@ static const unsigned char mt__kinds[] = {
 #define MT__LIVE(t) (MT__ST(t) >= MT_RUNNABLE)
 /* Cancelled, and not in a shielded wait: its wait ends it. */
 #define MT__DOOMED(t) (((t)->bits & (MT__F_CANCEL | MT__F_SHIELD)) == MT__F_CANCEL)
-#define MT__SHIELD_FOREVER "MT_SHIELD: a shielded wait needs a finite timeout"
+#define MT__SHIELD_FOREVER MT__M("MT_SHIELD: a shielded wait needs a finite timeout")
 #if MT_TIMER_LIST
 typedef uint16_t mt__bits;
 #define MT__SAW 0x400u /* see below */
@@ -294,12 +302,14 @@ static mt_task *mt__parent_of(const mt_task *t)
  * so they cannot disagree (and the dump's query, which puts back what it
  * found). */
 
-/* err = code. A wait that ended MT_ECANCELED is remembered to the task's
- * end: a parent's timeout yields to a child that never saw one. */
+/* err = code. A wait that ended with the task's own cancellation is
+ * remembered to its end: it ends cancelled (sticky), and a parent's timeout
+ * yields to a child that never saw one. A cancelled child's MT_ECANCELED,
+ * say, is not the task's own. */
 static void mt__out_code(mt_task *t, int code)
 {
     t->err = (int16_t)code;
-    if (code == MT_ECANCELED)
+    if (code == MT_ECANCELED && (t->bits & MT__F_CANCEL))
         t->bits |= MT__SAW;
 }
 
@@ -965,7 +975,7 @@ static int mt__wait_begin(mt_task *t, long timeout)
     if (t->bits & (MT__F_FINAL | MT__F_CANCEL | MT__F_SHIELD))
         return mt__wait_flagged(t, timeout); /* rare: out of the way */
     if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
-        return mt__out_set(t, MT_EINVAL, "timeout out of range");
+        return mt__out_set(t, MT_EINVAL, MT__M("timeout out of range"));
     (void)mt__out_set(t, 0, NULL);
     return MT__PROCEED;
 }
@@ -982,7 +992,7 @@ static int mt__wait_flagged(mt_task *t, long timeout)
     if (MT__DOOMED(t))
         return mt__out_cancelled(t); /* caught once already: end now */
     if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
-        return mt__out_set(t, MT_EINVAL, "timeout out of range");
+        return mt__out_set(t, MT_EINVAL, MT__M("timeout out of range"));
     if (timeout < 0 && (t->bits & MT__F_SHIELD))
         return mt__out_set(t, MT_EINVAL, MT__SHIELD_FOREVER);
     (void)mt__out_set(t, 0, NULL);
@@ -997,14 +1007,14 @@ MT_API int mt__await(mt_task *t, mt_task *c, mt_fn fn, long timeout)
     if (r != MT__PROCEED)
         return r;
     if (!c || !fn || c == t)
-        return mt__out_set(t, MT_EINVAL, "MT_AWAIT: NULL child or function");
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_AWAIT: NULL child or function"));
     s = mt__sched_of(t);
     if (MT__LIVE(c) || c == s->finishing) {
         MT__MISUSE("MT_AWAIT of a frame whose task is live");
         return mt__out_set(t, MT_EBUSY, NULL);
     }
     if (timeout >= 0 && mt__timers_full(s))
-        return mt__out_set(t, MT_ENOMEM, "too many timers");
+        return mt__out_set(t, MT_ENOMEM, MT__M("too many timers"));
     mt__init_task(c, fn);
     c->up.parent = t;
     s->live++;
@@ -1035,7 +1045,7 @@ MT_API int mt__poll_begin(mt_task *t, long timeout)
     if (timeout > 0) {
         mt_sched *s = mt__sched_of(t);
         if (mt__timers_full(s))
-            return mt__out_set(t, MT_ENOMEM, "too many timers");
+            return mt__out_set(t, MT_ENOMEM, MT__M("too many timers"));
         mt__arm(s, t, timeout);
     }
     return MT__POLL;
@@ -1048,7 +1058,7 @@ MT_API int mt__cond_met(mt_task *t, long timeout)
     if (MT__DOOMED(t))
         return mt__out_cancelled(t);
     if (timeout < MT_FOREVER || timeout > MT_TIMEOUT_MAX)
-        return mt__out_set(t, MT_EINVAL, "timeout out of range");
+        return mt__out_set(t, MT_EINVAL, MT__M("timeout out of range"));
     if (timeout < 0 && (t->bits & MT__F_SHIELD))
         return mt__out_set(t, MT_EINVAL, MT__SHIELD_FOREVER);
     mt__out_yielded(t); /* no wait: w keeps what the last one left */
@@ -1069,13 +1079,13 @@ MT_API int mt__sleep(mt_task *t, long ms)
     if (r != MT__PROCEED)
         return r;
     if (ms < 0)
-        return mt__out_set(t, MT_EINVAL, "negative sleep");
+        return mt__out_set(t, MT_EINVAL, MT__M("negative sleep"));
     if (ms == 0)
         return MT__YIELDED;
     {
         mt_sched *s = mt__sched_of(t);
         if (mt__timers_full(s))
-            return mt__out_set(t, MT_ENOMEM, "too many timers");
+            return mt__out_set(t, MT_ENOMEM, MT__M("too many timers"));
         mt__park(s, t, MT__S_SLEEP, NULL, ms);
     }
     return MT__WAITING;
@@ -1109,7 +1119,7 @@ MT_API int mt__raise(mt_task *t, int code, const char *msg, const char *func)
 {
     if (code >= 0 || code < INT16_MIN) {
         code = MT_EINVAL;
-        msg = "MT_RAISE with a code that is not a negative int16_t";
+        msg = MT__M("MT_RAISE with a code that is not a negative int16_t");
     }
     (void)mt__out_set(t, code, msg);
     mt__note_failure(t, func);
@@ -1137,7 +1147,7 @@ MT_API int mt__lost(mt_task *t, const char *func)
         return MT__DONE; /* a finally pass with no finally section */
     MT__MISUSE("resume point not found (a wait inside a switch statement?)");
     mt__note_failure(t, func);
-    (void)mt__out_set(t, MT_EINVAL, "resume point not found (a wait inside a switch statement?)");
+    (void)mt__out_set(t, MT_EINVAL, MT__M("resume point not found (a wait inside a switch statement?)"));
     return MT__FAILED;
 }
 
@@ -1166,7 +1176,7 @@ static int mt__groups_end(mt_sched *s, mt_task *t, int *r);
 static const char *mt__name_of(mt_sched *s, mt_task *t);
 static void mt__group_failed_child(mt_sched *s, mt_group *g, mt_task *c, int code,
                                    const char *msg);
-static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code);
+static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code, int saw);
 
 /* Hand a child's ending to its parent. A cancel of the parent wins over
  * the child's outcome. So does the parent's timeout, unless the child
@@ -1207,7 +1217,7 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
         r = MT__FAILED; /* it saw its cancellation: whatever it did then, */
         (void)mt__out_set(t, MT_ECANCELED, NULL); /* it ends cancelled */
     }
-    seen = p && p->err && (t->bits & MT__SAW); /* see deliver */
+    seen = (t->bits & MT__SAW) != 0; /* see deliver and the join's verdict */
     s->finishing = t; /* not to be reused before its finally pass */
     if (r == MT__FAILED) {
         code = t->err ? t->err : (int)MT_EFAIL;
@@ -1236,9 +1246,9 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     }
     s->finishing = NULL;
     if (g)
-        return mt__group_left(s, g, t, code);
+        return mt__group_left(s, g, t, code, seen);
     if (p)
-        mt__deliver(s, p, code, msg, seen);
+        mt__deliver(s, p, code, msg, seen && p->err);
     return p;
 }
 
@@ -1254,9 +1264,12 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
  * each child (none ends inside mt_cancel, so the slots stay put) and
  * refuses new ones until it closes. */
 
+/* 0..65535 (a long parameter: no "always true" where int is 16 bits). */
+static int mt__fits_u16(long v) { return v >= 0 && v <= 0xFFFFL; }
+
 MT_API int mt_group_init(mt_group *g, mt_task **slots, int cap)
 {
-    if (!g || !slots || cap < 1 || cap > 0xFFFF)
+    if (!g || !slots || cap < 1 || !mt__fits_u16(cap))
         return MT_EINVAL;
     if (g->owner && g->live)
         return MT_EBUSY;
@@ -1272,7 +1285,7 @@ static void mt__group_open(mt_group *g, mt_task *t)
     g->msg = NULL;
     g->live = g->lo = g->hi = g->done = g->want = g->lost = 0;
     g->err = 0;
-    g->cancelling = 0;
+    g->cancelling = g->saw = 0;
     g->node.bits = (mt__bits)(MT__S_GROUP | (t->bits & MT__F_ROOT));
     g->node.up = t->up;
     t->bits &= (mt__bits)~MT__F_ROOT;
@@ -1351,14 +1364,14 @@ MT_API void mt__spawn(mt_task *t, mt_group *g, mt_task *c, mt_fn fn)
                            (g->owner && mt__sched_of(g->owner) != s)))) {
         if (t->bits & MT__F_FINAL)
             MT__MISUSE("MT_SPAWN inside MT_FINALLY");
-        (void)mt__out_set(t, MT_EINVAL, "MT_SPAWN: bad group, child or function");
+        (void)mt__out_set(t, MT_EINVAL, MT__M("MT_SPAWN: bad group, child or function"));
     } else if (MT__LIVE(c) || c == s->finishing) {
         MT__MISUSE("MT_SPAWN of a frame whose task is live");
         (void)mt__out_set(t, MT_EBUSY, NULL);
     } else if (g->owner && g->cancelling) {
-        (void)mt__out_set(t, MT_ECANCELED, "MT_SPAWN: the group is cancelling");
+        (void)mt__out_set(t, MT_ECANCELED, MT__M("MT_SPAWN: the group is cancelling"));
     } else if (g->owner && !mt__group_room(g)) {
-        (void)mt__out_set(t, MT_ENOMEM, "MT_SPAWN: the group's slots are full");
+        (void)mt__out_set(t, MT_ENOMEM, MT__M("MT_SPAWN: the group's slots are full"));
     } else {
         if (!g->owner)
             mt__group_open(g, t);
@@ -1373,10 +1386,13 @@ MT_API void mt__spawn(mt_task *t, mt_group *g, mt_task *c, mt_fn fn)
 }
 
 /* The join's verdict: its cancel stands; else the group's error; else its
- * timeout, or success. */
+ * timeout, unless it came late: the n winners were in (MT_JOIN_FIRST), or
+ * no child saw the cancellation it brought (all completed by the deadline,
+ * as MT_AWAIT's child may); else success. */
 static int mt__group_verdict(mt_task *t, mt_group *g)
 {
-    mt__out_arrive(t, g->err, g->msg, g->err != 0);
+    int won = g->want && g->done >= g->want;
+    mt__out_arrive(t, g->err, g->msg, g->err || won || !g->saw);
     return MT__GO;
 }
 
@@ -1387,12 +1403,12 @@ MT_API int mt__join(mt_task *t, mt_group *g, int n, long timeout)
 
     if (r != MT__PROCEED)
         return r;
-    if (!g || n < 0 || n > 0xFFFF || (g->owner && g->owner != t))
-        return mt__out_set(t, MT_EINVAL, "MT_JOIN: bad group or count, or not its owner");
+    if (!g || !mt__fits_u16(n) || (g->owner && g->owner != t))
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_JOIN: bad group or count, or not its owner"));
     if (!g->owner)
         return MT__GO; /* never opened, or joined already */
     g->want = (unsigned short)n;
-    if (n && g->done >= n && !g->cancelling)
+    if (n && g->done >= (unsigned)n && !g->cancelling)
         mt__group_cancel(g);
     if (!g->live) {
         mt__group_close(g);
@@ -1400,7 +1416,7 @@ MT_API int mt__join(mt_task *t, mt_group *g, int n, long timeout)
     }
     s = mt__sched_of(t);
     if (timeout >= 0 && mt__timers_full(s))
-        return mt__out_set(t, MT_ENOMEM, "too many timers");
+        return mt__out_set(t, MT_ENOMEM, MT__M("too many timers"));
     mt__park(s, t, MT__S_JOIN, g, timeout);
     return MT__WAITING;
 }
@@ -1415,15 +1431,15 @@ static int mt__groups_end(mt_sched *s, mt_task *t, int *r)
     int busy = 0;
 
     MT__FOR_GROUPS(g, t)
-        if (g->live) {
-            mt__group_cancel(g);
-            busy = 1;
-        }
+        busy |= g->live != 0;
     if (busy) {
+        MT__FOR_GROUPS(g, t)
+            mt__group_cancel(g); /* idle ones too: they take no more */
         if (*r != MT__FAILED)
             (void)mt__out_set(t, 0, NULL);
         else if (!t->err)
             (void)mt__out_set(t, MT_EFAIL, NULL);
+        s->fail_name = NULL; /* asked again when it ends */
         MT__SET_ST(t, MT__S_CLOSING);
         mt__ever_add(s, t);
         return 1;
@@ -1432,9 +1448,13 @@ static int mt__groups_end(mt_sched *s, mt_task *t, int *r)
         if (g->err && *r != MT__FAILED) {
             *r = MT__FAILED;
             (void)mt__out_set(t, g->err, g->msg);
+        } else if (g->err && g->lost < 0xFFFF) {
+            g->lost++; /* t's own error stands */
         }
         mt__group_close(g);
     }
+    if (*r == MT__FAILED && (t->bits & MT__F_ROOT) && !s->fail_name)
+        s->fail_name = mt__name_of(s, t); /* the report names it */
     return 0;
 }
 
@@ -1461,7 +1481,7 @@ static void mt__group_failed_child(mt_sched *s, mt_group *g, mt_task *c, int cod
  * pass ran. Returns the task to resume next, as an awaited child's end
  * does: the owner when its join is over, or the owner's parent when the
  * owner was waiting to end and now has. */
-static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code)
+static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code, int saw)
 {
     mt_task *o = g->owner;
     unsigned i = g->lo;
@@ -1474,6 +1494,7 @@ static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code)
         g->slots[i] = NULL;
     }
     g->live--;
+    g->saw |= (unsigned char)saw;
     while (g->lo < g->hi && !g->slots[g->lo])
         g->lo++;
     if (!code) {
@@ -1494,8 +1515,6 @@ static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code)
     }
     if (MT__ST(o) == MT__S_CLOSING && !mt__groups_busy(o)) {
         mt__ever_del(s, o);
-        if (!mt__parent_of(o) && o->err)
-            s->fail_name = mt__name_of(s, o); /* the report names it */
         return mt__finish(s, o, o->err ? MT__FAILED : MT__FINISH);
     }
     return NULL;
@@ -1566,7 +1585,7 @@ static int mt__park_on(mt_task *t, mt__waitq *q, int st, long timeout)
         return mt__out_set(t, MT_ETIMEDOUT, NULL);
     s = mt__sched_of(t);
     if (timeout > 0 && mt__timers_full(s))
-        return mt__out_set(t, MT_ENOMEM, "too many timers");
+        return mt__out_set(t, MT_ENOMEM, MT__M("too many timers"));
     mt__waitq_push(q, t);
     mt__park(s, t, st, q, timeout);
     return MT__WAITING;
@@ -1728,7 +1747,7 @@ MT_API int mt__queue_get(mt_task *t, mt_queue *q, void *item, long timeout)
     if (r != MT__PROCEED)
         return r;
     if (!q || !item)
-        return mt__out_set(t, MT_EINVAL, "MT_QUEUE_GET: NULL queue or item");
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_QUEUE_GET: NULL queue or item"));
     if (mt__queue_has_item(q)) {
         mt__queue_take(q, item, q->held);
         return MT__GO;
@@ -1750,7 +1769,7 @@ MT_API int mt__queue_put(mt_task *t, mt_queue *q, const void *item, long timeout
     if (r != MT__PROCEED)
         return r;
     if (!q || !item)
-        return mt__out_set(t, MT_EINVAL, "MT_QUEUE_PUT: NULL queue or item");
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_QUEUE_PUT: NULL queue or item"));
     if (mt__queue_has_room(q)) {
         r = mt__queue_store(q, item);
         return r ? mt__out_set(t, r, NULL) : MT__GO;
@@ -1796,7 +1815,7 @@ MT_API int mt__event_wait(mt_task *t, mt_event *e, long timeout)
     if (r != MT__PROCEED)
         return r;
     if (!e)
-        return mt__out_set(t, MT_EINVAL, "MT_EVENT_WAIT: NULL event");
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_EVENT_WAIT: NULL event"));
     if (e->set)
         return MT__GO;
     return mt__park_on(t, &e->waiters, MT__S_EVENT, timeout);
@@ -1842,7 +1861,7 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
     if (r != MT__PROCEED)
         return r;
     if (!sem)
-        return mt__out_set(t, MT_EINVAL, "MT_SEM_WAIT: NULL semaphore");
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_SEM_WAIT: NULL semaphore"));
     if (sem->count) {
         sem->count--;
         return MT__GO;
@@ -1959,9 +1978,9 @@ MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout)
     int r;
 
     if (fd < 0 || !(events & 7))
-        return mt__out_set(t, MT_EINVAL, "bad descriptor or events");
+        return mt__out_set(t, MT_EINVAL, MT__M("bad descriptor or events"));
     if (!mt__io_takes(fd))
-        return mt__out_set(t, MT_ERANGE, "descriptor >= FD_SETSIZE (select)");
+        return mt__out_set(t, MT_ERANGE, MT__M("descriptor >= FD_SETSIZE (select)"));
     if (MT__POS(t) && !mt_time_before(mt__cycle_now(s), t->deadline))
         return mt__out_set(t, MT_ETIMEDOUT, NULL); /* its deadline passed */
     if (!MT__POS(t)) { /* the first wait of this operation, or no deadline */
@@ -1969,7 +1988,7 @@ MT_API int mt__io_park(mt_task *t, int fd, int events, long timeout)
             return mt__out_set(t, MT_ETIMEDOUT, NULL);
         if (timeout > 0) {
             if (mt__timers_full(s))
-                return mt__out_set(t, MT_ENOMEM, "too many timers");
+                return mt__out_set(t, MT_ENOMEM, MT__M("too many timers"));
             mt__arm(s, t, timeout);
         } else {
             mt__ever_add(s, t);
@@ -1995,11 +2014,11 @@ MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
     if (t->w.io) /* woken: the backend said which */
         return 0;
     if (fd < 0 || !(events & 7)) {
-        (void)mt__out_set(t, MT_EINVAL, "bad descriptor or events");
+        (void)mt__out_set(t, MT_EINVAL, MT__M("bad descriptor or events"));
         return 0;
     }
     if (!mt__io_takes(fd)) {
-        (void)mt__out_set(t, MT_ERANGE, "descriptor >= FD_SETSIZE (select)");
+        (void)mt__out_set(t, MT_ERANGE, MT__M("descriptor >= FD_SETSIZE (select)"));
         return 0;
     }
     ready = mt__io_probe(fd, events & 7);
@@ -2037,7 +2056,7 @@ static int mt__io_bad(mt_task *t, int fd, const void *out)
 {
     if (fd >= 0 && out)
         return 0;
-    (void)mt__out_set(t, MT_EINVAL, fd < 0 ? "negative descriptor" : "NULL pointer argument");
+    (void)mt__out_set(t, MT_EINVAL, fd < 0 ? MT__M("negative descriptor") : MT__M("NULL pointer argument"));
     return 1;
 }
 
@@ -3180,7 +3199,7 @@ static int mt__choice_park(mt_task *t, mt_clause *c, int n, int *which, long tim
     if (timeout == 0)
         return mt__out_set(t, MT_ETIMEDOUT, NULL);
     if (timeout > 0 && mt__timers_full(s))
-        return mt__out_set(t, MT_ENOMEM, "too many timers");
+        return mt__out_set(t, MT_ENOMEM, MT__M("too many timers"));
     c[0].n = (unsigned short)n;
     c[0].fired = MT__CL_BUSY; /* a node failed meanwhile is left alone */
     mt__out_waits_on(t, c);   /* the nodes find their clauses through t */
@@ -3204,7 +3223,7 @@ MT_API int mt__choose(mt_task *t, mt_clause *c, int n, int *which, long timeout)
     if (r != MT__PROCEED)
         return r;
     if (!which)
-        return mt__out_set(t, MT_EINVAL, "MT_CHOOSE: NULL which");
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_CHOOSE: NULL which"));
     /* Ready ones are tried from the one after the last chosen: none starves. */
     first = *which >= 0 && *which < n - 1 ? *which + 1 : 0;
     *which = -1;
@@ -3212,8 +3231,8 @@ MT_API int mt__choose(mt_task *t, mt_clause *c, int n, int *which, long timeout)
     if (r == MT_EBUSY)
         MT__MISUSE("MT_CHOOSE on clauses armed by another task's wait");
     if (r)
-        return mt__out_set(t, r, r == MT_EBUSY ? "MT_CHOOSE: clauses armed by another wait"
-                                               : "MT_CHOOSE: bad clauses");
+        return mt__out_set(t, r, r == MT_EBUSY ? MT__M("MT_CHOOSE: clauses armed by another wait")
+                                               : MT__M("MT_CHOOSE: bad clauses"));
     for (i = 0; i < n; i++) {
         int k = (first + i) % n;
         if (mt__clause_now(t, &c[k]) == MT__GO) {
@@ -3418,7 +3437,7 @@ MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout)
 {
     if (!sig) {
         int r = mt__wait_begin(t, timeout);
-        return r != MT__PROCEED ? r : mt__out_set(t, MT_EINVAL, "MT_SIGNAL_WAIT: NULL signal");
+        return r != MT__PROCEED ? r : mt__out_set(t, MT_EINVAL, MT__M("MT_SIGNAL_WAIT: NULL signal"));
     }
     return mt__sem_wait(t, &sig->sem, timeout);
 }
@@ -3468,7 +3487,7 @@ __attribute__((__noinline__, __cold__))
 static mt_task *mt__misreturned(mt_sched *s, mt_task *t)
 {
     MT__MISUSE("task function returned outside MT_END");
-    (void)mt__out_set(t, MT_EINVAL, "task function returned outside MT_END");
+    (void)mt__out_set(t, MT_EINVAL, MT__M("task function returned outside MT_END"));
     if (!mt__parent_of(t))
         s->fail_name = mt__name_of(s, t); /* the report names the task */
     return mt__finish(s, t, MT__FAILED);

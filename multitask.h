@@ -52,6 +52,8 @@
  *                             and all with 0, in a heap (O(log n))
  *   MT_DUMP         1         0: no task dump nor stranded-task report
  *                             (their strings cost RAM on AVR)
+ *   MT_MSGS         1         0: no messages of the library's own (mt_errmsg
+ *                             gives mt_strerror's text; RAM on AVR)
  *   MT_DEBUG        0         1: task names (mt_set_name), the lost-locals
  *                             detector and per-wait statistics
  *   MT_DEBUG_POISON 2048      bytes of stack poisoned before each resume
@@ -206,6 +208,9 @@
  * cost time or memory (see the README, "Debugging"). */
 #ifndef MT_DUMP
 #define MT_DUMP 1
+#endif
+#ifndef MT_MSGS
+#define MT_MSGS 1 /* the library's messages for its errors */
 #endif
 #ifndef MT_DEBUG
 #define MT_DEBUG 0
@@ -733,7 +738,7 @@ typedef struct mt_group {
     const char *msg;         /* the failed child's message */
     unsigned short cap, lo, hi, live, done, want, lost;
     int16_t err;             /* the failed child's error */
-    unsigned char cancelling;
+    unsigned char cancelling, saw; /* saw: a child saw its cancellation */
 } mt_group;
 
 /* Give group g the array slots[0, cap) (cap 1..65535) for its children.
@@ -744,9 +749,9 @@ MT_API int mt_group_init(mt_group *g, mt_task **slots, int cap);
 
 /* Start `child` (a frame's mt_task, zeroed or ended) with function `fn` in
  * group g, as a task of this task's scheduler: it runs from the next cycle
- * on, while this task goes on. The task that starts a child in a group
- * with none live opens the group and owns it until a join closes it; any
- * task of the same scheduler may start more. Does not wait. Raises
+ * on, while this task goes on. The task that starts a child in a group not
+ * open (never opened, or closed by a join or its owner's end) opens it and
+ * owns it until then; any task of the same scheduler may start more. Does not wait. Raises
  * MT_EINVAL (NULL or uninitialised group, NULL child or fn, child is t or
  * the owner, another scheduler's group, in a finally section), MT_EBUSY
  * (the child is live), MT_ENOMEM (no free slot), MT_ECANCELED (the group
@@ -767,13 +772,16 @@ MT_API int mt_group_init(mt_group *g, mt_task **slots, int cap);
  * (mt_group_failed names it); errors of children after that one are
  * reported through the scheduler's report hook and counted
  * (mt_group_lost). On timeout the children are cancelled and the join
- * raises MT_ETIMEDOUT once they have ended; a cancel of this task cancels
+ * raises MT_ETIMEDOUT once they have ended, unless none of them saw that
+ * cancellation (all completed by the deadline, as MT_AWAIT's child may) or
+ * one failed meanwhile (its error rises). A cancel of this task cancels
  * them first, and the join raises MT_ECANCELED once they have ended. */
 #define MT_JOIN(t, g, timeout) MT__WAIT(t, mt__join((t), (g), 0, (timeout)))
 
-/* MT_JOIN, but done once n children (1..65535) have completed (ended
- * without error) since the group was opened: the others are cancelled, and
- * the join returns once they have ended too (their cleanup has run).
+/* MT_JOIN, but done once n children (1..65535; 0 joins all, as MT_JOIN)
+ * have completed (ended without error) since the group was opened: the
+ * others are cancelled, and the join returns once they have ended too
+ * (their cleanup has run; a deadline that passes meanwhile does not count).
  * mt_group_first names the first child that completed; each child's
  * mt_state says how it ended (MT_DONE: it completed). If every child ends
  * with fewer than n completed, the join returns all the same. Errors and
@@ -1161,9 +1169,11 @@ MT_API int mt_run(void);
  * catches MT_ECANCELED and waits again is ended at that wait. A task that
  * ends by an uncaught MT_ECANCELED (its own, or a cancelled child's) is
  * MT_CANCELLED and not reported. Sticky: a cancelled task that saw its
- * cancellation (a wait ended MT_ECANCELED) ends MT_CANCELLED however it
+ * cancellation (a wait of its ended by it) ends MT_CANCELLED however it
  * handled it (caught, then ended normally or raised another error).
- * Cancelling an ended or never-added task does nothing. Returns 0 or
+ * Cancelling an ended or never-added task does nothing; nor does
+ * cancelling one that has ended and waits for its groups' children (it
+ * keeps its outcome). Returns 0 or
  * MT_EINVAL. */
 MT_API int mt_cancel(mt_task *t);
 

@@ -1284,6 +1284,338 @@ static void test_stranded_not_joined(void **state)
     run_stranded_group(0, ", not joined yet\n");
 }
 
+/* ---- Found by review: sticky cancellation, report names, an idle group of
+ * an ending owner, a join in its deadline's tick ---------------------------- */
+
+struct rv_sleeper {
+    mt_task task;
+    long sleep;
+    int raise;
+    int catch_cancel, caught;
+};
+
+static int rv_sleeper(mt_task *t)
+{
+    struct rv_sleeper *f = (struct rv_sleeper *)t;
+    MT_BEGIN(t);
+    if (f->catch_cancel) {
+        MT_CATCH(t, MT_SLEEP(t, f->sleep));
+        f->caught = mt_err(t);
+    } else {
+        MT_SLEEP(t, f->sleep);
+    }
+    if (f->raise)
+        MT_RAISE(t, f->raise, "sleeper raised");
+    MT_END(t);
+}
+
+/* ==== 1. Sticky cancellation keys on a stale MT__SAW ===================== */
+
+/* `victim` first catches an MT_ECANCELED that is not its own cancellation
+ * (the child it awaits is cancelled by someone else). Later it waits on an
+ * event; the event is set and then, before it resumes, it is cancelled
+ * ("woken, not yet resumed"): the header says it keeps the wait's result
+ * and is ended at its *next* wait. It has none: it completes normally. */
+struct rv_victim {
+    mt_task task;
+    struct rv_sleeper k;
+    mt_event *e;
+    int first_err, got, stale;
+};
+
+static int rv_victim(mt_task *t)
+{
+    struct rv_victim *f = (struct rv_victim *)t;
+    MT_BEGIN(t);
+    if (f->stale) {
+        MT_CATCH(t, MT_AWAIT(t, &f->k.task, rv_sleeper, MT_FOREVER));
+        f->first_err = mt_err(t);
+    }
+    MT_EVENT_WAIT(t, f->e, MT_FOREVER);
+    f->got = 1; /* it got what it waited for, and completes */
+    MT_END(t);
+}
+
+struct rv_holder {
+    mt_task task;
+    struct rv_victim v;
+    int err;
+};
+
+static int rv_holder(mt_task *t)
+{
+    struct rv_holder *f = (struct rv_holder *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_AWAIT(t, &f->v.task, rv_victim, MT_FOREVER));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static void run_victim(int stale, int *state_out, int *holder_err)
+{
+    struct env e;
+    struct rv_holder h;
+    mt_event ev_;
+
+    env_init(&e);
+    mt_event_init(&ev_);
+    memset(&h, 0, sizeof h);
+    h.v.e = &ev_;
+    h.v.stale = stale;
+    h.v.k.sleep = 1000;
+    assert_int_equal(mt_sched_add(&e.s, &h.task, rv_holder), 0);
+    assert_true(step(&e, 1000) > 0);
+    if (stale) {
+        assert_int_equal(mt_cancel(&h.v.k.task), 0); /* a third party's cancel */
+        (void)step(&e, 1000);
+        (void)step(&e, 1000);
+        assert_int_equal(h.v.first_err, MT_ECANCELED);
+    }
+    assert_int_equal(mt_state(&h.v.task), MT_WAITING); /* on the event */
+    mt_event_set(&ev_);                                /* woken ... */
+    assert_int_equal(mt_cancel(&h.v.task), 0);        /* ... then cancelled */
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    assert_int_equal(h.v.got, 1);
+    *state_out = mt_state(&h.v.task);
+    *holder_err = h.err;
+}
+
+static void test_sticky_stale_saw(void **state)
+{
+    int st, herr;
+    (void)state;
+    run_victim(0, &st, &herr); /* control: keeps its result, ends DONE */
+    assert_int_equal(st, MT_DONE);
+    assert_int_equal(herr, 0);
+    run_victim(1, &st, &herr); /* same, after an unrelated caught ECANCELED */
+    assert_int_equal(st, MT_DONE);
+    assert_int_equal(herr, 0);
+}
+
+/* ==== 2. Report names for a top-level owner's adopted group error ======== */
+
+struct rv_owner {
+    mt_task task;
+    mt_group g;
+    mt_task *slots[2];
+    struct rv_sleeper k[2];
+    long sleep_first;
+    int raise_self;
+};
+
+#define OWNER_BODY(t)                                                        \
+    struct rv_owner *f = (struct rv_owner *)t;                                     \
+    MT_BEGIN(t);                                                             \
+    assert_int_equal(mt_group_init(&f->g, f->slots, 2), 0);                  \
+    MT_SPAWN(t, &f->g, &f->k[0].task, rv_sleeper);                              \
+    MT_SPAWN(t, &f->g, &f->k[1].task, rv_sleeper);                              \
+    MT_SLEEP(t, f->sleep_first);                                             \
+    if (f->raise_self)                                                       \
+        MT_RAISE(t, f->raise_self, "owner raised");                          \
+    MT_EXIT(t); /* no join: a child's error becomes its own */               \
+    MT_END(t)
+
+static int owner_a(mt_task *t) { OWNER_BODY(t); }
+static int owner_b(mt_task *t) { OWNER_BODY(t); } /* another name */
+
+static void test_adopted_error_report_name(void **state)
+{
+    struct env e;
+    struct rv_owner o;
+    (void)state;
+
+    env_init(&e);
+    memset(&o, 0, sizeof o);
+    o.k[0].sleep = 1; o.k[0].raise = MT_EUSER - 1; /* fails first */
+    o.k[1].sleep = 1; /* ends before the owner does */
+    o.sleep_first = 20;
+    assert_int_equal(mt_sched_add(&e.s, &o.task, owner_a), 0);
+    assert_int_equal(mt_sched_run(&e.s), MT_EUNHANDLED);
+    assert_int_equal(mt_err(&o.task), MT_EUSER - 1);
+    assert_int_equal(e.rep.count, 1);
+    assert_ptr_equal(e.rep.task, &o.task);
+    if (MT_DUMP) { /* the name is asked of the function */
+        assert_non_null(e.rep.name);
+        assert_string_equal(e.rep.name, "owner_a");
+    }
+}
+
+/* A top-level owner that raises with live children goes CLOSING and leaves
+ * s->fail_name set to its name; another top-level owner adopting a group
+ * error in that window is reported under the first one's name. */
+static void test_stale_fail_name(void **state)
+{
+    struct env e;
+    struct rv_owner a, b;
+    (void)state;
+
+    env_init(&e);
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.k[0].sleep = a.k[1].sleep = 100; /* live when `a` raises */
+    a.sleep_first = 20;
+    a.raise_self = MT_EUSER - 7;
+    b.k[0].sleep = 1; b.k[0].raise = MT_EUSER - 1;
+    b.k[1].sleep = 1;
+    b.sleep_first = 20;
+    assert_int_equal(mt_sched_add(&e.s, &a.task, owner_a), 0);
+    assert_int_equal(mt_sched_add(&e.s, &b.task, owner_b), 0);
+    {
+        mt_time now;
+        for (now = 1000; now <= 1020; now++) {
+            (void)step(&e, now);
+            if (e.rep.count)
+                break;
+        }
+    }
+    assert_int_equal(e.rep.count, 1);
+    assert_ptr_equal(e.rep.task, &b.task);
+    if (MT_DUMP) {
+        assert_non_null(e.rep.name);
+        assert_string_equal(e.rep.name, "owner_b");
+    }
+    (void)mt_sched_run(&e.s);
+}
+
+/* ==== 3. An idle group of a CLOSING owner still accepts children ========= */
+
+/* The owner has two groups: A with a long child, B whose only child ended.
+ * The owner ends (MT_EXIT): A's child is cancelled, the owner waits
+ * (CLOSING). A's child, handling its cancellation, starts a child in B:
+ * the header says MT_SPAWN raises MT_ECANCELED once the group's owner has
+ * ended; it is accepted, never cancelled, and the owner's end waits for it
+ * to run its whole course. */
+struct rv_late;
+struct rv_two {
+    mt_task task;
+    mt_group a, b;
+    mt_task *sa[1], *sb[2];
+    struct rv_sleeper b0, b1;
+    struct rv_late *la;
+};
+
+struct rv_late {
+    mt_task task;
+    struct rv_two *o;
+    int spawn_err;
+};
+
+static int rv_late(mt_task *t)
+{
+    struct rv_late *f = (struct rv_late *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_SLEEP(t, 1000));
+    /* cancelled: the owner has ended; try to start one more in B */
+    MT_CATCH(t, MT_SPAWN(t, &f->o->b, &f->o->b1.task, rv_sleeper));
+    f->spawn_err = mt_err(t);
+    MT_END(t);
+}
+
+static int rv_two(mt_task *t)
+{
+    struct rv_two *f = (struct rv_two *)t;
+    MT_BEGIN(t);
+    assert_int_equal(mt_group_init(&f->a, f->sa, 1), 0);
+    assert_int_equal(mt_group_init(&f->b, f->sb, 2), 0);
+    MT_SPAWN(t, &f->a, &f->la->task, rv_late);
+    MT_SPAWN(t, &f->b, &f->b0.task, rv_sleeper);
+    MT_SLEEP(t, 5); /* b0 (sleep 1) has ended: B is open, none live */
+    MT_EXIT(t);
+    MT_END(t);
+}
+
+static void test_spawn_into_idle_group_of_closing_owner(void **state)
+{
+    struct env e;
+    struct rv_two o;
+    struct rv_late l;
+    mt_time now;
+    (void)state;
+
+    env_init(&e);
+    memset(&o, 0, sizeof o);
+    memset(&l, 0, sizeof l);
+    o.la = &l;
+    l.o = &o;
+    o.b0.sleep = 1;
+    o.b1.sleep = 3000;
+    assert_int_equal(mt_sched_add(&e.s, &o.task, rv_two), 0);
+    for (now = 1000; mt_state(&o.task) >= MT_RUNNABLE && now < 6000; now++)
+        (void)step(&e, now);
+    assert_int_equal(l.spawn_err, MT_ECANCELED);
+    assert_true(now - 1 < 1100);
+}
+
+
+/* ==== 4. A join in its deadline's tick ==================================== */
+/* Both children are woken (event set) in the tick the join's deadline
+ * falls in: they complete without seeing the cancellation, and hand their
+ * outcome over, as MT_AWAIT's child would: no MT_ETIMEDOUT. */
+struct rv_evkid { mt_task task; mt_event *e; };
+static int rv_evkid(mt_task *t)
+{
+    struct rv_evkid *f = (struct rv_evkid *)t;
+    MT_BEGIN(t);
+    MT_EVENT_WAIT(t, f->e, MT_FOREVER);
+    MT_END(t);
+}
+struct rv_evjoin { mt_task task; mt_group g; mt_task *s[2]; struct rv_evkid k[2]; int err; };
+static int rv_evjoin(mt_task *t)
+{
+    struct rv_evjoin *f = (struct rv_evjoin *)t;
+    MT_BEGIN(t);
+    mt_group_init(&f->g, f->s, 2);
+    MT_SPAWN(t, &f->g, &f->k[0].task, rv_evkid);
+    MT_SPAWN(t, &f->g, &f->k[1].task, rv_evkid);
+    MT_CATCH(t, MT_JOIN(t, &f->g, 50));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+static void test_join_deadline_tick(void **state)
+{
+    struct env e;
+    struct rv_evjoin j;
+    mt_event ev_;
+    (void)state;
+    env_init(&e);
+    mt_event_init(&ev_);
+    memset(&j, 0, sizeof j);
+    j.k[0].e = j.k[1].e = &ev_;
+    assert_int_equal(mt_sched_add(&e.s, &j.task, rv_evjoin), 0);
+    (void)step(&e, 1000);
+    (void)step(&e, 1000);
+    mt_event_set(&ev_);          /* both woken ...                     */
+    (void)step(&e, 1050);        /* ... in the deadline's tick          */
+    assert_int_equal(mt_sched_run(&e.s), 0);
+    assert_int_equal(mt_state(&j.k[0].task), MT_DONE);
+    assert_int_equal(mt_state(&j.k[1].task), MT_DONE);
+    assert_int_equal(j.err, 0);
+}
+
+
+/* An owner that ends with its own error keeps it; the group's error, that
+ * no join raised, is counted. */
+static void test_owner_error_stands(void **state)
+{
+    struct env e;
+    struct rv_owner o;
+    (void)state;
+
+    env_init(&e);
+    memset(&o, 0, sizeof o);
+    o.k[0].sleep = 1;
+    o.k[0].raise = MT_EUSER - 1;
+    o.k[1].sleep = 1;
+    o.sleep_first = 20;
+    o.raise_self = MT_EUSER - 7;
+    assert_int_equal(mt_sched_add(&e.s, &o.task, owner_a), 0);
+    assert_int_equal(mt_sched_run(&e.s), MT_EUNHANDLED);
+    assert_int_equal(mt_err(&o.task), MT_EUSER - 7);
+    assert_int_equal(mt_group_lost(&o.g), 1);
+    assert_int_equal(e.rep.count, 1);
+    assert_sched_empty(&e.s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1321,6 +1653,12 @@ int main(void)
         cmocka_unit_test(test_shield_join),
         cmocka_unit_test(test_stranded_join),
         cmocka_unit_test(test_stranded_not_joined),
+        cmocka_unit_test(test_sticky_stale_saw),
+        cmocka_unit_test(test_adopted_error_report_name),
+        cmocka_unit_test(test_stale_fail_name),
+        cmocka_unit_test(test_spawn_into_idle_group_of_closing_owner),
+        cmocka_unit_test(test_join_deadline_tick),
+        cmocka_unit_test(test_owner_error_stands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@ mkdir -p "$out"
 W="-std=c99 -Wall -Wextra -Wpedantic -Werror -Os -ffunction-sections -fdata-sections"
 ARM="arm-none-eabi-gcc $W -mthumb -ffreestanding -fno-tree-loop-distribute-patterns"
 RV="riscv64-unknown-elf-gcc $W -march=rv32imac -mabi=ilp32 -ffreestanding -fno-tree-loop-distribute-patterns"
-AVR="avr-gcc $W -mmcu=atmega328p -DF_CPU=16000000UL -DMT_FUNC=0 -DMT_FILE=0 -DMT_DUMP=0"
+AVR="avr-gcc $W -mmcu=atmega328p -DF_CPU=16000000UL -DMT_FUNC=0 -DMT_FILE=0 -DMT_DUMP=0 -DMT_MSGS=0"
 T=tests/target
 fail=0
 

@@ -85,13 +85,13 @@ static int turn(mt_task *t)
     MT_END(t);
 }
 
-struct kid { mt_task task; int value; int fail; };
+struct kid { mt_task task; int value; int fail; long ms; };
 
 static int kid(mt_task *t)
 {
     struct kid *f = (struct kid *)t;
     MT_BEGIN(t);
-    MT_SLEEP(t, 3);
+    MT_SLEEP(t, f->ms ? f->ms : 3);
     if (f->fail)
         MT_RAISE(t, MT_EUSER - 1, "kid");
     f->value = 42;
@@ -117,6 +117,40 @@ static int parent(mt_task *t)
     MT_CATCH(t, MT_AWAIT(t, &f->k.task, kid, 1)); /* kid needs 3 ticks */
     f->timed_out = mt_err(t);
     f->kid_state = mt_state(&f->k.task);
+    MT_END(t);
+}
+
+/* A task group: join all, an error that rises at the join, a race. */
+struct grouper {
+    mt_task task;
+    mt_group g;
+    mt_task *slots[2];
+    struct kid k[2];
+    int all, err, loser_state;
+    mt_task *first;
+};
+
+static int grouper(mt_task *t)
+{
+    struct grouper *f = (struct grouper *)t;
+    MT_BEGIN(t);
+    mt_group_init(&f->g, f->slots, 2);
+    MT_SPAWN(t, &f->g, &f->k[0].task, kid);
+    MT_SPAWN(t, &f->g, &f->k[1].task, kid);
+    MT_JOIN(t, &f->g, MT_FOREVER);
+    f->all = f->k[0].value + f->k[1].value;
+    f->k[1].fail = 1;
+    MT_SPAWN(t, &f->g, &f->k[0].task, kid);
+    MT_SPAWN(t, &f->g, &f->k[1].task, kid);
+    MT_CATCH(t, MT_JOIN(t, &f->g, MT_FOREVER));
+    f->err = mt_err(t);
+    f->k[1].fail = 0;
+    f->k[0].ms = 100;
+    MT_SPAWN(t, &f->g, &f->k[0].task, kid);
+    MT_SPAWN(t, &f->g, &f->k[1].task, kid);
+    MT_JOIN_FIRST(t, &f->g, 1, MT_FOREVER);
+    f->first = mt_group_first(&f->g);
+    f->loser_state = mt_state(&f->k[0].task);
     MT_END(t);
 }
 
@@ -288,6 +322,17 @@ int main(void)
     CHECK(p.caught == MT_EUSER - 1);
     CHECK(p.timed_out == MT_ETIMEDOUT);
     CHECK(p.kid_state == MT_CANCELLED);
+
+    {
+        static struct grouper g;
+        mt_sched_add(&sched, &g.task, grouper);
+        CHECK(mt_sched_run(&sched) == 0);
+        CHECK(g.all == 84);
+        CHECK(g.err == MT_EUSER - 1);
+        CHECK(g.first == &g.k[1].task);
+        CHECK(g.loser_state == MT_CANCELLED);
+        CHECK(mt_state(&g.task) == MT_DONE);
+    }
 
     ntrail = 0;
     s1.ms = 30, s1.c = '3';
