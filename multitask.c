@@ -277,6 +277,28 @@ static mt_group *mt__group_after(const mt_task *u, const mt_task *t)
     return mt__is_group(p) && MT__GROUP_OF(p)->owner == t ? MT__GROUP_OF(p) : NULL;
 }
 
+/* What the core asks of a group. On bare metal it goes through the
+ * group's ops, which MT_SPAWN sets when it opens the group: a program that
+ * starts no group links none of the group code (about 1.4 KB on a
+ * Cortex-M0). Hosted, the calls are direct: the compiler inlines them, and
+ * a child's end costs about 30 instructions less. */
+struct mt__gops {
+    int (*end)(mt_sched *s, mt_task *t, int *r);
+    void (*failed)(mt_sched *s, mt_group *g, mt_task *c, int code, const char *msg);
+    mt_task *(*left)(mt_sched *s, mt_group *g, mt_task *c, int code, int saw);
+    void (*cancel)(mt_group *g);
+};
+static int mt__groups_end(mt_sched *s, mt_task *t, int *r);
+static void mt__group_failed_child(mt_sched *s, mt_group *g, mt_task *c, int code,
+                                   const char *msg);
+static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code, int saw);
+static void mt__group_cancel(mt_group *g);
+#if MT_POSIX
+#define MT__GOP(g, direct, op) direct
+#else
+#define MT__GOP(g, direct, op) (g)->ops->op
+#endif
+
 #define MT__FOR_GROUPS(g, t)                                                 \
     for ((g) = mt__group_after((t), (t)); (g); (g) = mt__group_after(&(g)->node, (t)))
 
@@ -849,8 +871,22 @@ static void mt__unpark_timer(mt_sched *s, mt_task *t)
 #if MT_IO
 static void mt__io_del(mt_sched *s, mt_task *t); /* the backend's (I/O) */
 #endif
-static void mt__cancel_kids(mt_task *t); /* see "Task groups" */
-static void mt__cancel_groups(mt_task *t);
+/* t is being cancelled: the children of its open groups first. */
+static void mt__cancel_groups(mt_task *t)
+{
+    mt_group *g;
+    MT__FOR_GROUPS(g, t)
+        MT__GOP(g, mt__group_cancel, cancel)(g);
+}
+
+/* A timer or a cancel passes to the child t awaits, or the group it joins. */
+static void mt__cancel_kids(mt_task *t)
+{
+    if (MT__ST(t) == MT__S_CHILD)
+        (void)mt_cancel((mt_task *)t->w.obj);
+    else
+        MT__GOP((mt_group *)t->w.obj, mt__group_cancel, cancel)((mt_group *)t->w.obj);
+}
 
 /* MT_CHOOSE's stand-ins (see "Waiting for the first of several") act
  * through their fn, so that a program without MT_CHOOSE links none of it:
@@ -1172,11 +1208,8 @@ static void mt__report(mt_sched *s, mt_task *t)
 #endif
 }
 
-static int mt__groups_end(mt_sched *s, mt_task *t, int *r);
 static const char *mt__name_of(mt_sched *s, mt_task *t);
-static void mt__group_failed_child(mt_sched *s, mt_group *g, mt_task *c, int code,
-                                   const char *msg);
-static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code, int saw);
+
 
 /* Hand a child's ending to its parent. A cancel of the parent wins over
  * the child's outcome. So does the parent's timeout, unless the child
@@ -1208,7 +1241,7 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     const char *msg = NULL;
 
     if (g && g->owner == t) { /* t owns open groups: they end first */
-        if (mt__groups_end(s, t, &r))
+        if (MT__GOP(g, mt__groups_end, end)(s, t, &r))
             return NULL; /* it waits for their children */
         p = mt__parent_of(t);
         g = p && mt__is_group(p) ? MT__GROUP_OF(p) : NULL;
@@ -1228,7 +1261,7 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
             s->failed++;
             mt__report(s, t);
         } else if (g && code != MT_ECANCELED) {
-            mt__group_failed_child(s, g, t, code, msg);
+            MT__GOP(g, mt__group_failed_child, failed)(s, g, t, code, msg);
         }
     } else {
         (void)mt__out_set(t, 0, NULL);
@@ -1246,7 +1279,7 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     }
     s->finishing = NULL;
     if (g)
-        return mt__group_left(s, g, t, code, seen);
+        return MT__GOP(g, mt__group_left, left)(s, g, t, code, seen);
     if (p)
         mt__deliver(s, p, code, msg, seen && p->err);
     return p;
@@ -1278,8 +1311,16 @@ MT_API int mt_group_init(mt_group *g, mt_task **slots, int cap)
     return 0;
 }
 
+#if !MT_POSIX /* hosted, no pointers to them: the compiler inlines them */
+static const struct mt__gops mt__group_ops = {mt__groups_end, mt__group_failed_child,
+                                              mt__group_left, mt__group_cancel};
+#endif
+
 static void mt__group_open(mt_group *g, mt_task *t)
 {
+#if !MT_POSIX
+    g->ops = &mt__group_ops;
+#endif
     g->owner = t;
     g->first = g->failed = NULL;
     g->msg = NULL;
@@ -1314,14 +1355,6 @@ static void mt__group_cancel(mt_group *g)
             (void)mt_cancel(g->slots[i]);
 }
 
-/* t is being cancelled: the children of its open groups first. */
-static void mt__cancel_groups(mt_task *t)
-{
-    mt_group *g;
-    MT__FOR_GROUPS(g, t)
-        mt__group_cancel(g);
-}
-
 static int mt__groups_busy(const mt_task *t)
 {
     mt_group *g;
@@ -1329,15 +1362,6 @@ static int mt__groups_busy(const mt_task *t)
         if (g->live)
             return 1;
     return 0;
-}
-
-/* A timer or a cancel passes to the child t awaits, or the group it joins. */
-static void mt__cancel_kids(mt_task *t)
-{
-    if (MT__ST(t) == MT__S_CHILD)
-        (void)mt_cancel((mt_task *)t->w.obj);
-    else
-        mt__group_cancel((mt_group *)t->w.obj);
 }
 
 /* A free slot at hi, packing the live children to the front if need be. */
@@ -1477,36 +1501,15 @@ static void mt__group_failed_child(mt_sched *s, mt_group *g, mt_task *c, int cod
     mt__report(s, c);
 }
 
-/* Child c of g ended (code: its error, 0 if it completed) and its finally
- * pass ran. Returns the task to resume next, as an awaited child's end
- * does: the owner when its join is over, or the owner's parent when the
- * owner was waiting to end and now has. */
-static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code, int saw)
+/* The last child of g has ended: an owner that joins g resumes (returned),
+ * one that waits to end ends when its other groups are idle too. */
+#if defined(__GNUC__)
+__attribute__((__noinline__)) /* keeps mt__group_left small: inlined */
+#endif
+static mt_task *mt__group_idle(mt_sched *s, mt_group *g)
 {
     mt_task *o = g->owner;
-    unsigned i = g->lo;
 
-    if (g->slots[i] == c) { /* the oldest: the usual order */
-        g->lo++;
-    } else {
-        while (i + 1u < g->hi && g->slots[i] != c)
-            i++;
-        g->slots[i] = NULL;
-    }
-    g->live--;
-    g->saw |= (unsigned char)saw;
-    while (g->lo < g->hi && !g->slots[g->lo])
-        g->lo++;
-    if (!code) {
-        if (!g->first)
-            g->first = c;
-        if (g->done < 0xFFFF)
-            g->done++;
-        if (g->want && g->done >= g->want && !g->cancelling)
-            mt__group_cancel(g);
-    }
-    if (g->live)
-        return NULL;
     if (MT__ST(o) == MT__S_JOIN && o->w.obj == g) {
         mt__unpark_timer(s, o);
         mt__group_close(g);
@@ -1518,6 +1521,35 @@ static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code, i
         return mt__finish(s, o, o->err ? MT__FAILED : MT__FINISH);
     }
     return NULL;
+}
+
+/* Child c of g ended (code: its error, 0 if it completed) and its finally
+ * pass ran. Returns the task to resume next, as an awaited child's end
+ * does: the owner when its join is over, or the owner's parent when the
+ * owner was waiting to end and now has. */
+static mt_task *mt__group_left(mt_sched *s, mt_group *g, mt_task *c, int code, int saw)
+{
+    unsigned i = g->lo;
+
+    if (g->slots[i] == c) { /* the oldest: the usual order */
+        g->lo++;
+    } else {
+        while (i + 1u < g->hi && g->slots[i] != c)
+            i++;
+        g->slots[i] = NULL;
+    }
+    g->saw |= (unsigned char)saw;
+    while (g->lo < g->hi && !g->slots[g->lo])
+        g->lo++;
+    if (!code) {
+        if (!g->first)
+            g->first = c;
+        if (g->done < 0xFFFF)
+            g->done++;
+        if (g->want && g->done >= g->want && !g->cancelling)
+            mt__group_cancel(g);
+    }
+    return --g->live ? NULL : mt__group_idle(s, g);
 }
 
 MT_API mt_task *mt_group_first(const mt_group *g) { return g ? g->first : NULL; }

@@ -730,8 +730,11 @@ enum mt_state {
  * for them. The group records its children in `slots`, an array of the
  * user's (one entry per live child: size it for the most children live at
  * once). Its fields are private. */
+struct mt__gops;
+
 typedef struct mt_group {
     mt_task node;            /* stands between the children and the owner */
+    const struct mt__gops *ops; /* set when it opens (multitask.c) */
     mt_task *owner;          /* the task that opened it */
     mt_task **slots;         /* children in slots[lo, hi) (NULL: ended) */
     mt_task *first, *failed; /* the first child to complete; to fail */
