@@ -282,12 +282,14 @@ static mt_group *mt__group_after(const mt_task *u, const mt_task *t)
  * starts no group links none of the group code (about 1.4 KB on a
  * Cortex-M0). Hosted, the calls are direct: the compiler inlines them, and
  * a child's end costs about 30 instructions less. */
+#if !MT_POSIX
 struct mt__gops {
     int (*end)(mt_sched *s, mt_task *t, int *r);
     void (*failed)(mt_sched *s, mt_group *g, mt_task *c, int code, const char *msg);
     mt_task *(*left)(mt_sched *s, mt_group *g, mt_task *c, int code, int saw);
     void (*cancel)(mt_group *g);
 };
+#endif
 static int mt__groups_end(mt_sched *s, mt_task *t, int *r);
 static void mt__group_failed_child(mt_sched *s, mt_group *g, mt_task *c, int code,
                                    const char *msg);
