@@ -734,7 +734,9 @@ struct mt__gops;
 
 typedef struct mt_group {
     mt_task node;            /* stands between the children and the owner */
+#if !MT_POSIX
     const struct mt__gops *ops; /* set when it opens (multitask.c) */
+#endif
     mt_task *owner;          /* the task that opened it */
     mt_task **slots;         /* children in slots[lo, hi) (NULL: ended) */
     mt_task *first, *failed; /* the first child to complete; to fail */
