@@ -941,6 +941,14 @@ static int mt__fire(mt_sched *s, mt_task *t)
     if (how & MT__K_SLEEP) {
         mt__wake(s, t, 0);
     } else if (how & MT__K_CHILD) { /* it resumes once the child (the */
+        if (MT__ST(t) == MT__S_JOIN) {
+            mt_group *g = (mt_group *)t->w.obj;
+            if (g->want && g->done >= g->want) { /* won: the deadline is void */
+                mt__ever_add(s, t);
+                return 0;
+            }
+            g->saw = 0; /* only that cancellation counts */
+        }
         mt__out_verdict(t, MT_ETIMEDOUT); /* group's children) ended */
         mt__ever_add(s, t);
         mt__cancel_kids(t);
@@ -1033,6 +1041,8 @@ static int mt__wait_flagged(mt_task *t, long timeout)
         return mt__out_set(t, MT_EINVAL, MT__M("timeout out of range"));
     if (timeout < 0 && (t->bits & MT__F_SHIELD))
         return mt__out_set(t, MT_EINVAL, MT__SHIELD_FOREVER);
+    if (t->bits & MT__F_CANCEL)
+        t->bits |= MT__SAW; /* a shielded wait of a cancelled task */
     (void)mt__out_set(t, 0, NULL);
     return MT__PROCEED;
 }
@@ -1417,8 +1427,8 @@ MT_API void mt__spawn(mt_task *t, mt_group *g, mt_task *c, mt_fn fn)
  * as MT_AWAIT's child may); else success. */
 static int mt__group_verdict(mt_task *t, mt_group *g)
 {
-    int won = g->want && g->done >= g->want;
-    mt__out_arrive(t, g->err, g->msg, g->err || won || !g->saw);
+    int late = !(t->bits & MT__F_CANCEL) && (g->err || !g->saw);
+    mt__out_arrive(t, g->err, g->msg, late);
     return MT__GO;
 }
 
@@ -3894,8 +3904,10 @@ MT_API int mt_cancel(mt_task *t)
     if (!MT__LIVE(t))
         return 0;
     t->bits |= MT__F_CANCEL;
-    if (t->bits & MT__F_SHIELD)
-        return 0; /* in a shielded wait: ended at its next wait after it */
+    if (t->bits & MT__F_SHIELD) {
+        t->bits |= MT__SAW; /* it ends cancelled, at its next wait or end */
+        return 0;
+    }
     mt__cancel_groups(t); /* children first, deepest first */
     how = MT__HOW(t);
     if (how & MT__K_CHILD) { /* it resumes once the child (the group) ended */

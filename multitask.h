@@ -786,7 +786,8 @@ MT_API int mt_group_init(mt_group *g, mt_task **slots, int cap);
 /* MT_JOIN, but done once n children (1..65535; 0 joins all, as MT_JOIN)
  * have completed (ended without error) since the group was opened: the
  * others are cancelled, and the join returns once they have ended too
- * (their cleanup has run; a deadline that passes meanwhile does not count).
+ * (their cleanup has run; a deadline that passes once the n are in does
+ * not count).
  * mt_group_first names the first child that completed; each child's
  * mt_state says how it ended (MT_DONE: it completed). If every child ends
  * with fewer than n completed, the join returns all the same. Errors and
@@ -920,8 +921,9 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which);
  * still flush, say goodbye or shut down. The wait runs even if the task
  * was cancelled, and a cancel while it waits does not interrupt it (nor
  * the child it awaits or the group it joins): the task is ended at its
- * next wait after it. A wait with MT_FOREVER is refused (MT_EINVAL); keep
- * each bounded. */
+ * next wait after it, and ends MT_CANCELLED if it ends first. A wait with
+ * MT_FOREVER is refused (MT_EINVAL); keep each bounded, and their number
+ * too (a cancel does not end a loop of shielded waits). */
 #define MT_SHIELD(t, wait)                                                   \
     do {                                                                     \
         (t)->bits |= MT__F_CATCH | MT__F_SHIELD;                             \

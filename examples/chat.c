@@ -68,11 +68,15 @@ struct conn {
     struct msg store[QUEUE_LEN];
     struct msg drop;
     int fd, id, slot, closing, full;
+    int senders;           /* readers waiting, or about to resume, on q */
+    struct conn *prev, *next; /* every live connection, in or out of the table */
     long long full_since;  /* ms; valid while full */
 };
 
 static struct conn *clients[MAX_CLIENTS];
 static int nslots; /* slots ever used: the broadcast scans these */
+static struct conn *live; /* all connections until they end: shutdown cancels
+                             them all, also those out of the table already */
 
 static long long now_ms(void)
 {
@@ -135,8 +139,10 @@ static int reader(mt_task *t)
             p = clients[f->i];
             if (!p || p == c || mt_queue_try_put(&p->q, &f->msg) == 0)
                 continue;
-            f->peer = p; /* it stays until we are off its queue: see conn */
+            f->peer = p; /* it stays until we have resumed: see conn */
+            f->peer->senders++;
             MT_CATCH(t, MT_QUEUE_PUT(t, &f->peer->q, &f->msg, slow_left(f->peer)));
+            f->peer->senders--;
             if (mt_err(t) == MT_ECANCELED)
                 MT_EXIT(t);
             if (mt_err(t) == MT_ETIMEDOUT && !f->peer->closing) {
@@ -185,7 +191,7 @@ static int conn_drain(struct conn *c)
 {
     while (mt_queue_try_get(&c->q, &c->drop) == 0) {
     }
-    return mt_queue_free(&c->q) == MT_EBUSY;
+    return c->senders > 0 || mt_queue_free(&c->q) == MT_EBUSY;
 }
 
 static int conn_task(mt_task *t)
@@ -205,6 +211,12 @@ static int conn_task(mt_task *t)
         MT_SHIELD(t, MT_YIELD(t));
     MT_FINALLY(t);
     conn_leave(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        live = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     close(c->fd);
     free(c);
     MT_END(t);
@@ -232,6 +244,10 @@ static void join(int fd)
     hello.len = (size_t)snprintf(hello.text, MSG_MAX, "* welcome, you are user%d\n", c->id);
     mt_queue_try_put(&c->q, &hello); /* the queue is empty: it fits */
     clients[slot] = c;
+    c->next = live;
+    if (live)
+        live->prev = c;
+    live = c;
     if (slot >= nslots)
         nslots = slot + 1;
     mt_add(&c->task, conn_task);
@@ -273,14 +289,13 @@ static void on_stop(int signo)
 
 static int stopper(mt_task *t)
 {
-    int i;
+    struct conn *c;
     MT_BEGIN(t);
     MT_SIGNAL_WAIT(t, &stop_signal, MT_FOREVER);
     fprintf(stderr, "chat: shutting down\n");
     mt_cancel(&lst.task);
-    for (i = 0; i < nslots; i++)
-        if (clients[i])
-            conn_close(clients[i]);
+    for (c = live; c; c = c->next) /* a cancel ends none at once: the list holds */
+        conn_close(c);
     MT_END(t);
 }
 

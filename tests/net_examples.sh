@@ -126,6 +126,8 @@ chat_tests() {
     send 'still here\n' >/dev/null
     check "chat serves on after the disconnect" retry 100 grep -q ': still here$' "$tmp/b.out"
     stop chat
+    check "chat exits at once on SIGTERM, with a stuck client that half-closed" \
+        timeout 30 python3 "$(dirname "$0")/chat_shutdown.py" "$bin/chat"
 }
 
 # ---- kvserver --------------------------------------------------------------
