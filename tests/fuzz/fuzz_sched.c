@@ -16,10 +16,14 @@
  * get/put, event, semaphore, condition, signal, await of a child running
  * its own program, up to three deep; MT_WAIT_FD, MT_READ and MT_SEND on a
  * pair's A; MT_CHOOSE over queues, events, semaphores and the pairs'
- * descriptors), each with or without MT_CATCH, and
- * steps that do not wait (raise, exit, signal a semaphore, set, flag,
- * try_put/try_get, post a signal, cancel or add another top-level task,
- * loop).
+ * descriptors; MT_JOIN and MT_JOIN_FIRST of the task's group; MT_SHIELD
+ * around a sleep, an event wait, an await or a join), each with or without
+ * MT_CATCH, and steps that do not wait (raise, exit, signal a semaphore,
+ * set, flag, try_put/try_get, post a signal, cancel any task or add another
+ * top-level task, loop; mt_group_init of the task's group, MT_SPAWN of a
+ * child running its own program into it or into the group the task runs
+ * in, in frames of their own: groups nest, each frame's group outliving
+ * its task).
  *
  * The model is a second, simple account of the same events. It predicts
  * which wait completes at once and with what; which waiter a put, get,
@@ -41,8 +45,25 @@
  *   past a deadline the wait has ended; has_timeouts and the timer count
  *   agree; the idle hook waits exactly up to the earliest deadline;
  * - endings: state and error (a child's error reaches its parent, caught or
- *   not; a cancelled task ends at its next wait), reports of failed
+ *   not; a cancelled task ends at its next wait; sticky: one that saw its
+ *   own cancellation ends cancelled however it ended), reports of failed
  *   top-level tasks, mt_sched_live, every task's mt_state;
+ * - task groups (README "Task groups"): mt_group_init's and each spawn's
+ *   result (MT_EINVAL, MT_EBUSY, MT_ECANCELED, MT_ENOMEM); children run
+ *   from the next cycle; the first failure (not MT_ECANCELED) cancels the
+ *   siblings at once (in the order they started, each one's own children
+ *   first), later ones are reported and counted; a join returns at once on
+ *   a group closed or without children, else as the last child ends, the
+ *   owner resuming in that cycle, with its cancel, the group's error and
+ *   message, its timeout (unless the children's outcome stands, see
+ *   join_verdict) or success; MT_JOIN_FIRST's n cancel the rest; a cancel
+ *   reaches an owner's children first; an owner that ends with children
+ *   live cancels them and waits (MT_WAITING, live) before it finishes,
+ *   taking an error no join raised or counting it lost; mt_group_first,
+ *   _failed, _lost, _live, the owner and cancelling after every step;
+ * - MT_SHIELD: the wait runs though the task was cancelled, a cancel
+ *   meanwhile only flags it (its child and group go on), MT_FOREVER is
+ *   refused; the task ends at its next wait after;
  * - queues: every item is a unique id; each get returns the model's next id
  *   (promised items first to woken getters); len, empty, full, the promised
  *   counts; put = got + left, and at the end the queues drain to exactly the
@@ -88,7 +109,8 @@
  * every signal (nothing). The harness allocates nothing (the library's
  * unbounded queue does); descriptors: a self-pipe per scheduler, an epoll
  * instance, and the two pairs at fixed numbers (900-903); work is bounded (MAXOPS operations, MAXCYC cycles, programs of PLEN
- * steps that loop at most 4 times).
+ * steps that loop at most 4 times; teardown moves the clock on while a
+ * shielded wait, which no cancel ends, is pending).
  *
  * FUZZ_TRACE=1 in the environment traces the model's events. */
 #define _POSIX_C_SOURCE 200809L
@@ -97,6 +119,7 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +144,10 @@ enum {
     NSLOT = 32, DEPTH = 4, NQ = 4, NE = 2, NS = 2, NFLAG = 4,
     NSCH = 2, NSG = 3, /* schedulers (the main one and a second), signals */
     MAXOPS = 4096, MAXCYC = 4096, MAXPROG = 1024, PLEN = 8,
-    MAXIDS = 4096, RQN = 256, NFRAMES = NSLOT * DEPTH,
+    /* group children: rows of frames after the top-level slots' (each a
+     * child at depth 0 and its awaited chain); a group's slots */
+    NGROW = 8, NROW = NSLOT + NGROW, GCAP = 4,
+    MAXIDS = 4096, RQN = 256, NFRAMES = NROW * DEPTH,
     NP = 2, FD0 = 900, INQ_MAX = 64 /* descriptor pairs, at FD0 + 2p (A) and + 1 (B) */
 };
 
@@ -132,15 +158,20 @@ enum {
 #define BK_EPOLL (MT_BACKEND == MT_BACKEND_EPOLL)
 #endif
 
-/* Program steps. The first NWAIT are waits. */
+/* Program steps. The first NWAIT are waits, and so are the last three
+ * (MT_JOIN, MT_JOIN_FIRST, and MT_SHIELD around a sleep, an event wait, an
+ * await or a join). K_GINIT and K_GSPAWN (mt_group_init, MT_SPAWN) do not
+ * wait. NK divides 150, the seeds' "caught" offset (make_corpus.py). */
 enum {
     K_YIELD, K_SLEEP, K_QGET, K_QPUT, K_EVWAIT, K_SEMWAIT, K_COND, K_AWAIT,
     K_SIGWAIT, K_FDWAIT, K_READ, K_SEND, K_CHOOSE, NWAIT,
     K_RAISE = NWAIT, K_EXIT, K_SEMSIG, K_EVSET, K_EVCLR, K_FLAG, K_TRYPUT,
-    K_TRYGET, K_LOOP, K_CANCEL, K_SPAWN, K_SIGPOST, NK
+    K_TRYGET, K_LOOP, K_CANCEL, K_SPAWN, K_SIGPOST,
+    K_GINIT, K_GSPAWN, K_JOIN, K_JOINF, K_SHIELD, NK
 };
 
 #define IO_KIND(k) ((k) == K_FDWAIT || (k) == K_READ || (k) == K_SEND)
+#define IS_WAIT(k) ((k) < NWAIT || (k) >= K_JOIN)
 
 struct step {
     uint8_t kind, catch_it, a;
@@ -167,22 +198,56 @@ static const int raise_tab[8] = {MT_EFAIL, MT_EUSER - 1, MT_EUSER - 77, MT_ECANC
                                  MT_ETIMEDOUT, 0, 7, MT_EUSER - 899};
 static const char *const msg_tab[4] = {NULL, "boom", "bang", NULL};
 static const mt_time base_tab[4] = {0, 1000, (mt_time)0 - 1500, 0x7fffff00u};
+/* mt_group_init's cap (0 and 65536: MT_EINVAL); MT_JOIN_FIRST's n (-1:
+ * MT_EINVAL); the waits MT_SHIELD runs */
+static const int cap_tab[8] = {1, 2, 3, GCAP, 0, 65536, 2, 1};
+static const int jf_tab[4] = {1, 2, 3, -1};
+static const int shield_tab[4] = {K_SLEEP, K_EVWAIT, K_AWAIT, K_JOIN};
 
 /* A message the model does not predict (library texts such as "timeout
  * out of range"). */
 static const char msg_any[] = "?";
 
-/* The frame every task runs in: the interpreter's state, then the model's
- * view of the task and of its current wait. */
+/* A task group as the model sees it (README "Task groups"): its slots
+ * (cap, 0 before a valid mt_group_init), open, its owner (the task that
+ * opened it: the frame's own, or the task awaiting it or awaited by it)
+ * and when (the latest opened is the innermost), cancelling; the live
+ * children in the order they started (the order a cancel reaches them);
+ * completed, wanted (MT_JOIN_FIRST's n), later errors not raised; the
+ * first error and its child, the first child to complete; whether a child
+ * saw its cancellation. */
+struct gmod {
+    int cap, open, cancelling, nk, done, want, lost, err;
+    int saw; /* a child that ended had seen its cancellation */
+    const char *msg;
+    struct tf *kids[GCAP], *first, *failed, *owner;
+    unsigned long seq;
+};
+
+/* The frame every task runs in: its group (which outlives the task: a
+ * new task in the frame finds it as the last left it), the interpreter's
+ * state, then the model's view of the task and of its current wait. */
 struct tf {
     mt_task task;
+    mt_group grp;
+    mt_task *gslots[GCAP];
+    struct gmod gm;
+    /* from here on, reset when a task starts in the frame */
     struct tf *parent, *child;
+    struct tf *gown; /* a group child: the frame whose group it runs in */
     int slot, depth, prog, pc, loops;
     int sch; /* a top-level task: the scheduler it is in (sch_of) */
     unsigned char qitem[8];
     mt_time deadline;
     /* the task */
     int started, ended, fresh, incall, cancel, doomed, inrq;
+    int closing;     /* ended with children live: waits for them (CLOSING) */
+    int raising;     /* its step raises (MT_RAISE, an uncaught MT_SPAWN) */
+    /* MT_SPAWN: the group, the child, what it returns, caught, made */
+    mt_group *sp_g;
+    struct tf *sp_c;
+    int sp_err, sp_catch, sp_call;
+    const char *sp_msg;
     int end_set, end_err; /* how it must end, once its body said */
     const char *end_msg;
     int raise_code;
@@ -191,8 +256,10 @@ struct tf {
     unsigned long calls, fin_runs;
     /* its current wait */
     int w_kind, w_obj, w_catch, w_ylike, w_until, w_pending, w_parked, w_imm;
+    int w_shield, w_nf; /* inside MT_SHIELD; MT_JOIN_FIRST's n (0: MT_JOIN) */
     int w_armed, w_has_v, w_v, w_imm_v;
-    int saw; /* a wait of its ended MT_ECANCELED */
+    int saw; /* it saw its own cancellation: MT_ECANCELED (a wait's, raised,
+              * a refused spawn's) while cancelled, or a shielded wait then */
     const char *w_msg, *w_imm_msg;
     long w_tmo;
     uint64_t w_start, w_deadline;
@@ -250,12 +317,13 @@ static struct {
     int in_cycle, cycle_begun, tearing;
     unsigned long cycles, cid, ops, pops; /* cid: cycles ever, the budget aside */
 
-    struct tf fr[NSLOT][DEPTH];
+    struct tf fr[NROW][DEPTH];
     long live[NSCH];
     struct tf *rq[NSCH][RQN];
     unsigned long rqh[NSCH], rqt[NSCH], rq_end; /* the run queues; rq_end: this cycle's */
     struct tf *expect_inline, *expect_final;
     uint32_t stamp, arms, next_id;
+    unsigned long gseq; /* groups opened */
     unsigned long narmed[NSCH], reports, exp_reports;
 
     struct prog progs[MAXPROG];
@@ -377,7 +445,10 @@ static int prog_parse(int depth)
         o->catch_it = (uint8_t)(b >> 7);
         o->a = (uint8_t)byte();
         o->sub = 0;
-        if (o->kind == K_AWAIT || o->kind == K_SPAWN) {
+        if (o->kind == K_SHIELD && (o->a & 3) == 2 && depth >= DEPTH - 1)
+            o->a &= (uint8_t)~3u; /* a shielded await too deep: a shielded sleep */
+        if (o->kind == K_AWAIT || o->kind == K_SPAWN || o->kind == K_GSPAWN ||
+            (o->kind == K_SHIELD && (o->a & 3) == 2)) {
             if (depth < DEPTH - 1)
                 o->sub = (uint16_t)prog_parse(depth + 1);
             else
@@ -431,13 +502,18 @@ static void fake_idle(void *arg, long ms)
         M.vnow += (uint64_t)ms;
 }
 
+/* A top-level task: neither awaited nor in a group. */
+static int top(const struct tf *f) { return !f->parent && !f->gown; }
+
+/* Reported: a failed top-level task, or a group child whose error came
+ * after its group's first (the counts are compared after each step). */
 static void on_report(mt_task *t, const char *name, void *arg)
 {
     struct tf *f = (struct tf *)t;
     (void)name;
     (void)arg;
-    CHECK(f, f->depth == 0 && mt_state(t) == MT_FAILED && mt_err(t) != MT_ECANCELED,
-          "reported a task that is not a failed top-level task");
+    CHECK(f, (top(f) || f->gown) && mt_state(t) == MT_FAILED && mt_err(t) != MT_ECANCELED,
+          "reported a task that is not a failed top-level task nor a failed group child");
     M.reports++;
 }
 
@@ -517,18 +593,62 @@ static void verdict(struct tf *f, int v, const char *msg)
 }
 
 static void io_withdrawn(struct tf *f);
+static void model_cancel(struct tf *f);
+
+/* The frames whose groups f owns, innermost (the latest opened) first: a
+ * task opens its own frame's, its awaited child's or its awaiting
+ * parent's (the group it runs in is open while it lives). Returns how
+ * many. */
+static int owned(struct tf *f, struct tf *out[3])
+{
+    struct tf *c[3];
+    int i, j, n = 0;
+    c[0] = f;
+    c[1] = f->child;
+    c[2] = f->parent;
+    for (i = 0; i < 3; i++) {
+        if (!c[i] || !c[i]->gm.open || c[i]->gm.owner != f)
+            continue;
+        for (j = n++; j > 0 && out[j - 1]->gm.seq < c[i]->gm.seq; j--)
+            out[j] = out[j - 1];
+        out[j] = c[i];
+    }
+    return n;
+}
+
+/* A group cancels its children (README "Task groups": after a failure, a
+ * winner, a timeout, its owner's cancellation or end), in the order they
+ * started, and refuses new ones until it closes. */
+static void model_gcancel(struct tf *o)
+{
+    struct gmod *g = &o->gm; /* o: the frame the group is in */
+    int i;
+    trace(o, "its group cancels %d children", g->nk);
+    g->cancelling = 1;
+    for (i = 0; i < g->nk; i++)
+        model_cancel(g->kids[i]);
+}
 
 /* mt_cancel, as README "Cancellation" tells it: children first (deepest
- * first), then the task wakes at its current wait with MT_ECANCELED; a
- * task whose wait already completed keeps its result; every task is ended
- * at its next wait. */
+ * first: those of its group, then the one it awaits), then the task wakes
+ * at its current wait with MT_ECANCELED; a task whose wait already
+ * completed keeps its result; every task is ended at its next wait. In
+ * MT_SHIELD's wait ("Cleanup that can wait") it is only flagged. */
 static void model_cancel(struct tf *f)
 {
+    struct tf *gs[3];
+    int i, n;
     if (!live(f))
         return;
     trace(f, "cancel");
     f->cancel = 1;
-    if (f->incall || f->fresh)
+    if (f->w_pending && f->w_shield) {
+        f->saw = 1; /* it ends cancelled, at its next wait or its end */
+        return;
+    }
+    for (i = 0, n = owned(f, gs); i < n; i++)
+        model_gcancel(gs[i]);
+    if (f->incall || f->fresh || f->closing)
         return; /* running: ends at its next wait; fresh: never runs its body */
     CHECK(f, f->w_pending, "model: a live task neither running, fresh nor waiting");
     switch (f->w_kind) {
@@ -544,6 +664,10 @@ static void model_cancel(struct tf *f)
         if (!f->w_has_v)
             verdict(f, MT_ECANCELED, NULL);
         model_cancel(f->child);
+        return;
+    case K_JOIN: /* resumes once its (cancelled) children ended */
+        if (!f->w_has_v)
+            verdict(f, MT_ECANCELED, NULL);
         return;
     default:
         if (f->w_ylike) {
@@ -593,6 +717,14 @@ static void model_expire(int k)
             if (!f->w_has_v)
                 verdict(f, MT_ETIMEDOUT, NULL);
             model_cancel(f->child);
+            break;
+        case K_JOIN: /* won (MT_JOIN_FIRST): the deadline is void */
+            if (f->gm.want && f->gm.done >= f->gm.want)
+                break;
+            f->gm.saw = 0; /* only the cancellation it brings counts */
+            if (!f->w_has_v)
+                verdict(f, MT_ETIMEDOUT, NULL);
+            model_gcancel(f);
             break;
         case K_SLEEP:
             verdict(f, 0, "");
@@ -1110,16 +1242,13 @@ static void io_withdrawn(struct tf *f)
 /* A descriptor wait resumed. Returns 1 if handled here. */
 static int io_resume(struct tf *f)
 {
-    if (f->w_redo) { /* starts afresh, or ends cancelled */
+    if (f->w_redo) { /* it resumes where it gave way */
         f->w_redo = f->w_ylike = f->w_parked = 0;
-        if (f->cancel) {
-            f->doomed = 1;
-            return 1;
-        }
-        f->w_has_v = 0;
+        if (f->w_has_v)
+            return 1; /* cancelled meanwhile: the operation ends MT_ECANCELED */
         f->w_call = f->calls;
         f->w_start = M.vnow;
-        io_begin(f);
+        io_try(f); /* afresh (the burst counts it as the one it resumes in) */
         return 1;
     }
     if (!f->w_woke)
@@ -1432,13 +1561,14 @@ static void io_merge(int d, int c)
 static void io_withdrawn(struct tf *f) { (void)f; }
 #endif /* FUZZ_IO */
 
-/* f starts running prog (a top-level task: in scheduler k). */
+/* f starts running prog (a top-level task or a group child: in scheduler
+ * k). Its group stays as the last task in the frame left it (closed). */
 static void frame_start(struct tf *f, int prog, int k)
 {
     struct tf *parent = f->parent, *child = f->child;
     int slot = f->slot, depth = f->depth;
     unsigned seq = f->w_seq;
-    memset((char *)f + sizeof(mt_task), 0, sizeof *f - sizeof(mt_task));
+    memset(&f->parent, 0, sizeof *f - offsetof(struct tf, parent));
     f->parent = parent;
     f->child = child;
     f->slot = slot;
@@ -1475,6 +1605,14 @@ static void do_add(struct tf *caller, int k, int slot, int prog)
     rq_push(f);
 }
 
+/* The frame a cancel names: a top-level slot's (a%32) or with a&128 a
+ * group row's (a&7), at depth a>>5&3. */
+static struct tf *frame_pick(unsigned a)
+{
+    unsigned row = (a & 128) ? NSLOT + (a & (NGROW - 1)) : a % NSLOT;
+    return &M.fr[row][(a >> 5) & 3];
+}
+
 static void do_cancel(struct tf *caller, struct tf *f)
 {
     int r;
@@ -1502,6 +1640,141 @@ static void check_msg(struct tf *f, int err, const char *want, const char *what)
     CHECK(f, strcmp(got, want) == 0, "%s: message \"%s\", expected \"%s\"", what, got, want);
 }
 
+/* ---- Task groups: the model's side -----------------------------------------
+ * README "Task groups": the first child to fail (not MT_ECANCELED) cancels
+ * its siblings at once, and its error rises at the join; later errors are
+ * reported and counted. A child leaves its group after its finally pass:
+ * the first to complete is remembered, MT_JOIN_FIRST's n completed cancel
+ * the rest; the last to leave resumes a joining owner at once (like an
+ * awaited child's parent), or lets an owner that ended with children live
+ * finish. */
+
+static void sticky(struct tf *f);
+static void saw_code(struct tf *f, int code);
+
+/* Child k failed (before its finally section). */
+static void group_failed(struct tf *k)
+{
+    struct tf *o = k->gown;
+    struct gmod *g = &o->gm;
+    if (!g->err) {
+        trace(k, "the first failure in its group: %d", k->end_err);
+        g->err = k->end_err;
+        g->msg = k->end_msg;
+        g->failed = k;
+        model_gcancel(o);
+        return;
+    }
+    trace(k, "a later failure in its group: reported");
+    g->lost++;
+    M.exp_reports++;
+}
+
+/* The task finishes now: its groups (no child live) close, innermost
+ * first, and an error of theirs that no join raised becomes the task's if
+ * it ended without one (else it is counted lost); then sticky
+ * cancellation. Its finally pass comes next. */
+static void model_finish(struct tf *f)
+{
+    struct tf *gs[3];
+    int i, n = owned(f, gs);
+    for (i = 0; i < n; i++) {
+        struct gmod *g = &gs[i]->gm;
+        if (g->err && !f->end_err) {
+            f->end_err = g->err;
+            f->end_msg = g->msg;
+        } else if (g->err) {
+            g->lost++; /* its own error stands */
+        }
+        g->open = g->cancelling = 0;
+        g->owner = NULL;
+    }
+    f->closing = 0;
+    sticky(f);
+    trace(f, "finishes with %d", f->end_err);
+    M.expect_final = f;
+}
+
+/* Children live in a group f owns. */
+static int busy(struct tf *f)
+{
+    struct tf *gs[3];
+    int i, n = owned(f, gs);
+    for (i = 0; i < n; i++)
+        if (gs[i]->gm.nk)
+            return 1;
+    return 0;
+}
+
+/* The task's body ended with err (0: normally). With children live in its
+ * groups it cancels them all (the idle ones too: no more children) and
+ * waits for them (MT_WAITING); else it finishes. */
+static void model_end(struct tf *f, int err, const char *msg)
+{
+    struct tf *gs[3];
+    int i, n;
+    f->end_set = 1;
+    f->end_err = err;
+    f->end_msg = msg;
+    f->w_pending = f->w_has_v = 0;
+    CHECK(f, !f->w_armed, "model: ended with a timer armed");
+    if (busy(f)) {
+        trace(f, "ends with %d, children live: closing", err);
+        f->closing = 1;
+        for (i = 0, n = owned(f, gs); i < n; i++)
+            model_gcancel(gs[i]);
+        return;
+    }
+    model_finish(f);
+}
+
+/* The joining owner's verdict: a cancel stands; else the group's error,
+ * or success. A timeout (README "Task groups", Timeouts: as MT_AWAIT's)
+ * stands unless a child failed meanwhile, or none of the children saw the
+ * cancellation it brought (they completed by the deadline): not if the
+ * owner was cancelled after it. */
+static void join_verdict(struct tf *o)
+{
+    const struct gmod *g = &o->gm;
+    int late = !o->cancel && (g->err || !g->saw);
+    if (!o->w_has_v || (o->w_v == MT_ETIMEDOUT && late))
+        verdict(o, g->err, g->err ? g->msg : "");
+}
+
+/* Child k's finally pass ran: it leaves its group (in frame gf, owned by
+ * o: only the frame's own task joins it). */
+static void group_left(struct tf *k)
+{
+    struct tf *gf = k->gown, *o = gf->gm.owner;
+    struct gmod *g = &gf->gm;
+    int i = 0;
+    while (i < g->nk && g->kids[i] != k)
+        i++;
+    CHECK(k, i < g->nk && o && !o->incall, "model: a child left a group it is not in");
+    for (g->nk--; i < g->nk; i++)
+        g->kids[i] = g->kids[i + 1];
+    g->saw |= k->saw;
+    if (!k->end_err) {
+        if (!g->first)
+            g->first = k;
+        g->done++;
+        if (g->want && g->done >= g->want && !g->cancelling)
+            model_gcancel(gf);
+    }
+    if (g->nk)
+        return;
+    if (o == gf && o->w_pending && o->w_kind == K_JOIN && o->w_parked) {
+        trace(o, "its join is over");
+        disarm(o);
+        join_verdict(o);
+        g->open = g->cancelling = 0;
+        g->owner = NULL;
+        M.expect_inline = o;
+    } else if (o->closing && !busy(o)) {
+        model_finish(o);
+    }
+}
+
 /* A finally pass: the task has ended as the model said it would. */
 static void on_final(struct tf *f)
 {
@@ -1513,7 +1786,7 @@ static void on_final(struct tf *f)
         CHECK(f, f->fresh && f->cancel && !M.expect_inline,
               "a finally pass the model did not expect");
         rq_pop(f); /* cancelled before its first run: it never runs its body */
-        f->end_set = 1;
+        f->saw = f->end_set = 1;
         f->end_err = MT_ECANCELED;
         f->end_msg = NULL;
     }
@@ -1523,7 +1796,8 @@ static void on_final(struct tf *f)
           end_state(f->end_err), f->end_err);
     check_msg(f, err, f->end_msg, "ended");
     CHECK(f, !f->w_armed, "model: an ended task with a timer");
-    if (f->depth == 0 && st == MT_FAILED)
+    CHECK(f, !f->closing && !busy(f), "model: ended owning groups");
+    if (top(f) && st == MT_FAILED)
         M.exp_reports++;
     f->ended = 1;
     f->fin_state = st;
@@ -1532,6 +1806,8 @@ static void on_final(struct tf *f)
     M.live[sch_of(f)]--;
     CHECK(f, mt_sched_live(S(sch_of(f))) == (unsigned long)M.live[sch_of(f)],
           "live %lu, model %ld", mt_sched_live(S(sch_of(f))), M.live[sch_of(f)]);
+    if (f->gown && f->end_err && f->end_err != MT_ECANCELED)
+        group_failed(f);
     if (f->parent) { /* the child's ending is the parent's verdict */
         struct tf *p = f->parent;
         CHECK(p, p->w_pending && p->w_kind == K_AWAIT, "model: a child ended unawaited");
@@ -1694,18 +1970,64 @@ static void ch_done(struct tf *f, int imm_)
     }
 }
 
-/* A wait is about to start: predict it. */
-static void wait_start(struct tf *f)
+/* MT_JOIN, MT_JOIN_FIRST (n w_nf): README "Task groups". A group never
+ * opened, or joined, joins at once; n children completed already cancel
+ * the others; with none live it closes now, raising its error. */
+static void join_start(struct tf *f, int bad)
 {
-    const struct step *o = &M.progs[f->prog].op[f->pc];
-    int k = o->kind;
-    long tmo = tmo_tab[o->a >> 4];
-    int bad = tmo < MT_FOREVER || tmo > MT_TIMEOUT_MAX;
+    struct gmod *g = &f->gm;
+    if (bad || f->w_nf < 0 || (g->open && g->owner != f)) { /* only its owner */
+        imm(f, MT_EINVAL, msg_any);
+        return;
+    }
+    if (!g->open) {
+        imm(f, 0, "");
+        return;
+    }
+    g->want = f->w_nf;
+    if (f->w_nf && g->done >= f->w_nf && !g->cancelling)
+        model_gcancel(f);
+    if (!g->nk) {
+        g->open = g->cancelling = 0;
+        g->owner = NULL;
+        imm(f, g->err, g->err ? g->msg : "");
+    }
+}
 
-    cyc();
-    CHECK(f, mt_sched_now(S(sch_of(f))) == vclock(),
-          "the cycle's clock reading %lu is not the clock %lu",
-          (unsigned long)mt_sched_now(S(sch_of(f))), (unsigned long)vclock());
+/* The task's group as mt_group_* (and its fields) tell it. */
+static void check_group(struct tf *f)
+{
+    const struct gmod *g = &f->gm;
+    const mt_group *gr = &f->grp;
+    CHECK(f, mt_group_live(gr) == (g->open ? g->nk : 0), "mt_group_live %d, model %d (open %d)",
+          mt_group_live(gr), g->nk, g->open);
+    CHECK(f, gr->owner == (g->open ? &g->owner->task : NULL),
+          "the group's owner is not the model's");
+    CHECK(f, !g->open || !gr->cancelling == !g->cancelling, "the group cancelling %d, model %d",
+          gr->cancelling, g->cancelling);
+    CHECK(f, mt_group_first(gr) == (g->first ? &g->first->task : NULL),
+          "mt_group_first is not the model's (slot %d depth %d)", g->first ? g->first->slot : -1,
+          g->first ? g->first->depth : -1);
+    CHECK(f, mt_group_failed(gr) == (g->failed ? &g->failed->task : NULL),
+          "mt_group_failed is not the model's");
+    CHECK(f, mt_group_lost(gr) == g->lost, "mt_group_lost %d, model %d", mt_group_lost(gr),
+          g->lost);
+}
+
+/* The wait a step runs: MT_SHIELD's (w_shield; it wants a finite
+ * timeout: *bad), a join for MT_JOIN_FIRST (n: w_nf), or a yield where the
+ * harness keeps to the contract. */
+static int wait_kind(struct tf *f, const struct step *o, long tmo, int *bad)
+{
+    int k = o->kind;
+    f->w_shield = k == K_SHIELD;
+    if (k == K_SHIELD) {
+        k = shield_tab[o->a & 3];
+        *bad |= tmo < 0;
+    }
+    f->w_nf = k == K_JOINF ? jf_tab[o->a & 3] : 0;
+    if (k == K_JOINF)
+        k = K_JOIN;
     if ((k == K_QPUT && M.next_id >= MAXIDS) || (k == K_CHOOSE && M.next_id + 3 > MAXIDS))
         k = K_YIELD;
     /* A signal is waited on once registered, by its scheduler's tasks (a
@@ -1716,10 +2038,27 @@ static void wait_start(struct tf *f)
         k = K_YIELD;
     if (IO_KIND(k) && !FUZZ_IO)
         k = K_YIELD;
+    return k;
+}
+
+/* A wait is about to start: predict it. */
+static void wait_start(struct tf *f)
+{
+    const struct step *o = &M.progs[f->prog].op[f->pc];
+    long tmo = tmo_tab[o->a >> 4];
+    int bad = tmo < MT_FOREVER || tmo > MT_TIMEOUT_MAX;
+    int k = wait_kind(f, o, tmo, &bad);
+
+    cyc();
+    CHECK(f, mt_sched_now(S(sch_of(f))) == vclock(),
+          "the cycle's clock reading %lu is not the clock %lu",
+          (unsigned long)mt_sched_now(S(sch_of(f))), (unsigned long)vclock());
     f->w_kind = k;
-    f->w_catch = o->catch_it;
+    f->w_catch = o->catch_it || f->w_shield;
     f->w_obj = k == K_EVWAIT || k == K_SEMWAIT ? o->a & 1
                : k == K_QGET || k == K_QPUT || k == K_COND || k == K_SIGWAIT ? o->a & 3 : 0;
+    if (f->w_shield && k == K_EVWAIT)
+        f->w_obj = (o->a >> 2) & 1;
     f->w_ylike = k == K_YIELD;
     f->w_pending = 1;
     f->w_parked = f->w_imm = f->w_has_v = f->w_armed = 0;
@@ -1749,16 +2088,28 @@ static void wait_start(struct tf *f)
     }
     if (k == K_CHOOSE)
         ch_describe(f, o);
-    trace(f, "wait %d tmo %ld catch %d%s", k, tmo, f->w_catch, f->cancel ? " doomed" : "");
-    if (f->cancel) { /* cancelled: this wait ends the task, whatever it is */
+    trace(f, "wait %d tmo %ld catch %d%s%s", k, tmo, f->w_catch, f->w_shield ? " shielded" : "",
+          f->cancel && !f->w_shield ? " doomed" : "");
+    if (f->cancel && !f->w_shield) { /* cancelled: this wait ends the task, whatever it is */
         f->doomed = 1;
         return;
     }
+    /* A cancelled task's shielded wait: it will end cancelled (a timeout
+     * out of range is refused first; MT_SLEEP's never is). */
+    if (f->cancel && (k == K_SLEEP || !bad))
+        f->saw = 1;
 #define IMM(v, msg) (f->w_imm = 1, f->w_imm_v = (v), f->w_imm_msg = (msg))
     switch (k) {
     case K_YIELD:
         break;
     case K_SLEEP:
+        if (f->w_shield) { /* MT_SLEEP(t, tmo): negative is MT_EINVAL, 0 a yield */
+            f->w_until = 0;
+            f->w_ylike = !tmo;
+            if (tmo < 0)
+                IMM(MT_EINVAL, msg_any);
+            break;
+        }
         f->w_tmo = tmo = sleep_tab[o->a & 7];
         /* MT_SLEEP_UNTIL(mt_deadline(t, ms)): a deadline now or past
          * gives way, it is never MT_EINVAL. */
@@ -1828,6 +2179,9 @@ static void wait_start(struct tf *f)
         frame_start(f->child, o->sub, 0);
         M.expect_inline = f->child; /* children run at once, inside MT_AWAIT */
         break;
+    case K_JOIN:
+        join_start(f, bad);
+        break;
     case K_CHOOSE:
         if (bad) {
             IMM(MT_EINVAL, msg_any); /* before `which` is read or written */
@@ -1868,7 +2222,7 @@ static void wait_done(struct tf *f)
         if (f->w_imm) {
             v = f->w_imm_v;
             msg = f->w_imm_msg;
-        } else if (f->cancel) { /* by the child's chain, meanwhile: that wins */
+        } else if (f->cancel && !f->w_shield) { /* by the child's chain, meanwhile: that wins */
             CHECK(f, f->child->ended, "MT_AWAIT went on with its child live");
             v = MT_ECANCELED;
             msg = NULL;
@@ -1895,10 +2249,11 @@ static void wait_done(struct tf *f)
               f->w_which);
     CHECK(f, !v || f->w_catch, "an uncaught error went on");
     check_msg(f, err, msg, "caught");
-    /* An await's MT_ETIMEDOUT may be its child's own. */
+    /* An await's MT_ETIMEDOUT may be its child's own, a join's a child's. */
     if (!imm && f->w_tmo >= 0 && !f->w_ylike &&
         ((v == MT_ETIMEDOUT && (f->w_kind != K_AWAIT || f->child->fin_state != MT_FAILED ||
-                                mt_err(&f->child->task) != MT_ETIMEDOUT)) ||
+                                mt_err(&f->child->task) != MT_ETIMEDOUT) &&
+          (f->w_kind != K_JOIN || f->gm.err != MT_ETIMEDOUT)) ||
          (f->w_kind == K_SLEEP && !v)))
         CHECK(f, M.vnow >= f->w_start + (uint64_t)f->w_tmo,
               "timed out or woke %llu ticks early",
@@ -1953,14 +2308,26 @@ static void wait_done(struct tf *f)
             break;
         }
     }
-    f->w_pending = 0;
+    if (f->w_kind == K_JOIN) /* a join that ran (not refused) closed the group */
+        CHECK(f, (v == MT_EINVAL && f->w_imm) || !f->gm.open, "model: joined, the group open");
+    check_group(f);
+    f->w_pending = f->w_shield = 0;
     f->w_has_v = 0;
-    f->saw |= v == MT_ECANCELED;
+    saw_code(f, v);
     CHECK(f, !f->w_armed, "model: a completed wait kept its timer");
 }
 
 /* Sticky cancellation: a cancelled task that saw its cancellation ends
- * cancelled, however it ends (normally, or by raising something else). */
+ * cancelled, however it ends (normally, or by raising something else).
+ * Seeing it is meeting MT_ECANCELED while cancelled (README
+ * "Cancellation": a wait of its ended by it; a cancelled child's
+ * MT_ECANCELED is not the task's own). */
+static void saw_code(struct tf *f, int code)
+{
+    if (code == MT_ECANCELED && f->cancel)
+        f->saw = 1;
+}
+
 static void sticky(struct tf *f)
 {
     if (f->cancel && f->saw) {
@@ -1969,31 +2336,64 @@ static void sticky(struct tf *f)
     }
 }
 
-/* The task function returned r: what the scheduler does next. */
+/* The task function returned MT__WAITING: it parked (an await's or a
+ * join's timeout 0 arms a timer too). */
+static void on_parked(struct tf *f)
+{
+#if FUZZ_IO
+    if (IO_KIND(f->w_kind) && f->w_repark) { /* woken, found nothing: waits again */
+        f->w_repark = 0;
+        io_register(f);
+        return;
+    }
+#endif
+    CHECK(f, !f->w_parked && !f->w_imm && !f->w_ylike && f->w_kind != K_YIELD &&
+          f->w_kind != K_COND, "parked in a wait the model says does not park");
+    if (f->w_kind == K_AWAIT)
+        CHECK(f, live(f->child), "parked on a child that has ended");
+    if (f->w_kind == K_JOIN)
+        CHECK(f, f->gm.open && f->gm.owner == f && f->gm.nk,
+              "parked in a join with no child live");
+    f->w_parked = 1;
+    if (f->w_tmo > 0 || ((f->w_kind == K_AWAIT || f->w_kind == K_JOIN) && f->w_tmo == 0))
+        arm(f, f->w_tmo);
+#if FUZZ_IO
+    if (IO_KIND(f->w_kind))
+        io_register(f);
+    if (f->w_kind == K_CHOOSE && ch_fds(f) && BK_EPOLL && !io_waiters(sch_of(f), f))
+        M.chk_at[sch_of(f)] = M.vnow + 1000; /* its first node was the first waiter */
+#endif
+    /* Cancelled while running (by its child's chain, during the child's
+     * first run): mt_cancel only flagged it; MT_AWAIT now cancels as it
+     * parks (not in MT_SHIELD). */
+    if (f->w_kind == K_AWAIT && f->cancel && !f->w_shield) {
+        verdict(f, MT_ECANCELED, NULL);
+        model_cancel(f->child);
+    }
+}
+
+/* The task function returned r: what the scheduler does next. An ending
+ * goes through model_end (its group's children first). */
 static void on_return(struct tf *f, int r)
 {
     trace(f, "return %d", r);
     f->incall--;
     if (r == MT__FINISH) {
         CHECK(f, !f->w_pending, "ended normally inside a wait");
-        f->end_set = 1;
-        f->end_err = 0;
-        f->end_msg = "";
-        sticky(f);
-        M.expect_final = f;
+        model_end(f, 0, "");
         return;
     }
     if (!f->w_pending) {
-        CHECK(f, r == MT__FAILED, "returned %d outside a wait", r);
-        return; /* MT_RAISE: end_* set by the step */
+        CHECK(f, r == MT__FAILED && f->raising, "returned %d outside a wait (raising %d)", r,
+              f->raising);
+        model_end(f, f->end_err, f->end_msg); /* MT_RAISE, MT_SPAWN: set by the step */
+        return;
     }
     if (f->doomed) {
         CHECK(f, r == MT__FAILED || (r == MT__YIELDED && f->w_kind == K_YIELD),
               "a cancelled task's wait returned %d", r);
-        f->end_set = 1;
-        f->end_err = MT_ECANCELED;
-        f->end_msg = NULL;
-        M.expect_final = f;
+        f->saw = 1;
+        model_end(f, MT_ECANCELED, NULL);
         return;
     }
     switch (r) {
@@ -2003,15 +2403,14 @@ static void on_return(struct tf *f, int r)
         const char *msg = imm ? f->w_imm_msg : f->w_msg;
         CHECK(f, imm || f->w_has_v || (f->w_kind == K_AWAIT && f->child->ended),
               "failed at a wait with no verdict");
-        if (f->w_kind == K_AWAIT && !imm && f->calls == f->w_call && f->cancel) {
+        if (f->w_kind == K_AWAIT && !imm && f->calls == f->w_call && f->cancel &&
+            !f->w_shield) {
             v = MT_ECANCELED; /* cancelled while its child ran inside MT_AWAIT */
             msg = NULL;
         }
         CHECK(f, v && !f->w_catch, "failed at a wait with %d, caught %d", v, f->w_catch);
-        f->end_set = 1;
-        f->end_err = v;
-        f->end_msg = msg;
-        M.expect_final = f;
+        saw_code(f, v);
+        model_end(f, v, msg);
         return;
     }
     case MT__YIELDED:
@@ -2030,37 +2429,114 @@ static void on_return(struct tf *f, int r)
         rq_push(f);
         return;
     case MT__WAITING:
-#if FUZZ_IO
-        if (IO_KIND(f->w_kind) && f->w_repark) { /* woken, found nothing: waits again */
-            f->w_repark = 0;
-            io_register(f);
-            return;
-        }
-#endif
-        CHECK(f, !f->w_parked && !f->w_imm && !f->w_ylike && f->w_kind != K_YIELD &&
-              f->w_kind != K_COND, "parked in a wait the model says does not park");
-        if (f->w_kind == K_AWAIT)
-            CHECK(f, live(f->child), "parked on a child that has ended");
-        f->w_parked = 1;
-        if (f->w_tmo > 0 || (f->w_kind == K_AWAIT && f->w_tmo == 0))
-            arm(f, f->w_tmo);
-#if FUZZ_IO
-        if (IO_KIND(f->w_kind))
-            io_register(f);
-        if (f->w_kind == K_CHOOSE && ch_fds(f) && BK_EPOLL && !io_waiters(sch_of(f), f))
-            M.chk_at[sch_of(f)] = M.vnow + 1000; /* its first node was the first waiter */
-#endif
-        /* Cancelled while running (by its child's chain, during the
-         * child's first run): mt_cancel only flagged it; MT_AWAIT now
-         * cancels as it parks. */
-        if (f->w_kind == K_AWAIT && f->cancel) {
-            verdict(f, MT_ECANCELED, NULL);
-            model_cancel(f->child);
-        }
+        on_parked(f);
         return;
     default:
         fail(f, "the task function returned %d", r);
     }
+}
+
+/* The frame of the group a step names (a>>4&3): the task's own; the one it
+ * runs in (a group child); its awaited child's frame's; its awaiting
+ * parent's frame's (without one: its own). */
+static struct tf *gtarget(struct tf *f, unsigned a)
+{
+    struct tf *t[4];
+    t[0] = f;
+    t[1] = f->gown;
+    t[2] = f->child;
+    t[3] = f->parent;
+    return t[(a >> 4) & 3] ? t[(a >> 4) & 3] : f;
+}
+
+/* mt_group_init of a group (gtarget): cap cap_tab[a&7], with a&8 no slots. */
+static void ginit(struct tf *f, unsigned a)
+{
+    struct tf *gf = gtarget(f, a);
+    int cap = cap_tab[a & 7], r;
+    int want = cap < 1 || cap > 0xFFFF || (a & 8) ? MT_EINVAL
+               : gf->gm.open && gf->gm.nk       ? MT_EBUSY
+                                                : 0;
+    r = mt_group_init(&gf->grp, (a & 8) ? NULL : gf->gslots, cap);
+    trace(f, "init s%d.%d's group, cap %d: %d", gf->slot, gf->depth, cap, r);
+    CHECK(f, r == want, "mt_group_init returned %d, the model says %d", r, want);
+    if (!r)
+        gf->gm.cap = cap;
+}
+
+/* The child frame of a spawn: group row a&7's, or with a&8 clear the
+ * first not live from there. */
+static struct tf *spawn_child(unsigned a)
+{
+    int r = (int)(a & 7), i;
+    for (i = 0; !(a & 8) && i < NGROW; i++)
+        if (!live(&M.fr[NSLOT + (r + i) % NGROW][0])) {
+            r = (r + i) % NGROW;
+            break;
+        }
+    return &M.fr[NSLOT + r][0];
+}
+
+/* MT_SPAWN into a group (gtarget: the task's own, the one it runs in, a
+ * sibling's start, or its awaited child's or awaiting parent's frame's),
+ * README "Task groups": refused with MT_EINVAL (no slots yet, the child is
+ * the task or the owner), MT_EBUSY (the child is live; with MT_ASSERT a
+ * misuse stop: not made), MT_ECANCELED (the group cancels), MT_ENOMEM
+ * (its slots are full); else the child starts in the next cycle, and a
+ * group not open opens, the task its owner. */
+static void spawn_start(struct tf *f)
+{
+    const struct step *o = &M.progs[f->prog].op[f->pc];
+    struct tf *gf = gtarget(f, o->a), *c = spawn_child(o->a);
+    struct gmod *g = &gf->gm;
+    int err = !g->cap || c == f || (g->open && c == g->owner) ? MT_EINVAL
+              : live(c)                                      ? MT_EBUSY
+              : g->open && g->cancelling                     ? MT_ECANCELED
+              : g->open && g->nk >= g->cap                   ? MT_ENOMEM
+                                                             : 0;
+    cyc();
+    f->pc++;
+    f->sp_g = &gf->grp;
+    f->sp_c = c;
+    f->sp_err = err;
+    f->sp_catch = o->catch_it;
+    f->sp_call = !(MT_ASSERT && err == MT_EBUSY);
+    trace(f, "spawn s%d.%d into s%d.%d's group: %d", c->slot, c->depth, gf->slot, gf->depth,
+          err);
+    f->sp_msg = err == MT_EBUSY ? NULL : msg_any;
+    if (!f->sp_call)
+        return;
+    if (err) {
+        if (!f->sp_catch) { /* it raises */
+            saw_code(f, err);
+            f->end_set = f->raising = 1;
+            f->end_err = err;
+            f->end_msg = f->sp_msg;
+        }
+        return;
+    }
+    CHECK(c, mt_state(&c->task) < MT_RUNNABLE, "the model's free child frame is live");
+    if (!g->open) { /* opened afresh, f its owner */
+        int cap = g->cap;
+        memset(g, 0, sizeof *g);
+        g->cap = cap;
+        g->open = 1;
+        g->owner = f;
+        g->seq = ++M.gseq;
+    }
+    frame_start(c, o->sub, sch_of(f));
+    c->gown = gf;
+    g->kids[g->nk++] = c;
+    rq_push(c);
+}
+
+/* A spawn went on: caught, or made. */
+static void spawn_done(struct tf *f)
+{
+    int err = mt_err(&f->task);
+    CHECK(f, err == f->sp_err, "MT_SPAWN: %d, the model says %d", err, f->sp_err);
+    check_msg(f, err, f->sp_msg, "MT_SPAWN");
+    saw_code(f, err); /* refused by a cancelling group */
 }
 
 /* A step that does not wait. Returns 1 to raise (f->end_*), 2 to exit. */
@@ -2074,15 +2550,17 @@ static int plain_step(struct tf *f)
     case K_RAISE: {
         int code = raise_tab[a & 7];
         const char *msg = msg_tab[(a >> 3) & 3];
-        f->end_set = 1;
+        f->end_set = f->raising = 1;
         f->end_err = code >= 0 || code < INT16_MIN ? MT_EINVAL : code;
         f->end_msg = code >= 0 || code < INT16_MIN ? msg_any : msg;
-        sticky(f);
-        M.expect_final = f;
         f->raise_code = code;
         f->raise_msg = msg;
+        saw_code(f, f->end_err);
         return 1;
     }
+    case K_GINIT:
+        ginit(f, a);
+        break;
     case K_EXIT:
         return 2;
     case K_SEMSIG:
@@ -2110,7 +2588,7 @@ static int plain_step(struct tf *f)
         }
         break;
     case K_CANCEL: /* any task: itself, its ancestors, another slot's */
-        do_cancel(f, &M.fr[a % NSLOT][(a >> 5) & 3]);
+        do_cancel(f, frame_pick(a));
         break;
     case K_SPAWN:
         do_add(f, sch_of(f), (int)(a % NSLOT), o->sub); /* to its own scheduler */
@@ -2138,7 +2616,20 @@ static int prog_body(mt_task *t)
     struct tf *f = (struct tf *)t;
     MT_BEGIN(t);
     while (f->pc < M.progs[f->prog].n) {
-        if (OPK(f) >= NWAIT) {
+        if (OPK(f) == K_GSPAWN) {
+            spawn_start(f);
+            if (!f->sp_call) {
+                /* MT_ASSERT: a live child is a misuse stop */
+            } else if (f->sp_catch) {
+                MT_CATCH(t, MT_SPAWN(t, f->sp_g, &f->sp_c->task, prog_task));
+                spawn_done(f);
+            } else {
+                MT_SPAWN(t, f->sp_g, &f->sp_c->task, prog_task);
+                spawn_done(f);
+            }
+            continue;
+        }
+        if (!IS_WAIT(OPK(f))) {
             int r = plain_step(f);
             if (r == 1)
                 MT_RAISE(t, f->raise_code, f->raise_msg);
@@ -2147,7 +2638,25 @@ static int prog_body(mt_task *t)
             continue;
         }
         wait_start(f);
-        if (f->w_kind == K_YIELD) {
+        if (f->w_shield && f->w_kind != K_JOIN) {
+            if (f->w_kind == K_SLEEP)
+                MT_SHIELD(t, MT_SLEEP(t, f->w_tmo));
+            else if (f->w_kind == K_EVWAIT)
+                MT_SHIELD(t, MT_EVENT_WAIT(t, EOF_(f), f->w_tmo));
+            else
+                MT_SHIELD(t, MT_AWAIT(t, CHILD(f), prog_task, f->w_tmo));
+        } else if (f->w_kind == K_JOIN) {
+            if (f->w_shield)
+                MT_SHIELD(t, MT_JOIN(t, &f->grp, f->w_tmo));
+            else if (f->w_nf && f->w_catch)
+                MT_CATCH(t, MT_JOIN_FIRST(t, &f->grp, f->w_nf, f->w_tmo));
+            else if (f->w_nf)
+                MT_JOIN_FIRST(t, &f->grp, f->w_nf, f->w_tmo);
+            else if (f->w_catch)
+                MT_CATCH(t, MT_JOIN(t, &f->grp, f->w_tmo));
+            else
+                MT_JOIN(t, &f->grp, f->w_tmo);
+        } else if (f->w_kind == K_YIELD) {
             if (f->w_catch)
                 MT_CATCH(t, MT_YIELD(t));
             else
@@ -2229,12 +2738,25 @@ static int prog_body(mt_task *t)
     MT_END(t);
 }
 
+/* A call that asks the task function its name and file (mt__ask, MT_DUMP),
+ * not a run. */
+static int is_query(const mt_task *t)
+{
+#if MT_LC_LABELS
+    return t->lc == MT__LC_QUERY;
+#else
+    return t->lc == MT__LC_QUERY_LINE;
+#endif
+}
+
 /* Every call goes through here: a body call (state RUNNING) or the finally
- * pass (the state already final). */
+ * pass (the state already final); and the library's questions. */
 static int prog_task(mt_task *t)
 {
     struct tf *f = (struct tf *)t;
     int fin, r;
+    if (is_query(t)) /* the library asks its name (a report): it answers */
+        return prog_body(t);
     fin = mt_state(t) != MT_RUNNING;
     M.calling = M.in_cycle && !M.cycle_begun ? f : NULL; /* the cycle's first */
     cyc();
@@ -2251,9 +2773,12 @@ static int prog_task(mt_task *t)
         CHECK(f, r == MT__DONE && f->fin_runs == 1, "the finally pass returned %d, ran %lu times",
               r, f->fin_runs);
         /* A parent resumes as its child ends, unless the child ended inside
-         * the parent's MT_AWAIT call, which just goes on. */
+         * the parent's MT_AWAIT call, which just goes on; a group child
+         * leaves its group. */
         if (f->parent && !f->parent->incall)
             M.expect_inline = f->parent;
+        else if (f->gown)
+            group_left(f);
     } else {
         on_return(f, r);
     }
@@ -2270,9 +2795,11 @@ static int expected_state(const struct tf *f)
         return MT_NEW;
     if (f->incall)
         return MT_RUNNING;
+    if (f->closing)
+        return MT_WAITING; /* ended, waiting for its group's children */
     if (f->fresh || (f->w_pending && f->w_ylike))
         return MT_RUNNABLE;
-    if (f->w_kind == K_COND || f->w_kind == K_AWAIT)
+    if (f->w_kind == K_COND || f->w_kind == K_AWAIT || f->w_kind == K_JOIN)
         return MT_WAITING;
     return f->w_has_v ? MT_RUNNABLE : MT_WAITING;
 }
@@ -2369,6 +2896,7 @@ static void check_all(void)
         struct tf *f = frame_at(i);
         int st = mt_state(&f->task);
         CHECK(f, st == expected_state(f), "state %d, the model says %d", st, expected_state(f));
+        check_group(f);
     }
     for (i = 0; i < NSCH; i++)
         check_sched(i);
@@ -2454,9 +2982,11 @@ static void do_run(int k, long tmo)
      * and its task has run (waits begun in this cycle aside). */
     for (r = 0; r < NFRAMES; r++) {
         struct tf *f = frame_at(r);
+        /* (an await's or a join's timer fired: it waits for its children) */
         if (live(f) && sch_of(f) == k && f->w_pending && f->w_parked && !f->w_ylike &&
             f->w_tmo >= 0 && f->w_cycle < M.cid && f->w_start + (uint64_t)f->w_tmo <= M.vnow)
-            fail(f, "a cycle ran past the wait's deadline and the wait is still pending");
+            CHECK(f, (f->w_kind == K_AWAIT || f->w_kind == K_JOIN) && !f->w_armed,
+                  "a cycle ran past the wait's deadline and the wait is still pending");
     }
 #if FUZZ_IO
     io_check_closed(k);
@@ -2534,7 +3064,7 @@ static void do_merge(int d, int c)
 #if FUZZ_IO
     io_merge(d, c); /* after the run queue, as the library does */
 #endif
-    for (i = 0; i < NSLOT; i++)
+    for (i = 0; i < NROW; i++)
         if (M.fr[i][0].sch == c)
             M.fr[i][0].sch = d;
     M.haspipe[d] |= FUZZ_IO && M.sg_n[c] > 0; /* a merge with signals opens it */
@@ -2579,6 +3109,7 @@ static void setup(void)
     }
     M.expect_inline = M.expect_final = NULL;
     M.stamp = M.arms = M.next_id = 0;
+    M.gseq = 0;
     M.reports = M.exp_reports = 0;
     M.nprog = 1;
     M.progs[0].n = 1;
@@ -2586,7 +3117,7 @@ static void setup(void)
     M.progs[0].op[0].catch_it = 0;
     M.progs[0].op[0].a = 0;
     memset(M.fr, 0, sizeof M.fr);
-    for (i = 0; i < NSLOT; i++)
+    for (i = 0; i < NROW; i++)
         for (d = 0; d < DEPTH; d++) {
             struct tf *f = &M.fr[i][d];
             f->slot = i;
@@ -2649,6 +3180,28 @@ static void setup(void)
     check_all();
 }
 
+/* While a task is in MT_SHIELD's wait (a cancel does not end it) the
+ * clock moves on to the earliest deadline: its own, or its child's or its
+ * group's, which it waits for (a loop kept busy never idles). */
+static void shield_clock(void)
+{
+    struct tf *a, *b;
+    int i = 0;
+    while (i < NFRAMES && !(live(frame_at(i)) && frame_at(i)->w_pending &&
+                            frame_at(i)->w_shield))
+        i++;
+    if (i == NFRAMES)
+        return;
+    a = first_timer(0);
+    b = first_timer(1);
+    if (!a || (b && b->w_deadline < a->w_deadline))
+        a = b;
+    if (a && a->w_deadline > M.vnow) {
+        trace(NULL, "teardown: the clock moves to %llu", (unsigned long long)a->w_deadline);
+        M.vnow = a->w_deadline;
+    }
+}
+
 /* Cancel everything, run until nothing is left, and account for every item
  * and unit. */
 static void teardown(void)
@@ -2663,6 +3216,7 @@ static void teardown(void)
             if (live(&M.fr[i][0]))
                 do_cancel(NULL, &M.fr[i][0]);
         check_all();
+        shield_clock();
         do_run(0, 0);
         do_run(1, 0);
     }
@@ -2753,7 +3307,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 2:
             a = byte();
-            do_cancel(NULL, &M.fr[a % NSLOT][(a >> 5) & 3]);
+            do_cancel(NULL, frame_pick(a));
             break;
         case 3:
             do_tryput(NULL, (int)(byte() & 3));
