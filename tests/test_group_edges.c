@@ -335,6 +335,7 @@ static void test_shield_read(void **state)
     assert_int_equal(f.n, 3);
     assert_int_equal(mt_state(&f.task), MT_CANCELLED);
     assert_sched_empty(&e.s);
+    assert_int_equal(mt_sched_destroy(&e.s), 0); /* epoll: its table */
     close(sv[0]);
     close(sv[1]);
 }
@@ -356,6 +357,7 @@ static void test_shield_read_forever_refused(void **state)
     assert_int_equal(mt_sched_run(&e.s), 0);
     assert_int_equal(f.err, MT_EINVAL);
     assert_sched_empty(&e.s);
+    assert_int_equal(mt_sched_destroy(&e.s), 0); /* epoll: its table */
     close(sv[0]);
     close(sv[1]);
 }
