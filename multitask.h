@@ -209,8 +209,12 @@
 #ifndef MT_DUMP
 #define MT_DUMP 1
 #endif
-#ifndef MT_MSGS
-#define MT_MSGS 1 /* the library's messages for its errors */
+#ifndef MT_MSGS /* the library's messages for its errors: RAM on AVR */
+#if defined(ARDUINO) && defined(__AVR__)
+#define MT_MSGS 0
+#else
+#define MT_MSGS 1
+#endif
 #endif
 #ifndef MT_DEBUG
 #define MT_DEBUG 0
