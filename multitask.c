@@ -1942,6 +1942,17 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
  *                           (mt_sched_pollfds)
  *   mt__io_merge(dst, src)  move src's waiters (already re-parked in dst)
  *   mt__io_free(s)          release what the backend holds
+ *   mt__io_idle(s, fd, ev)  1 if fd is known not ready for ev: the
+ *                           operation waits without trying
+ *   mt__io_drained(s, fd)   a read of fd returned less than asked
+ *   mt__io_fresh(s, fd)     fd was just made (accept, connect): forget
+ *                           what was known of a closed one of that number
+ *   mt__io_close(s, fd)     fd is being closed (mt_close): its waiters end
+ *                           with MT_EBADF, the backend lets it go
+ *   mt__io_recheck(s, fd)   an operation woken for fd would block: report
+ *                           fd again if it is ready after all
+ *   mt__io_held(s)          1 if events may come for descriptors no task
+ *                           waits on: each cycle takes them (poll 0)
  * A new backend is one section more, and one line more in multitask.h's
  * dispatch (its mt__io struct). */
 #if MT_IO
@@ -1955,6 +1966,26 @@ static int mt__io_pipe(mt_sched *s);
 static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap);
 static void mt__io_merge(mt_sched *dst, mt_sched *src);
 static void mt__io_free(mt_sched *s);
+static int mt__io_idle(const mt_sched *s, int fd, int ev);
+static void mt__io_drained(mt_sched *s, int fd);
+static void mt__io_fresh(mt_sched *s, int fd);
+static void mt__io_close(mt_sched *s, int fd);
+static int mt__io_held(const mt_sched *s);
+static void mt__io_recheck(mt_sched *s, int fd);
+
+/* The first try of an operation whose events fd is known not to have: it
+ * waits without the system call (the epoll backend knows; see there). */
+static int mt__io_skip(mt_task *t, int fd, int ev)
+{
+    return !t->w.io && mt__io_idle(mt__sched_of(t), fd, ev);
+}
+
+/* A read of n bytes where len were asked for. */
+static void mt__io_got(mt_task *t, int fd, ssize_t n, size_t len)
+{
+    if (n > 0 && (size_t)n < len)
+        mt__io_drained(mt__sched_of(t), fd);
+}
 
 /* t, taken off its backend, its outcome set: it tries its operation. */
 static void mt__io_woken(mt_sched *s, mt_task *t)
@@ -2065,6 +2096,8 @@ MT_API int mt__fd_ready_now(mt_task *t, int fd, int events)
         (void)mt__out_set(t, MT_ERANGE, MT__M("descriptor >= FD_SETSIZE (select)"));
         return 0;
     }
+    if (mt__io_skip(t, fd, events & 7))
+        return 1;
     ready = mt__io_probe(fd, events & 7);
     if (ready < 0) {
         (void)mt__out_set(t, ready, NULL);
@@ -2085,6 +2118,18 @@ MT_API int mt_fd_nonblock(int fd)
     return 0;
 }
 
+MT_API int mt_sched_close(mt_sched *s, int fd)
+{
+    if (!s || fd < 0)
+        return MT_EINVAL;
+    mt__io_close(s, fd);
+    if (close(fd) == 0)
+        return 0;
+    return errno == EBADF ? MT_EBADF : MT_ESYS(errno);
+}
+
+MT_API int mt_close(int fd) { return mt_sched_close(mt_default(), fd); }
+
 static int mt__would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 
 /* An operation ends with `code`: 0, the value for "done" to the macro. */
@@ -2104,12 +2149,18 @@ static int mt__io_bad(mt_task *t, int fd, const void *out)
     return 1;
 }
 
-/* An operation's system error: 1 if it would block, else 0 with t->err set. */
-static int mt__io_failed(mt_task *t)
+/* An operation's system error: 1 if it would block, else 0 with t->err
+ * set. Would block right after the backend said ready, with nothing done
+ * (a spurious wake-up: another reader was first, or a fault), the backend
+ * looks again: an edge-triggered one does not report a readiness twice. */
+static int mt__io_failed(mt_task *t, int fd, int progress)
 {
     int e = errno;
-    if (mt__would_block(e))
+    if (mt__would_block(e)) {
+        if (t->w.io && !progress)
+            mt__io_recheck(mt__sched_of(t), fd);
         return 1;
+    }
     return mt__io_err(t, e == EBADF ? MT_EBADF : MT_ESYS(e));
 }
 
@@ -2117,15 +2168,18 @@ MT_API int mt__read(mt_task *t, int fd, void *buf, size_t len, ssize_t *n)
 {
     if (mt__io_bad(t, fd, n))
         return 0;
+    if (mt__io_skip(t, fd, MT_READABLE))
+        return 1;
     for (;;) {
         ssize_t r = MT__SYS(read)(fd, buf, len);
         if (r >= 0) {
             *n = r;
+            mt__io_got(t, fd, r, len);
             return 0;
         }
         if (errno != EINTR) {
             *n = -1;
-            return mt__io_failed(t);
+            return mt__io_failed(t, fd, 0);
         }
     }
 }
@@ -2134,6 +2188,8 @@ MT_API int mt__write(mt_task *t, int fd, const void *buf, size_t len, ssize_t *n
 {
     if (mt__io_bad(t, fd, n))
         return 0;
+    if (mt__io_skip(t, fd, MT_WRITABLE))
+        return 1;
     for (;;) {
         ssize_t r = MT__SYS(write)(fd, buf, len);
         if (r >= 0) {
@@ -2142,7 +2198,7 @@ MT_API int mt__write(mt_task *t, int fd, const void *buf, size_t len, ssize_t *n
         }
         if (errno != EINTR) {
             *n = -1;
-            return mt__io_failed(t);
+            return mt__io_failed(t, fd, 0);
         }
     }
 }
@@ -2152,16 +2208,20 @@ MT_API int mt__recv(mt_task *t, int fd, void *buf, size_t len, int flags,
 {
     if (mt__io_bad(t, fd, n))
         return 0;
+    if (mt__io_skip(t, fd, MT_READABLE))
+        return 1;
     for (;;) {
         ssize_t r = addr ? MT__SYS(recvfrom)(fd, buf, len, flags, addr, addrlen)
                          : MT__SYS(recv)(fd, buf, len, flags);
         if (r >= 0) {
             *n = r;
+            if (!(flags & MSG_PEEK)) /* a short peek leaves it readable */
+                mt__io_got(t, fd, r, len);
             return 0;
         }
         if (errno != EINTR) {
             *n = -1;
-            return mt__io_failed(t);
+            return mt__io_failed(t, fd, 0);
         }
     }
 }
@@ -2177,6 +2237,8 @@ MT_API int mt__send(mt_task *t, int fd, const void *buf, size_t len, int flags,
 {
     if (mt__io_bad(t, fd, n))
         return 0;
+    if (mt__io_skip(t, fd, MT_WRITABLE))
+        return 1;
     for (;;) {
         ssize_t r = addr ? MT__SYS(sendto)(fd, buf, len, flags | MT__NOSIGNAL, addr, addrlen)
                          : MT__SYS(send)(fd, buf, len, flags | MT__NOSIGNAL);
@@ -2186,7 +2248,7 @@ MT_API int mt__send(mt_task *t, int fd, const void *buf, size_t len, int flags,
         }
         if (errno != EINTR) {
             *n = -1;
-            return mt__io_failed(t);
+            return mt__io_failed(t, fd, 0);
         }
     }
 }
@@ -2196,10 +2258,13 @@ MT_API int mt__accept(mt_task *t, int fd, int *newfd, struct sockaddr *addr,
 {
     if (mt__io_bad(t, fd, newfd))
         return 0;
+    if (mt__io_skip(t, fd, MT_READABLE))
+        return 1;
     for (;;) {
         int c = MT__SYS(accept)(fd, addr, addrlen);
         if (c >= 0) {
             int r = mt_fd_nonblock(c);
+            mt__io_fresh(mt__sched_of(t), c);
             if (r) {
                 close(c);
                 *newfd = -1;
@@ -2212,7 +2277,7 @@ MT_API int mt__accept(mt_task *t, int fd, int *newfd, struct sockaddr *addr,
         if (errno == ECONNABORTED || errno == EINTR)
             continue;
         *newfd = -1;
-        return mt__io_failed(t);
+        return mt__io_failed(t, fd, 0);
     }
 }
 
@@ -2228,20 +2293,26 @@ MT_API int mt__connect(mt_task *t, int fd, const struct sockaddr *addr,
             e = errno;
         return e ? mt__io_err(t, MT_ESYS(e)) : 0;
     }
+    mt__io_fresh(mt__sched_of(t), fd); /* a new socket, maybe an old number */
     if (MT__SYS(connect)(fd, addr, addrlen) == 0)
         return 0;
     if (errno == EINPROGRESS || errno == EINTR)
         return 1;
-    return mt__io_failed(t) ? 1 : 0;
+    return mt__io_failed(t, fd, 0) ? 1 : 0;
 }
 
 MT_API int mt__xfer_all(mt_task *t, int fd, void *buf, size_t len,
                         size_t *done, int writing)
 {
+    size_t start;
+
     if (mt__io_bad(t, fd, done))
         return 0;
     if (!t->w.io)
         *done = 0; /* the first try */
+    if (mt__io_skip(t, fd, writing ? MT_WRITABLE : MT_READABLE))
+        return 1;
+    start = *done;
     while (*done < len) {
         char *p = (char *)buf + *done;
         ssize_t r = writing ? MT__SYS(send)(fd, p, len - *done, MT__NOSIGNAL)
@@ -2256,7 +2327,7 @@ MT_API int mt__xfer_all(mt_task *t, int fd, void *buf, size_t len,
             return mt__io_err(t, MT_EEOF);
         if (errno == EINTR)
             continue;
-        return mt__io_failed(t);
+        return mt__io_failed(t, fd, *done != start);
     }
     return 0;
 }
@@ -2273,6 +2344,7 @@ MT_API void mt_line_init(mt_line *lb, char *storage, size_t cap)
 MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
 {
     size_t i;
+    int drained, got = 0;
 
     if (mt__io_bad(t, fd, lb))
         return 0;
@@ -2281,6 +2353,7 @@ MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
         lb->len -= lb->line;
         lb->line = 0;
     }
+    drained = mt__io_skip(t, fd, MT_READABLE);
     for (;;) {
         ssize_t r;
         for (i = 0; i < lb->len; i++)
@@ -2292,9 +2365,14 @@ MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
             (void)mt__out_set(t, MT_ETOOLONG, NULL);
             return 0;
         }
+        if (drained) /* no line yet, and no more to read now */
+            return 1;
         r = MT__SYS(read)(fd, lb->buf + lb->len, lb->cap - lb->len);
         if (r > 0) {
+            mt__io_got(t, fd, r, lb->cap - lb->len);
             lb->len += (size_t)r;
+            drained = mt__io_idle(mt__sched_of(t), fd, MT_READABLE);
+            got = 1;
             continue;
         }
         if (r == 0) { /* EOF: the rest, unterminated, or 0 */
@@ -2303,7 +2381,7 @@ MT_API int mt__readline(mt_task *t, int fd, mt_line *lb)
         }
         if (errno == EINTR)
             continue;
-        return mt__io_failed(t);
+        return mt__io_failed(t, fd, got);
     }
 }
 
@@ -2419,6 +2497,50 @@ static long mt__io_limit(const mt_sched *s, long ms)
     (void)s;
     return ms;
 }
+
+/* Level-triggered, they keep no readiness between waits: an operation
+ * always tries first. */
+static int mt__io_idle(const mt_sched *s, int fd, int ev)
+{
+    (void)s, (void)fd, (void)ev;
+    return 0;
+}
+
+static void mt__io_drained(mt_sched *s, int fd) { (void)s, (void)fd; }
+
+static void mt__io_fresh(mt_sched *s, int fd) { (void)s, (void)fd; }
+
+static int mt__io_held(const mt_sched *s)
+{
+    (void)s;
+    return 0;
+}
+
+static void mt__io_recheck(mt_sched *s, int fd) { (void)s, (void)fd; }
+
+/* The waiters on fd (fd < 0: on any descriptor closed under them) end
+ * with MT_EBADF. */
+static void mt__iolist_badf(mt_sched *s, int fd)
+{
+    mt_task *t = s->io.waiters.head, *prev = NULL, *next;
+    mt__waitq later = {NULL, NULL};
+
+    for (; t; t = next) {
+        int tfd = MT__IO_FD(t);
+        next = t->next;
+        if (fd >= 0 ? tfd == fd : fcntl(tfd, F_GETFD) < 0 && errno == EBADF) {
+            mt__waitq_unlink(&s->io.waiters, prev, t);
+            s->io.n--;
+            mt__io_later(&later, t, 0, MT_EBADF);
+        } else {
+            prev = t;
+        }
+    }
+    mt__io_wake_later(s, &later);
+}
+
+/* mt_close */
+static void mt__io_close(mt_sched *s, int fd) { mt__iolist_badf(s, fd); }
 #endif
 
 /* ---- I/O backend: select -------------------------------------------------
@@ -2476,26 +2598,6 @@ static int mt__select_got(int fd, int ev, fd_set *r, fd_set *w, fd_set *x)
            ((ev & MT_EXCEPT) && FD_ISSET(fd, x) ? MT_EXCEPT : 0);
 }
 
-/* select() failed with EBADF: find the waiters whose descriptor was closed
- * under them. */
-static void mt__select_badf(mt_sched *s)
-{
-    mt_task *t = s->io.waiters.head, *prev = NULL, *next;
-    mt__waitq later = {NULL, NULL};
-
-    for (; t; t = next) {
-        next = t->next;
-        if (fcntl(MT__IO_FD(t), F_GETFD) < 0 && errno == EBADF) {
-            mt__waitq_unlink(&s->io.waiters, prev, t);
-            s->io.n--;
-            mt__io_later(&later, t, 0, MT_EBADF);
-        } else {
-            prev = t;
-        }
-    }
-    mt__io_wake_later(s, &later);
-}
-
 static int mt__io_poll(mt_sched *s, long ms)
 {
     fd_set r, w, x;
@@ -2511,8 +2613,8 @@ static int mt__io_poll(mt_sched *s, long ms)
     }
     n = MT__SYS(select)(maxfd + 1, &r, &w, &x, tvp);
     if (n < 0) {
-        if (errno == EBADF)
-            mt__select_badf(s);
+        if (errno == EBADF) /* find the waiters whose descriptor was closed */
+            mt__iolist_badf(s, -1);
         else if (errno != EINTR)
             mt__iolist_fail_all(s, MT_ESYS(errno));
         return 0; /* EINTR: the cycle goes on (a handler may have posted) */
@@ -2751,66 +2853,103 @@ static void mt__io_free(mt_sched *s)
  * number simply registers again. The wake pipe is registered once, level-
  * triggered. The instance opens at the first need. */
 #if MT_BACKEND == MT_BACKEND_EPOLL
+/* A descriptor a task waited on stays in the instance, edge-triggered for
+ * every event, until mt_close or the scheduler's end: a wait, a wake-up and
+ * a withdrawal cost no system call. Per descriptor the table keeps the
+ * events the edges reported since an operation last found them not ready
+ * (EAGAIN, or a short read of a stream, which drained it: epoll(7)); an
+ * operation whose events are known not ready waits without trying, so a
+ * round trip is one read and one write, as in a hand-written loop.
+ * A registration outlives a close() the scheduler does not see: accept and
+ * connect forget what the table knew of the descriptors they start, and
+ * mt__ep_check finds a number reused behind its back (within 1000 ticks). */
+#define MT__EP_READY 7u   /* MT_READABLE | MT_WRITABLE | MT_EXCEPT seen */
+#define MT__EP_REG 8u     /* in the instance */
+#define MT__EP_TYPED 16u  /* whether it is a stream is known */
+#define MT__EP_STREAM 32u /* a stream socket */
 
-static mt_task **mt__ep_slot(mt_sched *s, int fd)
+static mt__epfd *mt__ep_ent(mt_sched *s, int fd)
 {
     if ((size_t)fd >= s->io.cap) {
         size_t cap = s->io.cap ? s->io.cap : 64, i;
-        mt_task **tab;
+        mt__epfd *tab;
         while (cap <= (size_t)fd)
             cap *= 2;
-        tab = (mt_task **)MT_REALLOC(s->io.fds, cap * sizeof *tab);
+        tab = (mt__epfd *)MT_REALLOC(s->io.fds, cap * sizeof *tab);
         if (!tab)
             return NULL;
-        for (i = s->io.cap; i < cap; i++)
-            tab[i] = NULL;
+        for (i = s->io.cap; i < cap; i++) {
+            tab[i].waiters = NULL;
+            tab[i].st = 0;
+        }
         s->io.fds = tab;
         s->io.cap = cap;
     }
     return s->io.fds + fd;
 }
 
-/* (Re)arm fd for what its waiters want. Returns 0 or an error code. */
-static int mt__ep_arm(mt_sched *s, int fd)
+/* The entry of fd if the instance holds fd, else NULL. */
+static mt__epfd *mt__ep_reg(const mt_sched *s, int fd)
+{
+    mt__epfd *e;
+    if (fd < 0 || (size_t)fd >= s->io.cap)
+        return NULL;
+    e = s->io.fds + fd;
+    return (e->st & MT__EP_REG) ? e : NULL;
+}
+
+static int mt__ep_ctl(mt_sched *s, int op, int fd)
 {
     struct epoll_event ev;
-    mt_task *t;
-    int want = 0;
-
-    for (t = s->io.fds[fd]; t; t = t->next)
-        want |= MT__IO_EV(t);
-    if (!want)
-        return 0;
     memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLONESHOT | ((want & MT_READABLE) ? EPOLLIN | EPOLLRDHUP : 0) |
-                ((want & MT_WRITABLE) ? EPOLLOUT : 0) | ((want & MT_EXCEPT) ? EPOLLPRI : 0);
+    ev.events = EPOLLET | EPOLLIN | EPOLLRDHUP | EPOLLOUT | EPOLLPRI;
     ev.data.fd = fd;
-    if (MT__SYS(epoll_ctl)(s->io.epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
-        return 0;
-    if (errno == ENOENT && MT__SYS(epoll_ctl)(s->io.epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
-        return 0;
-    return errno == EBADF ? MT_EBADF : MT_ESYS(errno);
+    return MT__SYS(epoll_ctl)(s->io.epfd, op, fd, &ev);
 }
+
+/* Put fd in the instance: it reports at once what is ready already. A
+ * descriptor it still holds (its number forgotten, the file not closed)
+ * is modified instead. Returns 0 or an error code. */
+static int mt__ep_register(mt_sched *s, int fd, mt__epfd *e)
+{
+    if (mt__ep_ctl(s, EPOLL_CTL_ADD, fd) < 0 &&
+        (errno != EEXIST || mt__ep_ctl(s, EPOLL_CTL_MOD, fd) < 0))
+        return errno == EBADF ? MT_EBADF : MT_ESYS(errno);
+    if (!(e->st & MT__EP_REG))
+        s->io.nreg++;
+    e->st = MT__EP_REG;
+    return 0;
+}
+
+/* The table forgets fd (the instance let it go, or will not report it). */
+static void mt__ep_forget(mt_sched *s, mt__epfd *e)
+{
+    if (e->st & MT__EP_REG)
+        s->io.nreg--;
+    e->st = 0;
+}
+
+/* Modifying the registration makes the instance report fd if it is ready
+ * now: the edge a spurious EAGAIN swallowed is not lost. */
+static void mt__io_recheck(mt_sched *s, int fd)
+{
+    if (mt__ep_reg(s, fd))
+        (void)mt__ep_ctl(s, EPOLL_CTL_MOD, fd);
+}
+
+/* Edges may wait in the instance for descriptors no task waits on. */
+static int mt__io_held(const mt_sched *s) { return s->io.nreg > 0; }
 
 /* Wake every waiter of fd with err. */
 static void mt__ep_fail(mt_sched *s, int fd, int err)
 {
-    mt_task **slot = s->io.fds + fd, *t;
+    mt_task **slot = &s->io.fds[fd].waiters, *t;
     while ((t = *slot) != NULL) {
         *slot = t->next;
         t->next = NULL;
         s->io.n--;
         mt__io_wake(s, t, 0, err);
     }
-}
-
-/* Re-arm fd for its remaining waiters; if that fails they get the error
- * now instead of waiting on a registration that is not there. */
-static void mt__ep_rearm(mt_sched *s, int fd)
-{
-    int r = mt__ep_arm(s, fd);
-    if (r)
-        mt__ep_fail(s, fd, r);
 }
 
 static int mt__io_pipe(mt_sched *s)
@@ -2838,27 +2977,28 @@ static int mt__ep_open(mt_sched *s)
     return s->wake_pipe ? mt__io_pipe(s) : 0;
 }
 
+/* Append t to its descriptor's waiters, registering the descriptor if the
+ * instance does not hold it yet. */
 static int mt__io_add(mt_sched *s, mt_task *t)
 {
     int fd = MT__IO_FD(t), r = mt__ep_open(s);
-    mt_task **slot;
+    mt__epfd *e;
+    mt_task **pp;
 
     if (r)
         return r;
+    e = mt__ep_ent(s, fd);
+    if (!e)
+        return MT_ENOMEM;
+    if (!(e->st & MT__EP_REG) && (r = mt__ep_register(s, fd, e)) != 0)
+        return r;
     if (!s->io.n) /* the first waiter: closed descriptors within 1000 ticks */
         s->io.check_at = (mt_time)(mt__cycle_now(s) + 1000);
-    slot = mt__ep_slot(s, fd);
-    if (!slot)
-        return MT_ENOMEM;
-    while (*slot) /* append: first come, first served, as with select */
-        slot = &(*slot)->next;
+    e->st &= (unsigned char)~(unsigned)MT__IO_EV(t); /* its try found them not ready */
+    for (pp = &e->waiters; *pp; pp = &(*pp)->next) {
+    } /* first come, first served, as with select */
     t->next = NULL;
-    *slot = t;
-    r = mt__ep_arm(s, fd);
-    if (r) {
-        *slot = NULL;
-        return r;
-    }
+    *pp = t;
     s->io.n++;
     return 0;
 }
@@ -2870,47 +3010,113 @@ static void mt__io_del(mt_sched *s, mt_task *t)
 
     if ((size_t)fd >= s->io.cap)
         return;
-    for (pp = s->io.fds + fd; *pp && *pp != t; pp = &(*pp)->next) {
+    for (pp = &s->io.fds[fd].waiters; *pp && *pp != t; pp = &(*pp)->next) {
     }
     if (!*pp)
         return;
     *pp = t->next;
     t->next = NULL;
     s->io.n--;
-    if (s->io.fds[fd]) {
-        mt__ep_rearm(s, fd); /* the others' events only */
-    } else { /* none left: still armed, an event would keep the instance */
-        struct epoll_event ev; /* readable, for a foreign loop, forever */
-        memset(&ev, 0, sizeof ev);
-        (void)MT__SYS(epoll_ctl)(s->io.epfd, EPOLL_CTL_DEL, fd, &ev);
-    }
 }
 
-/* Wake the waiters of descriptors that were closed under them: epoll drops
- * a closed descriptor silently, so check when the loop found nothing. */
-static void mt__ep_badf(mt_sched *s)
+/* 1 if fd's events ev are known not ready: the operation waits first. */
+static int mt__io_idle(const mt_sched *s, int fd, int ev)
+{
+    const mt__epfd *e = mt__ep_reg(s, fd);
+    return e && !(e->st & (unsigned)ev);
+}
+
+static int mt__ep_is_stream(int fd)
+{
+    int type = 0;
+    socklen_t len = sizeof type;
+    return MT__SYS(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+           type == SOCK_STREAM;
+}
+
+/* A read of fd returned less than it asked for: a stream socket has no
+ * more now (datagrams, terminals, and here pipes, do not tell: they try
+ * again). Its type is asked once. */
+static void mt__io_drained(mt_sched *s, int fd)
+{
+    mt__epfd *e = mt__ep_reg(s, fd);
+
+    if (!e)
+        return;
+    if (!(e->st & MT__EP_TYPED))
+        e->st |= (unsigned char)(MT__EP_TYPED | (mt__ep_is_stream(fd) ? MT__EP_STREAM : 0));
+    if (e->st & MT__EP_STREAM)
+        e->st &= (unsigned char)~(unsigned)MT_READABLE;
+}
+
+/* fd names a descriptor just started (accepted, connecting): what the
+ * table knew is of a closed one. Its waiters, if any, now wait on it. */
+static void mt__io_fresh(mt_sched *s, int fd)
+{
+    mt__epfd *e;
+    int r;
+
+    if (fd < 0 || (size_t)fd >= s->io.cap || !s->io.fds[fd].st)
+        return;
+    e = s->io.fds + fd;
+    mt__ep_forget(s, e);
+    if (e->waiters && (r = mt__ep_register(s, fd, e)) != 0)
+        mt__ep_fail(s, fd, r);
+}
+
+/* mt_close: fd's waiters end with MT_EBADF; the instance lets it go. */
+static void mt__io_close(mt_sched *s, int fd)
+{
+    mt__epfd *e;
+
+    if ((size_t)fd >= s->io.cap)
+        return;
+    e = s->io.fds + fd;
+    mt__ep_fail(s, fd, MT_EBADF);
+    if (e->st & MT__EP_REG)
+        (void)mt__ep_ctl(s, EPOLL_CTL_DEL, fd);
+    mt__ep_forget(s, e);
+}
+
+/* Is each descriptor with waiters still the one registered? A closed one
+ * fails them (MT_EBADF); a number reused by another file is registered
+ * again. The modification re-reports what is ready: a read that took a
+ * short read for a drained stream when it was not (urgent data) is caught
+ * up with here. */
+static void mt__ep_verify(mt_sched *s)
 {
     size_t fd;
     for (fd = 0; fd < s->io.cap; fd++) {
-        if (s->io.fds[fd] && fcntl((int)fd, F_GETFD) < 0 && errno == EBADF)
-            mt__ep_fail(s, (int)fd, MT_EBADF);
+        mt__epfd *e = s->io.fds + fd;
+        int r = 0;
+        if (!e->waiters || mt__ep_ctl(s, EPOLL_CTL_MOD, (int)fd) == 0)
+            continue;
+        if (errno == ENOENT)
+            r = mt__ep_register(s, (int)fd, e);
+        else
+            r = errno == EBADF ? MT_EBADF : MT_ESYS(errno);
+        if (r) {
+            mt__ep_forget(s, e);
+            mt__ep_fail(s, (int)fd, r);
+        }
     }
 }
 
-/* fd reported events e: wake its waiters that wanted them, re-arm for the
- * others (one-shot). */
-static void mt__ep_ready(mt_sched *s, int fd, unsigned e)
+/* fd reported events ev: they are ready until an operation finds them not;
+ * wake its waiters that wanted them. */
+static void mt__ep_ready(mt_sched *s, int fd, unsigned ev)
 {
-    int ready = ((e & (EPOLLIN | EPOLLRDHUP)) ? MT_READABLE : 0) |
-                ((e & EPOLLOUT) ? MT_WRITABLE : 0) | ((e & EPOLLPRI) ? MT_EXCEPT : 0);
+    int ready = ((ev & (EPOLLIN | EPOLLRDHUP)) ? MT_READABLE : 0) |
+                ((ev & EPOLLOUT) ? MT_WRITABLE : 0) | ((ev & EPOLLPRI) ? MT_EXCEPT : 0);
     mt_task **pp, *t;
     mt__waitq later = {NULL, NULL};
 
     if ((size_t)fd >= s->io.cap)
         return;
-    if (e & (EPOLLHUP | EPOLLERR)) /* ends every wait: see mt__poll_ready */
+    if (ev & (EPOLLHUP | EPOLLERR)) /* ends every wait: see mt__poll_ready */
         ready = MT_READABLE | MT_WRITABLE | MT_EXCEPT;
-    for (pp = s->io.fds + fd; (t = *pp) != NULL;) {
+    s->io.fds[fd].st |= (unsigned char)ready;
+    for (pp = &s->io.fds[fd].waiters; (t = *pp) != NULL;) {
         if (!(ready & MT__IO_EV(t))) {
             pp = &t->next;
             continue;
@@ -2920,52 +3126,65 @@ static void mt__ep_ready(mt_sched *s, int fd, unsigned e)
         s->io.n--;
         mt__io_later(&later, t, ready & MT__IO_EV(t), 0);
     }
-    mt__ep_rearm(s, fd);
     mt__io_wake_later(s, &later);
 }
 
 /* Never block past a second while tasks wait: epoll drops a closed
- * descriptor without a word, and only the idle check finds it. */
+ * descriptor without a word, and only the check finds it. */
 static long mt__io_limit(const mt_sched *s, long ms)
 {
     return s->io.n && (ms < 0 || ms > 1000) ? 1000 : ms;
 }
 
-/* Closed descriptors are looked for when the loop is idle, and at least
- * once a second (1000 ticks) while tasks keep it busy. */
-static void mt__ep_check(mt_sched *s, int idle)
+/* The registrations are checked when the loop is idle, and at least once
+ * a second (1000 ticks) while tasks keep it busy. 1 if they were. */
+static int mt__ep_check(mt_sched *s, int idle)
 {
     mt_time now = mt__cycle_now(s);
 
     if (!s->io.n || (!idle && mt_time_before(now, s->io.check_at)))
-        return;
+        return 0;
     s->io.check_at = (mt_time)(now + 1000);
-    mt__ep_badf(s);
+    mt__ep_verify(s);
+    return 1;
 }
 
-static int mt__io_poll(mt_sched *s, long ms)
+/* One epoll_wait: wake the waiters of what came. *n: the events (-1: the
+ * wait failed). Returns 1 if the wake pipe was among them. */
+static int mt__ep_wait(mt_sched *s, long ms, int *n)
 {
     struct epoll_event evs[256];
-    int n, i, piped = 0;
+    int i, piped = 0;
 
-    if (mt__ep_open(s)) /* no instance: still block as asked, on the pipe */
-        return mt__poll_pipe(s, ms);
-    ms = mt__io_limit(s, ms);
-    n = MT__SYS(epoll_wait)(s->io.epfd, evs, 256, mt__poll_ms(ms));
-    if (n < 0 && errno != EINTR) { /* fail them all, rather than spin */
+    *n = MT__SYS(epoll_wait)(s->io.epfd, evs, 256, mt__poll_ms(ms));
+    if (*n < 0 && errno != EINTR) { /* fail them all, rather than spin */
         int err = MT_ESYS(errno);
         size_t fd;
         for (fd = 0; fd < s->io.cap; fd++)
             mt__ep_fail(s, (int)fd, err);
         return 0;
     }
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < *n; i++) {
         if (s->wake_pipe && evs[i].data.fd == s->wake_fd[0])
             piped = 1;
         else
             mt__ep_ready(s, evs[i].data.fd, evs[i].events);
     }
-    mt__ep_check(s, n == 0 && (ms != 0 || !s->rq.head));
+    return piped;
+}
+
+static int mt__io_poll(mt_sched *s, long ms)
+{
+    int n, piped;
+
+    if (mt__ep_open(s)) /* no instance: still block as asked, on the pipe */
+        return mt__poll_pipe(s, ms);
+    ms = mt__io_limit(s, ms);
+    piped = mt__ep_wait(s, ms, &n);
+    /* What the check registered again or re-reported is taken in this
+     * cycle, not after the clock moved on (a virtual clock jumps). */
+    if (n >= 0 && mt__ep_check(s, n == 0 && (ms != 0 || !s->rq.head)))
+        piped |= mt__ep_wait(s, 0, &n);
     return piped;
 }
 
@@ -2984,31 +3203,38 @@ static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap)
     return 1;
 }
 
-/* Register each of src's waiters with dst's instance; one that cannot be
- * is woken with the error. */
+/* Move src's waiters of fd to dst: a waiter whose events dst has seen
+ * ready tries again at once; one that cannot be registered hears why. */
+static void mt__ep_move(mt_sched *dst, mt_sched *src, int fd, mt__waitq *later)
+{
+    mt_task **slot = &src->io.fds[fd].waiters, *t;
+
+    while ((t = *slot) != NULL) {
+        mt__epfd *d = mt__ep_reg(dst, fd);
+        int r = 0, ready = d ? (int)(d->st & (unsigned)MT__IO_EV(t)) : 0;
+        *slot = t->next;
+        t->next = NULL;
+        src->io.n--;
+        if (!ready)
+            r = mt__io_add(dst, t);
+        if (ready || r)
+            mt__io_later(later, t, ready, r);
+    }
+}
+
+/* src keeps no registration: it would report the descriptors to its next
+ * poll, or to a foreign loop watching src. */
 static void mt__io_merge(mt_sched *dst, mt_sched *src)
 {
     size_t fd;
-    mt_task *t;
     mt__waitq later = {NULL, NULL}; /* woken once all moved: see mt__io_later */
 
     for (fd = 0; fd < src->io.cap; fd++) {
-        mt_task **slot = src->io.fds + fd;
-        struct epoll_event ev;
-        if (!*slot)
-            continue;
-        while ((t = *slot) != NULL) {
-            int r;
-            *slot = t->next;
-            src->io.n--;
-            r = mt__io_add(dst, t);
-            if (r)
-                mt__io_later(&later, t, 0, r);
-        }
-        /* src keeps no registration: it would report the descriptor to
-         * its next poll, or to a foreign loop watching src. */
-        memset(&ev, 0, sizeof ev);
-        (void)MT__SYS(epoll_ctl)(src->io.epfd, EPOLL_CTL_DEL, (int)fd, &ev);
+        mt__epfd *e = src->io.fds + fd;
+        mt__ep_move(dst, src, (int)fd, &later);
+        if (e->st & MT__EP_REG)
+            (void)mt__ep_ctl(src, EPOLL_CTL_DEL, (int)fd);
+        mt__ep_forget(src, e);
     }
     mt__io_wake_later(dst, &later);
 }
@@ -3591,11 +3817,14 @@ static void mt__take_posts(mt_sched *s)
 static void mt__wait_events(mt_sched *s, long wait)
 {
 #if MT_IO
-    if (s->io.n || (s->wake_pipe && wait != 0)) {
-        if (mt__io_poll(s, s->idle || MT__FLAG_GET(s->signalled) ? 0 : wait))
+    int block = s->io.n || (s->wake_pipe && wait != 0);
+    /* Edges of descriptors no task waits on are taken too, without
+     * blocking: a foreign loop would otherwise see them for ever. */
+    if (block || mt__io_held(s)) {
+        if (mt__io_poll(s, !block || s->idle || MT__FLAG_GET(s->signalled) ? 0 : wait))
             mt__wake_pipe_drain(s);
         s->now_valid = 0;
-        if (!s->idle)
+        if (block && !s->idle)
             return;
     }
 #endif

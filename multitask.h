@@ -313,10 +313,17 @@ typedef struct mt__waitq {
 /* Each I/O backend's state in the scheduler (multitask.c, "I/O backends").
  * Every one counts its waiting tasks in n. Private. */
 #if MT_BACKEND == MT_BACKEND_EPOLL
+/* Per descriptor: its waiters, and what the instance knows of it. */
+typedef struct mt__epfd {
+    mt_task *waiters;           /* FIFO */
+    unsigned char st;           /* readiness seen, registered, stream: multitask.c */
+} mt__epfd;
+
 typedef struct mt__io {
     unsigned long n;            /* tasks waiting on descriptors */
-    mt_task **fds;              /* per descriptor: the FIFO of its waiters */
+    mt__epfd *fds;              /* indexed by descriptor */
     size_t cap;                 /* entries in fds */
+    unsigned long nreg;         /* descriptors in the instance */
     int epfd;                   /* the epoll instance, once open */
     int open;
     mt_time check_at;           /* when to look for closed descriptors */
@@ -1037,6 +1044,18 @@ MT_API int mt_fd_ready(const mt_task *t);
 
 /* Make fd non-blocking (and close-on-exec). Returns 0 or MT_ESYS(errno). */
 MT_API int mt_fd_nonblock(int fd);
+
+/* Close fd where the scheduler sees it: the tasks waiting on it end their
+ * waits with MT_EBADF (they never touch the number again, which the next
+ * socket may get), the backend lets it go, then close(2). Use it for every
+ * descriptor tasks waited on: the epoll backend keeps a descriptor
+ * registered between waits, and learns of a plain close() only at its next
+ * check (within a second, when the loop is idle or a number is reused).
+ * Returns 0, MT_EINVAL (s NULL, fd < 0), MT_EBADF (fd was not open) or
+ * MT_ESYS(errno) of close(2). mt_close is the short form for the default
+ * scheduler. */
+MT_API int mt_sched_close(mt_sched *s, int fd);
+MT_API int mt_close(int fd);
 
 /* An MT_CHOOSE clause that waits until fd is ready for any of `events`;
  * once it completed, mt_clause_ready(c) tells which were. On poll and

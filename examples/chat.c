@@ -217,7 +217,7 @@ static int conn_task(mt_task *t)
         live = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    close(c->fd);
+    mt_close(c->fd);
     free(c);
     MT_END(t);
 }
@@ -273,7 +273,7 @@ static int listener(mt_task *t)
         join(f->conn);
     }
     MT_FINALLY(t);
-    close(f->fd);
+    mt_close(f->fd);
     MT_END(t);
 }
 

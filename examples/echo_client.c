@@ -46,7 +46,7 @@ static int conn(mt_task *t)
     if (mt_state(t) == MT_FAILED)
         failed++;
     if (f->fd >= 0)
-        close(f->fd);
+        mt_close(f->fd);
     MT_END(t);
 }
 

@@ -42,7 +42,7 @@ static int handler(mt_task *t)
         MT_WRITE_ALL(t, f->fd, f->buf, (size_t)f->n, &f->done, idle_ms);
     }
     MT_FINALLY(t);
-    close(f->fd);
+    mt_close(f->fd);
     free(f); /* the scheduler never touches the frame after this */
     MT_END(t);
 }
@@ -94,7 +94,7 @@ static int listener(mt_task *t)
         mt_add(&h->task, handler);
     }
     MT_FINALLY(t); /* cancelled: stop listening */
-    close(f->fd);
+    mt_close(f->fd);
     MT_END(t);
 }
 
@@ -164,7 +164,7 @@ static int client(mt_task *t)
     }
     MT_FINALLY(t);
     if (f->fd >= 0)
-        close(f->fd);
+        mt_close(f->fd);
     MT_END(t);
 }
 

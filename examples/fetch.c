@@ -61,7 +61,7 @@ static int fetcher(mt_task *t)
     f->value[f->vlen] = 0;
     MT_FINALLY(t);
     if (f->fd >= 0)
-        close(f->fd);
+        mt_close(f->fd);
     MT_END(t);
 }
 

@@ -731,7 +731,7 @@ static int conn(mt_task *t)
         conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    close(c->fd);
+    mt_close(c->fd);
     free(c);
     MT_END(t);
 }
@@ -767,7 +767,7 @@ static int listener(mt_task *t)
         mt_add(&c->task, conn);
     }
     MT_FINALLY(t);
-    close(f->fd);
+    mt_close(f->fd);
     MT_END(t);
 }
 

@@ -48,7 +48,7 @@ static int attempt(mt_task *t)
     }
     MT_FINALLY(t);
     if (mt_state(t) == MT_CANCELLED && f->fd >= 0) { /* lost, or failed: */
-        close(f->fd);                                /* nothing to keep */
+        mt_close(f->fd);                             /* nothing to keep */
         f->fd = -1;
     }
     if (mt_state(t) == MT_CANCELLED)
@@ -89,7 +89,7 @@ static int racer(mt_task *t)
     printf("reply: %s", f->line);
     MT_FINALLY(t);
     if (f->won && f->won->fd >= 0)
-        close(f->won->fd);
+        mt_close(f->won->fd);
     MT_END(t);
 }
 

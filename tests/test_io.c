@@ -2148,6 +2148,93 @@ static void test_operation_bad_arguments(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
+/* mt_close: the tasks waiting on the descriptor end with MT_EBADF (a
+ * reader and a writer on one number, and a bystander on another goes on);
+ * closing again, a negative descriptor and no scheduler are refused. */
+static void test_close_ends_waiters(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    static struct reader r, other;
+    static struct fdwait w;
+    int sv[2], sv2[2], reuse[2];
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    unix_pair(sv2);
+    add_reader(&s, &r, sv[0], 5000);
+    add_fdwait(&s, &w, sv[0], MT_EXCEPT, MT_FOREVER);
+    add_reader(&s, &other, sv2[0], 5000);
+    assert_int_equal(mt_sched_run_once(&s, 0), 3);
+    assert_int_equal(mt_sched_has_io_waits(&s), 1);
+    assert_int_equal(mt_sched_close(&s, sv[0]), 0);
+    /* The number is taken again at once, and has data: the waiters of
+     * the closed one must not read it. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, reuse), 0);
+    assert_int_equal(reuse[0], sv[0]);
+    nonblock(reuse[0]);
+    xwrite(reuse[1], "not yours");
+    assert_int_equal(mt_sched_run_once(&s, 0), 2);
+    assert_int_equal(r.err, MT_EBADF);
+    assert_int_equal(r.n, -1); /* its first try's EAGAIN: nothing read since */
+    assert_int_equal(w.err, MT_EBADF);
+    assert_int_equal(mt_state(&other.task), MT_WAITING);
+    xclose(reuse[0]);
+    xclose(reuse[1]);
+    assert_int_equal(mt_sched_close(&s, sv[0]), MT_EBADF); /* closed already */
+    assert_int_equal(mt_sched_close(&s, -1), MT_EINVAL);
+    assert_int_equal(mt_sched_close(NULL, sv[1]), MT_EINVAL);
+    xwrite(sv2[1], "hi");
+    drive(&s, 10);
+    assert_int_equal(other.err, 0);
+    assert_int_equal(other.n, 2);
+    assert_int_equal(mt_close(sv[1]), 0); /* the default scheduler's form */
+    assert_int_equal(mt_sched_close(&s, sv2[0]), 0);
+    xclose(sv2[1]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
+/* A descriptor closed behind the scheduler's back (close(2), not mt_close)
+ * and its number taken by a new socket: a wait on the new one is not lost
+ * (epoll still held the old registration and knew the old one drained). */
+static void test_reused_number_found(void **state)
+{
+    mt_sched s;
+    struct fake_clock c;
+    static struct reader r;
+    int sv[2], sv2[2], round;
+    (void)state;
+
+    start(&s, &c);
+    unix_pair(sv);
+    for (round = 0; round < 3; round++) {
+        add_reader(&s, &r, sv[0], 5000);
+        r.use_recv = round & 1;
+        assert_int_equal(mt_sched_run_once(&s, 0), 1); /* waits */
+        xwrite(sv[1], "abc");
+        drive(&s, 10);
+        assert_int_equal(r.err, 0);
+        assert_int_equal(r.n, 3);
+        xclose(sv[0]);
+        xclose(sv[1]);
+        unix_pair(sv2); /* the lowest numbers: the same ones */
+        assert_int_equal(sv2[0], sv[0]);
+        sv[0] = sv2[0], sv[1] = sv2[1];
+        add_reader(&s, &r, sv[0], 5000);
+        xwrite(sv[1], "defg");
+        drive(&s, 10);
+        assert_int_equal(r.err, 0);
+        assert_int_equal(r.n, 4);
+        assert_memory_equal(r.buf, "defg", 4);
+    }
+    xclose(sv[0]);
+    xclose(sv[1]);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2188,6 +2275,8 @@ int main(void)
         cmocka_unit_test(test_closed_fd_found_while_busy_near_wrap),
         cmocka_unit_test(test_closed_fd_error_stands_at_deadline),
         cmocka_unit_test(test_operation_bad_arguments),
+        cmocka_unit_test(test_close_ends_waiters),
+        cmocka_unit_test(test_reused_number_found),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
