@@ -66,8 +66,10 @@ plot() {
         echo "skip plot (gnuplot not installed)"
         return
     fi
-    local term=png
+    local term=png last
     gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
+    # One line per server: the data has 6 columns per server after the first.
+    last=$(awk 'NR == 2 { print (NF - 1) / 6 - 1 }' "$tmp/echo.dat")
     gnuplot <<EOF
 set terminal $term size 1200,520
 set output '$out/echo.png'
@@ -80,14 +82,14 @@ set key left top
 set title 'round trips per second'
 set yrange [0:*]
 set format y '%.0s%c'
-plot for [i=0:4] '$tmp/echo.dat' using 1:(column(2+6*i)):(column(3+6*i)):(column(4+6*i)) \
+plot for [i=0:$last] '$tmp/echo.dat' using 1:(column(2+6*i)):(column(3+6*i)):(column(4+6*i)) \
     with yerrorlines linewidth 2 title columnhead(2+6*i)
 set title 'server CPU us per round trip (lower is better)'
 set key right top
 set logscale y
 set yrange [*:*]
 set format y '%g'
-plot for [i=0:4] '$tmp/echo.dat' using 1:(column(5+6*i)):(column(6+6*i)):(column(7+6*i)) \
+plot for [i=0:$last] '$tmp/echo.dat' using 1:(column(5+6*i)):(column(6+6*i)):(column(7+6*i)) \
     with yerrorlines linewidth 2 title columnhead(2+6*i)
 unset multiplot
 EOF
@@ -131,8 +133,11 @@ report() {
     echo "### 5. Echo over loopback TCP"
     echo
     echo "64-byte messages, each connection a closed loop; server on core 0, load client on core 1;"
-    echo "counted for $ms ms once every connection has had its first echo. Server CPU time is"
-    echo "read from /proc over that window."
+    echo "counted for $ms ms once every connection has had its first echo. Our servers time each"
+    echo "read out after 30 s idle (a timer per read); *no timeout* is the epoll one without. Over"
+    echo "the window: the server's CPU time (all its threads) and its system calls (the"
+    echo "raw_syscalls:sys_enter tracepoint, as perf stat counts them; \"-\" where that is not"
+    echo "permitted)."
     echo
     bench/echo_bench.sh "$b" "$ms" "$reps" "$tmp/echo.dat"
     echo
