@@ -1977,7 +1977,8 @@ static void mt__io_recheck(mt_sched *s, int fd);
  * waits without the system call (the epoll backend knows; see there). */
 static int mt__io_skip(mt_task *t, int fd, int ev)
 {
-    return !t->w.io && mt__io_idle(mt__sched_of(t), fd, ev);
+    mt_sched *s = mt__sched_of(t);
+    return !t->w.io && !s->io_try && mt__io_idle(s, fd, ev);
 }
 
 /* A read of n bytes where len were asked for. */
@@ -2040,6 +2041,7 @@ MT_API int mt__io_begin(mt_task *t, long timeout)
     if (r != MT__PROCEED)
         return r;
     mt__out_ready(t, 0, 0); /* no readiness yet: the first try */
+    mt__sched_of(t)->io_try = timeout == 0; /* a poll: it must try */
     /* Bounded work per resume: past the burst, give way first (the
      * operation then starts afresh when the task resumes). */
     if (++mt__sched_of(t)->burst > MT_IO_BURST)
@@ -2215,8 +2217,8 @@ MT_API int mt__recv(mt_task *t, int fd, void *buf, size_t len, int flags,
                          : MT__SYS(recv)(fd, buf, len, flags);
         if (r >= 0) {
             *n = r;
-            if (!(flags & MSG_PEEK)) /* a short peek leaves it readable */
-                mt__io_got(t, fd, r, len);
+            if (!(flags & ~(MSG_DONTWAIT | MSG_WAITALL))) /* a peek, urgent data... */
+                mt__io_got(t, fd, r, len);                /* prove nothing */
             return 0;
         }
         if (errno != EINTR) {
@@ -2848,25 +2850,27 @@ static void mt__io_free(mt_sched *s)
 
 /* ---- I/O backend: epoll (Linux) --------------------------------------------
  * Each descriptor someone waits on has its own short FIFO of waiters
- * (through next) in a table indexed by descriptor, and a one-shot
- * registration re-armed at each wait, so a closed and reused descriptor
- * number simply registers again. The wake pipe is registered once, level-
- * triggered. The instance opens at the first need. */
+ * (through next) in a table indexed by descriptor. The wake pipe is
+ * registered once, level-triggered. The instance opens at the first need. */
 #if MT_BACKEND == MT_BACKEND_EPOLL
 /* A descriptor a task waited on stays in the instance, edge-triggered for
  * every event, until mt_close or the scheduler's end: a wait, a wake-up and
  * a withdrawal cost no system call. Per descriptor the table keeps the
  * events the edges reported since an operation last found them not ready
  * (EAGAIN, or a short read of a stream, which drained it: epoll(7)); an
- * operation whose events are known not ready waits without trying, so a
- * round trip is one read and one write, as in a hand-written loop.
+ * operation whose events are known not ready waits without trying (unless
+ * its timeout is 0), so a round trip is one read and one write, as in a
+ * hand-written loop. Urgent data, a hang-up or an error seen end the
+ * inference for the descriptor: a short read may leave them unread.
  * A registration outlives a close() the scheduler does not see: accept and
  * connect forget what the table knew of the descriptors they start, and
  * mt__ep_check finds a number reused behind its back (within 1000 ticks). */
 #define MT__EP_READY 7u   /* MT_READABLE | MT_WRITABLE | MT_EXCEPT seen */
 #define MT__EP_REG 8u     /* in the instance */
 #define MT__EP_TYPED 16u  /* whether it is a stream is known */
-#define MT__EP_STREAM 32u /* a stream socket */
+#define MT__EP_STREAM 32u /* a TCP socket */
+#define MT__EP_HUP 64u    /* hang-up, error or urgent data seen: a short read
+                           * may leave the end of file, the error or more */
 
 static mt__epfd *mt__ep_ent(mt_sched *s, int fd)
 {
@@ -2974,6 +2978,7 @@ static int mt__ep_open(mt_sched *s)
     if (s->io.epfd < 0)
         return MT_ESYS(errno);
     s->io.open = 1;
+    s->io.pid = (long)getpid();
     return s->wake_pipe ? mt__io_pipe(s) : 0;
 }
 
@@ -3026,16 +3031,22 @@ static int mt__io_idle(const mt_sched *s, int fd, int ev)
     return e && !(e->st & (unsigned)ev);
 }
 
+/* TCP: Unix streams stop a read at passed descriptors and credentials. */
 static int mt__ep_is_stream(int fd)
 {
     int type = 0;
     socklen_t len = sizeof type;
-    return MT__SYS(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-           type == SOCK_STREAM;
+    struct sockaddr_storage a;
+    socklen_t alen = sizeof a;
+
+    if (MT__SYS(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+        return 0;
+    return getsockname(fd, (struct sockaddr *)(void *)&a, &alen) == 0 &&
+           (a.ss_family == AF_INET || a.ss_family == AF_INET6);
 }
 
-/* A read of fd returned less than it asked for: a stream socket has no
- * more now (datagrams, terminals, and here pipes, do not tell: they try
+/* A read of fd returned less than it asked for: a TCP socket has no more
+ * now (datagrams, terminals, pipes and Unix sockets do not tell: they try
  * again). Its type is asked once. */
 static void mt__io_drained(mt_sched *s, int fd)
 {
@@ -3045,23 +3056,18 @@ static void mt__io_drained(mt_sched *s, int fd)
         return;
     if (!(e->st & MT__EP_TYPED))
         e->st |= (unsigned char)(MT__EP_TYPED | (mt__ep_is_stream(fd) ? MT__EP_STREAM : 0));
-    if (e->st & MT__EP_STREAM)
+    if ((e->st & MT__EP_STREAM) && !(e->st & MT__EP_HUP))
         e->st &= (unsigned char)~(unsigned)MT_READABLE;
 }
 
 /* fd names a descriptor just started (accepted, connecting): what the
- * table knew is of a closed one. Its waiters, if any, now wait on it. */
+ * table knew is of a closed one, and its waiters waited on that one. */
 static void mt__io_fresh(mt_sched *s, int fd)
 {
-    mt__epfd *e;
-    int r;
-
     if (fd < 0 || (size_t)fd >= s->io.cap || !s->io.fds[fd].st)
         return;
-    e = s->io.fds + fd;
-    mt__ep_forget(s, e);
-    if (e->waiters && (r = mt__ep_register(s, fd, e)) != 0)
-        mt__ep_fail(s, fd, r);
+    mt__ep_fail(s, fd, MT_EBADF);
+    mt__ep_forget(s, s->io.fds + fd);
 }
 
 /* mt_close: fd's waiters end with MT_EBADF; the instance lets it go. */
@@ -3073,7 +3079,8 @@ static void mt__io_close(mt_sched *s, int fd)
         return;
     e = s->io.fds + fd;
     mt__ep_fail(s, fd, MT_EBADF);
-    if (e->st & MT__EP_REG)
+    /* A child after fork shares the parent's instance: leave it alone. */
+    if ((e->st & MT__EP_REG) && s->io.pid == (long)getpid())
         (void)mt__ep_ctl(s, EPOLL_CTL_DEL, fd);
     mt__ep_forget(s, e);
 }
@@ -3116,6 +3123,8 @@ static void mt__ep_ready(mt_sched *s, int fd, unsigned ev)
     if (ev & (EPOLLHUP | EPOLLERR)) /* ends every wait: see mt__poll_ready */
         ready = MT_READABLE | MT_WRITABLE | MT_EXCEPT;
     s->io.fds[fd].st |= (unsigned char)ready;
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))
+        s->io.fds[fd].st |= (unsigned char)MT__EP_HUP;
     for (pp = &s->io.fds[fd].waiters; (t = *pp) != NULL;) {
         if (!(ready & MT__IO_EV(t))) {
             pp = &t->next;
@@ -3203,22 +3212,24 @@ static int mt__io_fds(mt_sched *s, struct pollfd *fds, int cap)
     return 1;
 }
 
-/* Move src's waiters of fd to dst: a waiter whose events dst has seen
- * ready tries again at once; one that cannot be registered hears why. */
+/* Move src's waiters of fd to dst; one that cannot be registered hears
+ * why. What dst's edges reported is "seen", not "ready now": its instance
+ * is asked to report fd again if it is ready. */
 static void mt__ep_move(mt_sched *dst, mt_sched *src, int fd, mt__waitq *later)
 {
     mt_task **slot = &src->io.fds[fd].waiters, *t;
 
     while ((t = *slot) != NULL) {
         mt__epfd *d = mt__ep_reg(dst, fd);
-        int r = 0, ready = d ? (int)(d->st & (unsigned)MT__IO_EV(t)) : 0;
+        int r, seen = d ? (int)(d->st & (unsigned)MT__IO_EV(t)) : 0;
         *slot = t->next;
         t->next = NULL;
         src->io.n--;
-        if (!ready)
-            r = mt__io_add(dst, t);
-        if (ready || r)
-            mt__io_later(later, t, ready, r);
+        r = mt__io_add(dst, t);
+        if (!r && seen)
+            mt__io_recheck(dst, fd);
+        if (r)
+            mt__io_later(later, t, 0, r);
     }
 }
 
@@ -3819,8 +3830,9 @@ static void mt__wait_events(mt_sched *s, long wait)
 #if MT_IO
     int block = s->io.n || (s->wake_pipe && wait != 0);
     /* Edges of descriptors no task waits on are taken too, without
-     * blocking: a foreign loop would otherwise see them for ever. */
-    if (block || mt__io_held(s)) {
+     * blocking, when nothing is runnable: a foreign loop would otherwise
+     * see them for ever. */
+    if (block || (!s->rq.head && mt__io_held(s))) {
         if (mt__io_poll(s, !block || s->idle || MT__FLAG_GET(s->signalled) ? 0 : wait))
             mt__wake_pipe_drain(s);
         s->now_valid = 0;

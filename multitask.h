@@ -324,6 +324,7 @@ typedef struct mt__io {
     mt__epfd *fds;              /* indexed by descriptor */
     size_t cap;                 /* entries in fds */
     unsigned long nreg;         /* descriptors in the instance */
+    long pid;                   /* the process that opened the instance */
     int epfd;                   /* the epoll instance, once open */
     int open;
     mt_time check_at;           /* when to look for closed descriptors */
@@ -389,6 +390,7 @@ struct mt_sched {
 #if MT_IO
     mt__io io;                  /* the backend's own state */
     unsigned burst;             /* I/O operations done without waiting, this resume */
+    int io_try;                 /* the operation starting has timeout 0: it tries */
     int wake_pipe;              /* 1: wake_fd[] is a self-pipe for posts */
     int wake_fd[2];
 #endif
@@ -984,7 +986,8 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which);
     MT__IO(t, fd, events, timeout, mt__fd_ready_now((t), (fd), (events)))
 
 /* The operations: each tries at once and waits only when the call would
- * block; results go where the last pointers point (frame fields: the
+ * block (with epoll, one known to block waits first, unless its timeout is
+ * 0: see the README); results go where the last pointers point (frame fields: the
  * arguments are evaluated again at each try). System errors are raised as
  * MT_ESYS(errno). Sends never raise SIGPIPE (MSG_NOSIGNAL; write() to a
  * socket: use MT_SEND). */
