@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #if MT_BACKEND == MT_BACKEND_EPOLL
 #include <sys/epoll.h>
@@ -721,6 +723,321 @@ static void test_round_trip_calls(void **state)
     close(sv[0]);
 }
 
+/* Readiness the epoll backend must not lose. Each case would end at once
+ * on poll and select; on epoll a lost edge leaves the task waiting until
+ * the check of the registrations (idle, or within a second) modifies its
+ * registration: so each asserts that no epoll_ctl was needed once the
+ * descriptor was registered (on select and poll there is none anyway). */
+struct sink {
+    mt_task task;
+    int fd, op; /* 0 MT_READ, 1 MT_RECV, 2 MT_READLINE */
+    char buf[64], lbuf[64];
+    mt_line lb;
+    ssize_t n;
+    size_t total;
+    int err;
+};
+
+static int sink(mt_task *t)
+{
+    struct sink *f = (struct sink *)t;
+    MT_BEGIN(t);
+    mt_line_init(&f->lb, f->lbuf, sizeof f->lbuf);
+    for (;;) {
+        if (f->op == 0) {
+            MT_CATCH(t, MT_READ(t, f->fd, f->buf, sizeof f->buf, &f->n, 30000));
+        } else if (f->op == 1) {
+            MT_CATCH(t, MT_RECV(t, f->fd, f->buf, sizeof f->buf, 0, &f->n, 30000));
+        } else {
+            MT_CATCH(t, MT_READLINE(t, f->fd, &f->lb, 30000));
+            f->n = (ssize_t)f->lb.line;
+        }
+        f->err = mt_err(t);
+        if (f->err || f->n == 0)
+            break;
+        f->total += (size_t)f->n;
+    }
+    MT_END(t);
+}
+
+/* Start a sink on fd and let it park (registered); count from there. */
+static void start_sink(struct sink *k, int fd, int op)
+{
+    memset(k, 0, sizeof *k);
+    k->fd = fd, k->op = op;
+    assert_int_equal(mt_sched_add(&s, &k->task, sink), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    memset(calls, 0, sizeof calls);
+}
+
+/* Data and the peer's end of file come in one edge: the read of the data
+ * is short, and the end of file is still to be read. */
+static void eof_case(int tcp, int op)
+{
+    static struct sink k;
+    int sv[2];
+
+    if (tcp)
+        loopback_tcp(sv);
+    else
+        unix_pair(sv);
+    start_sink(&k, sv[0], op);
+    assert_int_equal(write(sv[1], "hello", 5), 5);
+    assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(k.err, 0);
+    assert_int_equal(k.total, 5);
+    assert_int_equal(calls[F_CTL], 0);
+    assert_int_equal(mt_sched_close(&s, sv[0]), 0); /* its number is next */
+    close(sv[1]);
+}
+
+static void test_eof_after_short_read(void **state)
+{
+    (void)state;
+    eof_case(0, 0);
+    eof_case(1, 1);
+    eof_case(1, 0);
+    eof_case(0, 2);
+    eof_case(1, 2);
+}
+
+/* recv(MSG_OOB) returns the urgent byte: short, and the normal data
+ * waits behind it. */
+struct oob { mt_task task; int fd, err, ready; char buf[64]; ssize_t n1, n2; };
+
+static int oob(mt_task *t)
+{
+    struct oob *f = (struct oob *)t;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_WAIT_FD(t, f->fd, MT_EXCEPT, 30000));
+    f->ready = mt_fd_ready(t);
+    MT_CATCH(t, MT_RECV(t, f->fd, f->buf, 16, MSG_OOB, &f->n1, 30000));
+    MT_CATCH(t, MT_RECV(t, f->fd, f->buf, sizeof f->buf, 0, &f->n2, 30000));
+    f->err = mt_err(t);
+    MT_END(t);
+}
+
+static void test_recv_oob_is_no_drain(void **state)
+{
+    static struct oob k;
+    int sv[2];
+    (void)state;
+
+    loopback_tcp(sv);
+    k.fd = sv[0];
+    assert_int_equal(mt_sched_add(&s, &k.task, oob), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    memset(calls, 0, sizeof calls);
+    assert_int_equal(send(sv[1], "hello", 5, 0), 5);
+    assert_int_equal(send(sv[1], "!", 1, MSG_OOB), 1);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(k.err, 0);
+    assert_int_equal(k.n1, 1);
+    assert_int_equal(k.n2, 5);
+    assert_int_equal(calls[F_CTL], 0);
+    assert_int_equal(mt_sched_close(&s, sv[0]), 0);
+    close(sv[1]);
+}
+
+/* A Unix stream read stops after a message that carried descriptors
+ * (SCM_RIGHTS): short, with more queued behind it. */
+static void send_with_fd(int sock, int passed)
+{
+    char c = 'a';
+    struct iovec iov;
+    struct msghdr m;
+    union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u;
+    struct cmsghdr *cm;
+
+    memset(&m, 0, sizeof m);
+    memset(&u, 0, sizeof u);
+    iov.iov_base = &c;
+    iov.iov_len = 1;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = u.b;
+    m.msg_controllen = sizeof u.b;
+    cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &passed, sizeof passed);
+    assert_int_equal(sendmsg(sock, &m, 0), 1);
+}
+
+static void test_unix_read_stops_at_passed_fd(void **state)
+{
+    static struct sink k;
+    int sv[2], got;
+    char b[8];
+    (void)state;
+
+    unix_pair(sv);
+    start_sink(&k, sv[0], 0);
+    send_with_fd(sv[1], 0);
+    assert_int_equal(write(sv[1], "bcd", 3), 3);
+    assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(k.total, 4);
+    assert_int_equal(calls[F_CTL], 0);
+    /* the passed descriptor, received with read(): closed by the kernel */
+    got = (int)read(sv[0], b, sizeof b);
+    assert_int_equal(got, 0);
+    assert_int_equal(mt_sched_close(&s, sv[0]), 0);
+    close(sv[1]);
+}
+
+/* A child after fork closes its copy with mt_sched_close: the epoll
+ * instance is shared, and must keep the parent's registration. */
+static void test_fork_child_close(void **state)
+{
+    static struct sink k;
+    int sv[2], st;
+    pid_t pid;
+    (void)state;
+
+    unix_pair(sv);
+    start_sink(&k, sv[0], 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        (void)mt_sched_close(&s, sv[0]);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(k.total, 1);
+    assert_int_equal(calls[F_CTL], 0);
+    assert_int_equal(mt_sched_close(&s, sv[0]), 0);
+    close(sv[1]);
+}
+
+/* What epoll's edges reported is "seen since an operation found it not
+ * ready", not "ready now": a waiter merged in from another scheduler
+ * must not be told an empty socket is readable. */
+struct fdwait { mt_task task; int fd, ready, err, then_read; };
+
+static int fdwait(mt_task *t)
+{
+    struct fdwait *f = (struct fdwait *)t;
+    char c;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_WAIT_FD(t, f->fd, MT_READABLE, MT_FOREVER));
+    f->err = mt_err(t);
+    f->ready = mt_fd_ready(t);
+    if (f->then_read) /* the documented use: wait, then read yourself */
+        assert_int_equal(read(f->fd, &c, 1), 1);
+    MT_END(t);
+}
+
+static void test_merge_not_ready(void **state)
+{
+    mt_sched b;
+    static struct fdwait w1, w2;
+    int sv[2];
+    char c;
+    (void)state;
+
+    unix_pair(sv);
+    mt_sched_init(&b);
+    w1.fd = w2.fd = sv[0];
+    w1.then_read = 1;
+    assert_int_equal(mt_sched_add(&s, &w1.task, fdwait), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(w1.ready, MT_READABLE);
+    assert_int_equal(mt_sched_add(&b, &w2.task, fdwait), 0);
+    assert_int_equal(mt_sched_run_once(&b, 0), 1);
+    assert_int_equal(read(sv[0], &c, 1), -1); /* nothing to read */
+    assert_int_equal(mt_sched_merge(&s, &b), 0);
+    (void)mt_sched_run_once(&s, 0);
+    assert_int_equal(mt_state(&w2.task), MT_WAITING);
+    assert_int_equal(write(sv[1], "y", 1), 1);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(w2.err, 0);
+    assert_int_equal(w2.ready, MT_READABLE);
+    close(sv[0]);
+    close(sv[1]);
+    assert_int_equal(mt_sched_destroy(&b), 0);
+}
+
+/* A wait with timeout 0 is a poll: it tries, whatever epoll knew. */
+struct try0 { mt_task task; int fd, peer, err0, err1, ready; char b[8]; ssize_t n0, n1; };
+
+static int try0(mt_task *t)
+{
+    struct try0 *f = (struct try0 *)t;
+    MT_BEGIN(t);
+    MT_READ(t, f->fd, f->b, sizeof f->b, &f->n0, MT_FOREVER); /* "x": short */
+    assert_int_equal(write(f->peer, "y", 1), 1);
+    MT_CATCH(t, MT_WAIT_FD(t, f->fd, MT_READABLE, 0));
+    f->err0 = mt_err(t);
+    f->ready = mt_fd_ready(t);
+    MT_CATCH(t, MT_READ(t, f->fd, f->b, sizeof f->b, &f->n1, 0));
+    f->err1 = mt_err(t);
+    MT_END(t);
+}
+
+static void test_timeout0_tries(void **state)
+{
+    static struct try0 k;
+    int sv[2];
+    (void)state;
+
+    loopback_tcp(sv); /* TCP: a short read is taken for a drain */
+    k.fd = sv[0], k.peer = sv[1];
+    assert_int_equal(mt_sched_add(&s, &k.task, try0), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(k.n0, 1);
+    assert_int_equal(k.err0, 0);
+    assert_int_equal(k.ready, MT_READABLE);
+    assert_int_equal(k.err1, 0);
+    assert_int_equal(k.n1, 1);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* A descriptor still registered with no task waiting on it costs a
+ * yielding loop no system call: its edges are taken only in cycles with
+ * nothing runnable. */
+struct yielder { mt_task task; int i; };
+
+static int yielder(mt_task *t)
+{
+    struct yielder *f = (struct yielder *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < 100; f->i++)
+        MT_YIELD(t);
+    MT_END(t);
+}
+
+static void test_idle_registration_costs_no_call(void **state)
+{
+    static struct sink k;
+    static struct yielder y;
+    int sv[2];
+    (void)state;
+
+    unix_pair(sv);
+    start_sink(&k, sv[0], 0);
+    assert_int_equal(shutdown(sv[1], SHUT_WR), 0); /* the sink ends, fd stays */
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(mt_sched_add(&s, &y.task, yielder), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    memset(calls, 0, sizeof calls);
+    while (mt_state(&y.task) != MT_DONE)
+        (void)mt_sched_run_once(&s, 0);
+    assert_int_equal(calls[F_WAIT], 0);
+    assert_int_equal(mt_sched_close(&s, sv[0]), 0);
+    close(sv[1]);
+}
+
 /* A clock that jumps far ahead: every due timer fires, in deadline order,
  * once; a wait with a deadline times out; nothing fires twice. */
 static mt_time jump_now;
@@ -784,6 +1101,13 @@ int main(void)
 #endif
         cmocka_unit_test_setup_teardown(test_clock_jump, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eof_after_short_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recv_oob_is_no_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unix_read_stops_at_passed_fd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_child_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_not_ready, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout0_tries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_registration_costs_no_call, setup, teardown),
 #if !MT_NO_HEAP
         cmocka_unit_test_setup_teardown(test_alloc_faults, setup, teardown),
 #if MT_BACKEND != MT_BACKEND_SELECT
