@@ -10,7 +10,8 @@
  * tasks live: MT_EBUSY), and run a second scheduler, with tasks and signals
  * of its own, merged into the main one or the main one into it; play the
  * peers of two socket pairs (write, shut down, close, fill A's buffer and
- * drain it, close A under its waiters, make the pair afresh).
+ * drain it, close A under its waiters with close(2) or mt_sched_close from
+ * either scheduler, make the pair afresh).
  * Every task runs one interpreter (prog_task) over a small program decoded
  * from the input: waits of every kind (yield, sleep, sleep-until, queue
  * get/put, event, semaphore, condition, signal, await of a child running
@@ -91,14 +92,24 @@
  *   poll wakes exactly the waiters whose events are ready (a hang-up ends
  *   every wait on poll and epoll, not MT_EXCEPT alone on select), first
  *   come first served per descriptor, and those on a closed A with
- *   MT_EBADF (select: alone, poll: with the others, epoll: when nothing
- *   came and nothing is runnable, or 1000 ticks after the last look, and
- *   its waiters left when one is withdrawn); a wake-up that finds nothing
+ *   MT_EBADF (select: alone, poll: with the others, epoll: when its first
+ *   epoll_wait of the cycle returned no event and nothing is runnable, or
+ *   1000 ticks after the last look); epoll's registrations (README "epoll
+ *   in detail"): a descriptor stays in the table from its first wait until
+ *   mt_sched_close, a failed check, a merge away or the destroy (checked
+ *   against the table), a first try whose events the table knows not
+ *   ready waits without the system call (then the next poll owes it its
+ *   wake-up), a plain close or a number reused behind the scheduler's back
+ *   is seen only by the check, which registers a reused number again (its
+ *   ready waiters wake in that cycle); mt_sched_close: the scheduler's
+ *   waiters on A, MT_CHOOSE clauses too, are runnable at once with
+ *   MT_EBADF on every backend (its return: 0, MT_EBADF if closed,
+ *   MT_EINVAL); a wake-up that finds nothing
  *   waits again in the same timeout; ready by the deadline tries first;
  *   MT_IO_BURST operations in one resume, then it gives way; mt_fd_ready;
  *   has_io_waits; epoll's mt_sched_timeout capped at 1000; a wait on a
- *   closed A pending 1000 ticks after the close (select, poll: after one
- *   poll) is reported;
+ *   closed A pending 1000 ticks after the close or its wait began,
+ *   whichever is later (select, poll: after one poll) is reported;
  * - two schedulers: each one's counts, run queue and timers; a merge
  *   appends the run queue, re-arms the timers in firing order, moves the
  *   signals and an untaken post; a destroy refuses while a task is live,
@@ -115,6 +126,68 @@
  * FUZZ_TRACE=1 in the environment traces the model's events. */
 #define _POSIX_C_SOURCE 200809L
 #define MT_STATIC 1
+#include "../../multitask.h"
+
+/* The system calls go through pass-through shims (MT_SYS_SHIM): epoll's
+ * tells the model how many events the cycle's first epoll_wait returned
+ * (edges of descriptors nobody waits on count: the check for closed and
+ * reused descriptors runs when it returned none). */
+#if MT_IO
+#include <poll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#if MT_BACKEND == MT_BACKEND_EPOLL
+#include <sys/epoll.h>
+#endif
+#define MT_SYS_SHIM 1
+#if defined(__GNUC__)
+#define SHIM static __attribute__((__unused__))
+#else
+#define SHIM static
+#endif
+SHIM ssize_t mt_shim_read(int fd, void *b, size_t n) { return read(fd, b, n); }
+SHIM ssize_t mt_shim_write(int fd, const void *b, size_t n) { return write(fd, b, n); }
+SHIM ssize_t mt_shim_recv(int fd, void *b, size_t n, int fl) { return recv(fd, b, n, fl); }
+SHIM ssize_t mt_shim_recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *a,
+                              socklen_t *l)
+{
+    return recvfrom(fd, b, n, fl, a, l);
+}
+SHIM ssize_t mt_shim_send(int fd, const void *b, size_t n, int fl) { return send(fd, b, n, fl); }
+SHIM ssize_t mt_shim_sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *a,
+                            socklen_t l)
+{
+    return sendto(fd, b, n, fl, a, l);
+}
+SHIM int mt_shim_accept(int fd, struct sockaddr *a, socklen_t *l) { return accept(fd, a, l); }
+SHIM int mt_shim_connect(int fd, const struct sockaddr *a, socklen_t l)
+{
+    return connect(fd, a, l);
+}
+SHIM int mt_shim_getsockopt(int fd, int lv, int nm, void *v, socklen_t *l)
+{
+    return getsockopt(fd, lv, nm, v, l);
+}
+SHIM int mt_shim_poll(struct pollfd *p, nfds_t n, int ms) { return poll(p, n, ms); }
+SHIM int mt_shim_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
+{
+    return select(n, r, w, x, tv);
+}
+#if MT_BACKEND == MT_BACKEND_EPOLL
+static void ep_waited(int ep, int n); /* the model's side, below */
+SHIM int mt_shim_epoll_wait(int ep, struct epoll_event *e, int n, int ms)
+{
+    int r = epoll_wait(ep, e, n, ms);
+    ep_waited(ep, r);
+    return r;
+}
+SHIM int mt_shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
+{
+    return epoll_ctl(ep, op, fd, e);
+}
+#endif
+#endif
 #include "../../multitask.c"
 
 #include <limits.h>
@@ -275,6 +348,7 @@ struct tf {
     int w_p, w_ev, w_len, w_got, w_woke, w_redo, w_repark, w_keep;
     long w_n;
     uint32_t w_io;
+    uint64_t w_regat; /* when it (last) joined its descriptor's waiters */
     unsigned char iobuf[8];
     ssize_t n;
     /* MT_CHOOSE: its clauses (the library's, and as the model sees them:
@@ -362,6 +436,15 @@ static struct {
     unsigned burst[NSCH];
     uint64_t chk_at[NSCH];
     uint32_t io_stamp;
+    /* epoll's registrations (README "epoll in detail"): per scheduler and
+     * pair, whether its table holds A (reg: from a first wait until
+     * mt_sched_close, a failed check, a merge away or the destroy) and
+     * whether its instance holds the A open now (kreg: a plain close drops
+     * it, and the pair made afresh is a new file under the old number,
+     * which only the check registers again); a poll planned whose first
+     * epoll_wait decides the check (ep_pending), whether nothing was
+     * runnable before it (ep_rqe). */
+    int reg[NSCH][NP], kreg[NSCH][NP], ep_pending, ep_rqe;
     struct tf *plan[NFRAMES];
     int plan_err[NFRAMES], plan_got[NFRAMES], plan_cl[NFRAMES], nplan;
     struct tf *calling; /* the task the cycle called first */
@@ -1093,6 +1176,9 @@ static void pair_open(int p)
 
 static void pair_close(int p)
 {
+    int k;
+    for (k = 0; k < NSCH; k++) /* the file goes: the instances drop it */
+        M.kreg[k][p] = 0;
     if (!M.io[p].a_closed)
         close(fd_a(p));
     if (!M.io[p].b_closed)
@@ -1142,21 +1228,63 @@ static int io_waiters(int k, const struct tf *except)
 /* A task waits on its descriptor (again): last among its waiters; epoll
  * starts its 1000-tick clock for closed descriptors when the first one
  * comes (the library: io.n from 0 to 1). */
+/* epoll: f's descriptors (its A, or its clauses' A) not in scheduler k's
+ * table are registered as it parks there (A is open: on a closed one the
+ * first try failed). */
+static void ep_reg_waiter(const struct tf *f, int k)
+{
+    int c;
+    if (!BK_EPOLL)
+        return;
+    if (IO_KIND(f->w_kind) && !M.reg[k][f->w_p])
+        M.reg[k][f->w_p] = M.kreg[k][f->w_p] = 1;
+    for (c = 0; f->w_kind == K_CHOOSE && c < f->ch_n; c++)
+        if (f->ch_kind[c] == CK_FD && !M.reg[k][f->ch_obj[c]])
+            M.reg[k][f->ch_obj[c]] = M.kreg[k][f->ch_obj[c]] = 1;
+}
+
 static void io_register(struct tf *f)
 {
     int k = sch_of(f);
     if (BK_EPOLL && !io_waiters(k, f))
         M.chk_at[k] = M.vnow + 1000;
     f->w_io = ++M.io_stamp;
+    f->w_regat = M.vnow;
+    ep_reg_waiter(f, k);
 }
 
-/* The operation tries: its outcome now, or nothing (it waits). */
-static void io_try(struct tf *f)
+/* epoll: the table holds A of pair p for scheduler k and the edges left
+ * none of ev "seen" since an operation found them not ready: a first try
+ * (timeout not 0) waits without the system call. What the table saw
+ * depends on the kernel's edges, so the model asks the table; a waiter
+ * parked so while ready is then owed a wake-up by the next poll (the plan),
+ * so a wrong "not ready" is still caught. */
+static int ep_known_idle(int k, int p, int ev)
+{
+#if MT_BACKEND == MT_BACKEND_EPOLL
+    return M.reg[k][p] && (size_t)fd_a(p) < S(k)->io.cap &&
+           !(S(k)->io.fds[fd_a(p)].st & (unsigned)ev);
+#else
+    (void)k, (void)p, (void)ev;
+    return 0;
+#endif
+}
+
+/* The operation tries (first: not woken): its outcome now, or nothing
+ * (it waits). */
+static void io_try(struct tf *f, int first)
 {
     const struct mio *m = f->w_p >= 0 ? &M.io[f->w_p] : NULL;
     uint32_t inq;
     if (!m || (f->w_kind == K_FDWAIT && !f->w_ev)) {
         imm(f, MT_EINVAL, msg_any);
+        return;
+    }
+    if (BK_EPOLL && first && f->w_tmo != 0 &&
+        ep_known_idle(sch_of(f), f->w_p,
+                      f->w_kind == K_READ ? MT_READABLE
+                      : f->w_kind == K_SEND ? MT_WRITABLE : (f->w_ev & 7))) {
+        trace(f, "known not ready (epoll): waits without trying");
         return;
     }
     if (m->a_closed) {
@@ -1188,7 +1316,7 @@ static void io_begin(struct tf *f)
         f->w_ylike = f->w_redo = 1;
         return;
     }
-    io_try(f);
+    io_try(f, 1);
 }
 
 /* Woken ready, resumed: the operation tries again. Would it block, it
@@ -1197,7 +1325,7 @@ static void io_retry(struct tf *f)
 {
     f->w_imm = 0;
     if (f->w_kind != K_FDWAIT) { /* MT_WAIT_FD: the events the poll found */
-        io_try(f);
+        io_try(f, 0);
         if (f->w_imm) {
             f->w_imm = 0;
             verdict(f, f->w_imm_v, f->w_imm_msg);
@@ -1213,31 +1341,10 @@ static void io_retry(struct tf *f)
     disarm(f);
 }
 
-/* f stopped waiting on its descriptor (a timeout, a cancel). epoll
- * re-arms the descriptor for the waiters left: closed, that fails, and
- * they wake with MT_EBADF now, first come first (before f). */
-static void io_withdrawn(struct tf *f)
-{
-    int i, k = sch_of(f);
-    if (!BK_EPOLL || !IO_KIND(f->w_kind) || !M.io[f->w_p].a_closed)
-        return;
-    for (;;) {
-        struct tf *first = NULL;
-        for (i = 0; i < NFRAMES; i++) {
-            struct tf *g = frame_at(i);
-            if (g != f && live(g) && sch_of(g) == k && g->w_pending && IO_KIND(g->w_kind) &&
-                g->w_parked && !g->w_has_v && !g->w_ylike && g->w_p == f->w_p &&
-                (!first || g->w_io < first->w_io))
-                first = g;
-        }
-        if (!first)
-            return;
-        trace(first, "its descriptor re-armed, closed: MT_EBADF");
-        verdict(first, MT_EBADF, NULL);
-        first->w_woke = 1;
-        rq_push(first);
-    }
-}
+/* f stopped waiting on its descriptor (a timeout, a cancel): the others
+ * wait on. (epoll keeps the registration: a withdrawal costs no system
+ * call, and the waiters left on a closed descriptor wait for the check.) */
+static void io_withdrawn(struct tf *f) { (void)f; }
 
 /* A descriptor wait resumed. Returns 1 if handled here. */
 static int io_resume(struct tf *f)
@@ -1248,7 +1355,7 @@ static int io_resume(struct tf *f)
             return 1; /* cancelled meanwhile: the operation ends MT_ECANCELED */
         f->w_call = f->calls;
         f->w_start = M.vnow;
-        io_try(f); /* afresh (the burst counts it as the one it resumes in) */
+        io_try(f, 1); /* afresh (the burst counts it as the one it resumes in) */
         return 1;
     }
     if (!f->w_woke)
@@ -1270,22 +1377,36 @@ static void plan_add(struct tf *f, int err, int got)
     M.plan_got[M.nplan++] = got;
 }
 
-/* Scheduler k's parked descriptor waiters on a closed (1) or open (0) A. */
-static void plan_each(int k, int closed)
+/* Is f (a chooser) among the planned wake-ups before entry n? */
+static int planned(const struct tf *f, int n)
+{
+    int j;
+    for (j = 0; j < n; j++)
+        if (M.plan[j] == f)
+            return 1;
+    return 0;
+}
+
+/* Scheduler k's parked descriptor waiters on a closed (1) or open (0) A,
+ * of the pairs in `mask` (epoll: those its instance reports), choosers not
+ * planned before entry `from`. */
+static void plan_each_of(int k, int closed, unsigned mask, int from)
 {
     int i;
     for (i = 0; i < NFRAMES; i++) {
         struct tf *f = frame_at(i);
         if (live(f) && sch_of(f) == k && f->w_pending && IO_KIND(f->w_kind) && f->w_parked &&
-            !f->w_has_v && !f->w_ylike && M.io[f->w_p].a_closed == closed) {
+            !f->w_has_v && !f->w_ylike && M.io[f->w_p].a_closed == closed &&
+            (mask >> f->w_p & 1)) {
             int got = closed ? 0 : io_ready(f->w_p, f->w_ev);
             if (closed || got)
                 plan_add(f, closed ? MT_EBADF : 0, got);
         }
-        if (!closed && ch_parked(f, k)) { /* its ready descriptor clauses: one fires */
+        if (!closed && ch_parked(f, k) && !planned(f, from)) { /* its ready clauses: one fires */
             int c;
             for (c = 0; c < f->ch_n; c++) {
-                int got = f->ch_kind[c] == CK_FD ? io_ready(f->ch_obj[c], f->ch_ev[c]) : 0;
+                int got = f->ch_kind[c] == CK_FD && (mask >> f->ch_obj[c] & 1)
+                              ? io_ready(f->ch_obj[c], f->ch_ev[c]) : 0;
                 if (got) {
                     plan_add(f, 0, got);
                     M.plan_cl[M.nplan - 1] = c;
@@ -1295,6 +1416,9 @@ static void plan_each(int k, int closed)
     }
 }
 
+static void plan_each(int k, int closed) { plan_each_of(k, closed, (1u << NP) - 1, 0); }
+
+#if MT_BACKEND == MT_BACKEND_EPOLL
 /* The waiters the planned wake-ups take off the backend: a chooser's
  * every descriptor clause (one fires, the others are withdrawn). */
 static int plan_taken(void)
@@ -1309,18 +1433,91 @@ static int plan_taken(void)
     return n;
 }
 
+/* Scheduler k has a waiter on pair p (not a chooser planned before entry
+ * `from`: the poll fired it). */
+static int io_waits_on(int k, int p, int from)
+{
+    int i, c;
+    for (i = 0; i < NFRAMES; i++) {
+        const struct tf *f = frame_at(i);
+        if (live(f) && sch_of(f) == k && f->w_pending && IO_KIND(f->w_kind) && f->w_parked &&
+            !f->w_has_v && !f->w_ylike && f->w_p == p)
+            return 1;
+        for (c = 0; ch_parked(f, k) && !planned(f, from) && c < f->ch_n; c++)
+            if (f->ch_kind[c] == CK_FD && f->ch_obj[c] == p)
+                return 1;
+    }
+    return 0;
+}
+
+/* epoll, the cycle's first epoll_wait returned nev events: the check of
+ * the registrations runs if tasks still wait and either nothing came and
+ * nothing was runnable, or its 1000 ticks are up (README "epoll in
+ * detail"). A descriptor waited on that the instance does not hold is
+ * closed (its waiters fail MT_EBADF, the table forgets it) or a number
+ * reused (registered again: its waiters ready wake in this cycle). */
+static void io_decide(int k, int nev)
+{
+    int p, from = M.nplan;
+    if (nev < 0 || io_waiters(k, NULL) <= plan_taken() ||
+        !((nev == 0 && M.ep_rqe) || M.vnow >= M.chk_at[k]))
+        return;
+    trace(NULL, "epoll checks its registrations (%d events came)", nev);
+    M.chk_at[k] = M.vnow + 1000;
+    for (p = 0; p < NP; p++) {
+        if (!io_waits_on(k, p, from) || M.kreg[k][p])
+            continue;
+        if (M.io[p].a_closed) {
+            M.reg[k][p] = 0;
+            plan_each_of(k, 1, 1u << p, from);
+        } else {
+            M.reg[k][p] = M.kreg[k][p] = 1;
+            plan_each_of(k, 0, 1u << p, from);
+        }
+    }
+    if (M.nplan)
+        M.pred_idle = 0;
+}
+
+/* The shim saw an epoll_wait return n: the cycle's first decides the
+ * check; any takes the wake pipe's byte. */
+static void ep_waited(int ep, int n)
+{
+    int k = M.cur;
+    if (!M.in_cycle || M.cycle_begun || !S(k)->io.open || S(k)->io.epfd != ep)
+        return;
+    M.pipe_byte[k] = 0;
+    if (!M.ep_pending)
+        return;
+    M.ep_pending = 0;
+    io_decide(k, n);
+}
+#endif
+
 /* The poll of scheduler k's next cycle, which blocks up to `wait`: which
  * waiters it wakes. The backend is polled when a task waits on a
  * descriptor, or to block on the wake pipe. select fails whole on a
  * closed descriptor (only its waiters wake, the pipe stays unread); poll
- * reports it with the others; epoll looks for closed ones when nothing
- * came and nothing is runnable, or when its 1000 ticks are up. */
+ * reports it with the others; epoll reports the descriptors its instance
+ * holds, then checks its registrations (io_decide, once the first
+ * epoll_wait said how many events came). */
 static void io_plan(int k, long wait)
 {
     int n = io_waiters(k, NULL), i, closed = 0;
+    unsigned held = 0;
     M.nplan = 0;
+    M.ep_pending = 0;
     if (!n && !(M.haspipe[k] && wait != 0))
         return;
+    if (BK_EPOLL) {
+        for (i = 0; i < NP; i++)
+            held |= (unsigned)M.kreg[k][i] << i;
+        plan_each_of(k, 0, held, 0);
+        M.ep_pending = n > 0;
+        M.ep_rqe = rq_empty(k);
+        M.pipe_byte[k] = 0;
+        return;
+    }
     for (i = 0; i < NP; i++)
         closed |= M.io[i].a_closed;
     if (BK_SELECT && closed) {
@@ -1329,13 +1526,7 @@ static void io_plan(int k, long wait)
             return;
     }
     plan_each(k, 0);
-    if (!BK_EPOLL) {
-        plan_each(k, 1);
-    } else if (n > plan_taken() &&
-               ((!M.nplan && !M.pipe_byte[k] && rq_empty(k)) || M.vnow >= M.chk_at[k])) {
-        M.chk_at[k] = M.vnow + 1000;
-        plan_each(k, 1);
-    }
+    plan_each(k, 1);
     M.pipe_byte[k] = 0;
 }
 
@@ -1425,7 +1616,8 @@ static void io_check_closed(int k)
         struct tf *f = frame_at(i);
         if (live(f) && sch_of(f) == k && f->w_pending && IO_KIND(f->w_kind) && f->w_parked &&
             !f->w_has_v && !f->w_ylike && M.io[f->w_p].a_closed)
-            CHECK(f, BK_EPOLL && M.vnow < M.io[f->w_p].closed_at + 1000,
+            CHECK(f, BK_EPOLL && M.vnow < (M.io[f->w_p].closed_at > f->w_regat
+                                                ? M.io[f->w_p].closed_at : f->w_regat) + 1000,
                   "a wait on a descriptor closed at %llu is still pending",
                   (unsigned long long)M.io[f->w_p].closed_at);
     }
@@ -1453,11 +1645,83 @@ static void io_got(struct tf *f)
     m->rd += (uint32_t)f->n;
 }
 
+/* mt_sched_close(S(k), A of pair p), k = a>>3&1 (a>>4&3 == 3: bad
+ * arguments, MT_EINVAL): k's waiters on A, plain and MT_CHOOSE clauses,
+ * are made runnable now with MT_EBADF, on every backend (the next cycle
+ * runs them; no check, no poll needed), the table forgets A, then
+ * close(2): 0, or MT_EBADF if A was closed already. The other scheduler
+ * sees a plain close. (Not while a chooser of the other scheduler has a
+ * clause on A: see the plain close.) */
+static void io_close_op(int p, unsigned a)
+{
+    int k = (int)((a >> 3) & 1), i, j, c, r, want, nw = 0, ns = 0;
+    struct tf *w[NFRAMES], *seq[NFRAMES + 1];
+    int wc[NFRAMES];
+    unsigned long l = M.rqt[k] - M.rqh[k], u;
+    const mt_task *t;
+    struct mio *m = &M.io[p];
+    if (((a >> 4) & 3) == 3) {
+        CHECK(NULL, mt_sched_close(NULL, fd_a(p)) == MT_EINVAL &&
+                        mt_sched_close(S(k), -1) == MT_EINVAL,
+              "mt_sched_close with bad arguments did not refuse");
+        return;
+    }
+    for (i = 0; i < NFRAMES; i++) {
+        struct tf *f = frame_at(i);
+        int cl = -1;
+        for (c = 0; live(f) && f->w_pending && f->w_kind == K_CHOOSE && c < f->ch_n; c++)
+            if (f->ch_kind[c] == CK_FD && f->ch_obj[c] == p && cl < 0)
+                cl = c;
+        if (cl >= 0 && sch_of(f) != k)
+            return;
+        if (live(f) && sch_of(f) == k && f->w_pending && IO_KIND(f->w_kind) && f->w_parked &&
+            !f->w_has_v && !f->w_ylike && f->w_p == p)
+            w[nw] = f, wc[nw++] = -1;
+        else if (cl >= 0 && ch_parked(f, k))
+            w[nw] = f, wc[nw++] = cl; /* its first clause on A fires */
+    }
+    want = m->a_closed ? MT_EBADF : 0;
+    r = mt_sched_close(S(k), fd_a(p));
+    trace(NULL, "mt_sched_close(%d, A of pair %d): %d, %d waiters", k, p, r, nw);
+    CHECK(NULL, r == want, "mt_sched_close returned %d, the model says %d", r, want);
+    for (t = S(k)->rq.head, u = 0; t && ns <= NFRAMES; t = t->next, u++)
+        if (u >= l)
+            seq[ns++] = (struct tf *)(void *)t;
+    CHECK(NULL, ns == nw, "mt_sched_close made %d tasks runnable, the model says %d", ns, nw);
+    for (i = 0; i < ns; i++) {
+        struct tf *f = seq[i];
+        for (j = 0; j < nw && w[j] != f; j++) {
+        }
+        CHECK(f, j < nw, "mt_sched_close woke a task not waiting on the descriptor");
+        CHECK(f, f->w_parked && !f->w_has_v, "mt_sched_close woke a task twice");
+        for (c = 0; c < i && wc[j] < 0; c++)
+            CHECK(f, seq[c]->w_kind == K_CHOOSE || seq[c]->w_io < f->w_io,
+                  "mt_sched_close woke the descriptor's waiters out of their order");
+        trace(f, "its descriptor closed (mt_sched_close): MT_EBADF");
+        verdict(f, MT_EBADF, NULL);
+        if (wc[j] >= 0) { /* fired: its nodes and timer are gone */
+            f->w_fired = f->w_which = wc[j];
+            disarm(f);
+        } else {
+            f->w_woke = 1;
+        }
+        rq_push(f);
+    }
+    for (i = 0; i < NSCH; i++) /* the file is gone from every instance */
+        M.kreg[i][p] = 0;
+    M.reg[k][p] = 0;
+    if (!m->a_closed) {
+        m->a_closed = 1;
+        m->closed_at = M.vnow;
+    }
+}
+
 /* Plain code plays the peers. op 24: B writes 1-8 bytes (at most INQ_MAX
  * unread: B's buffer never fills); 25: B shuts down writing, or closes (a
  * hang-up; B reads what it had first, so A sees no reset); 26: A's send
- * buffer filled, or B drains it; 27: A closed under its waiters, or the
- * pair made afresh (once nothing waits on it). */
+ * buffer filled, or B drains it; 27: A closed under its waiters (plain
+ * close(2), or with a&4 mt_sched_close: io_close_op), or the pair made
+ * afresh (once nothing waits on it). */
 static void io_op(unsigned op, unsigned a)
 {
     int p = (int)(a & 1), alt = (int)((a >> 1) & 1), i;
@@ -1500,6 +1764,10 @@ static void io_op(unsigned op, unsigned a)
         m->full = 1;
         return;
     default:
+        if (!alt && (a & 4)) {
+            io_close_op(p, a);
+            return;
+        }
         for (i = 0; i < NFRAMES; i++) { /* the model leaves choosers' descriptors open */
             const struct tf *f = frame_at(i);
             int c;
@@ -1512,6 +1780,8 @@ static void io_op(unsigned op, unsigned a)
                 close(fd_a(p));
                 m->a_closed = 1;
                 m->closed_at = M.vnow;
+                for (i = 0; i < NSCH; i++) /* the instances drop the file */
+                    M.kreg[i][p] = 0;
             }
             return;
         }
@@ -1548,14 +1818,23 @@ static void io_merge(int d, int c)
             if (!best)
                 break;
             best->w_io = ++M.io_stamp;
-            if (BK_EPOLL && M.io[p].a_closed) {
+            /* d's table holds A already (open or not): it waits there;
+             * else A is registered, which fails on a closed one */
+            if (BK_EPOLL && !M.reg[d][p] && M.io[p].a_closed) {
                 verdict(best, MT_EBADF, NULL);
                 best->w_woke = 1;
                 M.rq[d][M.rqt[d]++ % RQN] = best; /* d's queue: sch_of is still c */
                 best->inrq = 1;
+            } else if (BK_EPOLL && !M.reg[d][p]) {
+                M.reg[d][p] = M.kreg[d][p] = 1;
             }
         }
     }
+    for (i = 0; BK_EPOLL && i < NFRAMES; i++) /* c's choosers: their clauses' A */
+        if (ch_parked(frame_at(i), c))
+            ep_reg_waiter(frame_at(i), d);
+    for (p = 0; p < NP; p++) /* c's table is empty */
+        M.reg[c][p] = M.kreg[c][p] = 0;
 }
 #else
 static void io_withdrawn(struct tf *f) { (void)f; }
@@ -2362,6 +2641,8 @@ static void on_parked(struct tf *f)
         io_register(f);
     if (f->w_kind == K_CHOOSE && ch_fds(f) && BK_EPOLL && !io_waiters(sch_of(f), f))
         M.chk_at[sch_of(f)] = M.vnow + 1000; /* its first node was the first waiter */
+    if (f->w_kind == K_CHOOSE)
+        ep_reg_waiter(f, sch_of(f));
 #endif
     /* Cancelled while running (by its child's chain, during the child's
      * first run): mt_cancel only flagged it; MT_AWAIT now cancels as it
@@ -2900,6 +3181,16 @@ static void check_all(void)
     }
     for (i = 0; i < NSCH; i++)
         check_sched(i);
+#if MT_BACKEND == MT_BACKEND_EPOLL && MT_IO
+    for (i = 0; i < NSCH * NP; i++) { /* epoll's table: registered as modelled */
+        const mt_sched *s = S(i / NP);
+        int fd = fd_a(i % NP);
+        CHECK(NULL, ((size_t)fd < s->io.cap && (s->io.fds[fd].st & MT__EP_REG)) ==
+                        (M.reg[i / NP][i % NP] != 0),
+              "scheduler %d: epoll's table %s A of pair %d, the model says otherwise", i / NP,
+              M.reg[i / NP][i % NP] ? "does not hold" : "holds", i % NP);
+    }
+#endif
     check_signals();
     CHECK(NULL, M.reports == M.exp_reports, "%lu reports, model %lu", M.reports, M.exp_reports);
     for (i = 0; i < NQ; i++) {
@@ -3023,6 +3314,8 @@ static void do_destroy(int k)
     M.sg_n[k] = 0;
     M.signalled[k] = 0;
     M.haspipe[k] = M.pipe_byte[k] = 0;
+    for (i = 0; i < NP; i++) /* its table and instance are gone */
+        M.reg[k][i] = M.kreg[k][i] = 0;
 #if MT_IO
     CHECK(NULL, !S(k)->wake_pipe, "a destroyed scheduler has a wake pipe");
     CHECK(NULL, !pipe || (fcntl(fd0, F_GETFD) < 0 && fcntl(fd1, F_GETFD) < 0),
@@ -3141,7 +3434,10 @@ static void setup(void)
         M.haspipe[i] = M.pipe_byte[i] = 0;
         M.burst[i] = 0;
         M.chk_at[i] = 0;
+        for (d = 0; d < NP; d++)
+            M.reg[i][d] = M.kreg[i][d] = 0;
     }
+    M.ep_pending = 0;
     M.io_stamp = 0;
     M.nplan = 0;
     M.calling = NULL;

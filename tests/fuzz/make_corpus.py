@@ -130,6 +130,10 @@ def reopen(pair):
     return [IOA, pair | 2]
 
 
+def mclose(pair, sched=0, bad=False):  # mt_sched_close(scheduler, A)
+    return [IOA, pair | 4 | sched << 3 | (0x30 if bad else 0)]
+
+
 def raise_(code, msg=None):  # MT_RAISE
     return step(RAISE, RC[code] | MSG[msg] << 3)
 
@@ -491,6 +495,40 @@ SEEDS = {
     add(1, prog(step(READ, ioa(0, 1, 'forever'), True), step(READ, ioa(0, 1, 'forever')))) +
     add(2, prog(step(FDWAIT, fda(0, R, 1300)))) + [RUN0] + put(1, 1) + put(0, 1) + run(2) +
     [CANCEL, 2] + run(2),
+    # mt_sched_close under its waiters (a reader, MT_WAIT_FD with a
+    # deadline, a chooser's read clause, a writer on a full buffer): all
+    # end MT_EBADF at the next cycle, on every backend, though another
+    # task keeps the loop busy (no idle check, no 1000 ticks); closing it
+    # again says MT_EBADF, bad arguments MT_EINVAL; the pair made afresh
+    # (the same number) serves new waiters at once.
+    'io_sched_close': [0, 0] + fill(1) +
+    add(0, prog(step(READ, ioa(0, 1, 'forever'), True), step(READ, ioa(0, 2, 100), True))) +
+    add(1, prog(step(FDWAIT, fda(0, R, 1300), True))) +
+    add(2, prog(choose([(CEV, 0), (CGET, 2)], 'forever', fd=True), step(READ, ioa(0, 1, 5), True))) +
+    add(3, prog(step(SEND, ioa(1, 2, 2500), True), step(READ, ioa(1, 1, 30), True))) +
+    add(4, prog(*([step(YIELD)] * 7 + [step(LOOP, 3)]))) +
+    [RUN0] + mclose(0) + mclose(1) + [RUN0, RUN0] + mclose(0) + mclose(0, bad=True) +
+    reopen(0) + reopen(1) + add(5, prog(step(READ, ioa(0, 2, 100), True),
+                                        step(SEND, ioa(1, 1, 100), True))) +
+    [RUN0] + put(0, 2) + run(3),
+    # A reader times out (epoll keeps A registered, known not readable),
+    # A is closed plainly and the pair made afresh (the number reused
+    # behind the scheduler's back): a new reader waits without trying and
+    # the check registers the number again (at once when idle; within 1000
+    # ticks while a yielder keeps the loop busy). Then a plain close under
+    # a waiter (the idle check fails it), and mt_sched_close from the
+    # second scheduler, whose table never held A: the main one's waiter
+    # sees a plain close.
+    'io_close_reuse': [0, 0] + add(0, prog(step(READ, ioa(1, 1, 5), True))) +
+    [RUN0] + adv(5) + run(1) + aclose(1) + reopen(1) + put(1, 2) +
+    add(1, prog(step(READ, ioa(1, 1, 2500), True))) + [RUN0] + run(2) +
+    add(2, prog(*([step(YIELD)] * 7 + [step(LOOP, 3)]))) +
+    add(3, prog(step(READ, ioa(1, 2, 5), True))) + run(1) + adv(5) + run(1) + aclose(1) +
+    reopen(1) + put(1, 1) + add(3, prog(step(READ, ioa(1, 2, 2500), True))) + run(1) +
+    sum((adv(100) + [RUN0] for _ in range(11)), []) +
+    add(4, prog(step(FDWAIT, fda(1, R, 'forever'), True))) + [RUN0] + aclose(1) +
+    run(1) + reopen(1) + add(5, prog(step(FDWAIT, fda(1, R, 'forever'), True))) + [RUN0] +
+    mclose(1, 1) + sum((adv(100) + [RUN0] for _ in range(11)), []) + mclose(1),
     # The second scheduler's descriptor waiters merged into the main one,
     # one on a closed descriptor (epoll: MT_EBADF at the merge).
     'io_merge': [0, 0] + add2(0, prog(step(READ, ioa(0, 2, 'forever')))) +

@@ -12,7 +12,8 @@
 #                                test runs it once per backend)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_DIR = $(BUILD)/fuzz
+# A build per FUZZ_EXTRA: a backend's binary is never taken for another's.
+FUZZ_DIR = $(BUILD)/fuzz$(if $(strip $(FUZZ_EXTRA)),-$(shell printf '%s' '$(FUZZ_EXTRA)' | cksum | cut -d' ' -f1))
 FUZZ_DEPS = tests/fuzz/fuzz_sched.c multitask.c multitask.h
 FUZZ_BIN = $(FUZZ_DIR)/fuzz_sched
 FUZZ_INPUTS = $(wildcard tests/fuzz/corpus/* tests/fuzz/regress/*)
