@@ -50,6 +50,12 @@
  *   MT_WHEEL_BITS   10 POSIX  timers due within 2^BITS ticks go in a wheel of
  *                   0 else    that many slots in mt_sched (O(1)); the rest,
  *                             and all with 0, in a heap (O(log n))
+ *   MT_WHEEL2_BITS  6         with a wheel: a second level of 2^BITS2 slots,
+ *                             each 2^BITS ticks wide, for timers due within
+ *                             2^(BITS+BITS2) ticks (65 s of ms), O(1) too; 0:
+ *                             none. Fewer slots where MT_TIME_T is narrow:
+ *                             the levels reach a quarter of its range at most.
+ *                             64-bit hosts: 532 bytes of mt_sched at 6, 20 at 0
  *   MT_DUMP         1         0: no task dump nor stranded-task report
  *                             (their strings cost RAM on AVR)
  *   MT_MSGS         1         0: no messages of the library's own (mt_errmsg
@@ -147,6 +153,9 @@
 #if MT_TIMER_LIST && MT_WHEEL_BITS
 #error "MT_TIMER_LIST takes no wheel: set MT_WHEEL_BITS to 0"
 #endif
+#ifndef MT_WHEEL2_BITS
+#define MT_WHEEL2_BITS 6
+#endif
 /* The I/O layer: POSIX descriptors and sockets, one backend. */
 #ifndef MT_IO
 #define MT_IO MT_POSIX
@@ -180,6 +189,9 @@
 /* At most 15, and less than the width of MT_TIME_T. */
 #if MT_WHEEL_BITS != 0 && (MT_WHEEL_BITS < 5 || MT_WHEEL_BITS > 15)
 #error "MT_WHEEL_BITS must be 0 or 5..15"
+#endif
+#if MT_WHEEL2_BITS < 0 || MT_WHEEL2_BITS > 10
+#error "MT_WHEEL2_BITS must be 0..10"
 #endif
 
 /* MT_STATIC: every library symbol static, for a program that includes
@@ -353,6 +365,16 @@ typedef struct mt__stat {
 } mt__stat;
 #endif
 
+#if MT_WHEEL_BITS
+/* The wheel's second level (private): 2^MT_WHEEL2_BITS slots, fewer if
+ * mt_time is too narrow for them: the two levels then reach a quarter of
+ * its range, so that deadlines beyond them (or overdue) still compare
+ * right. MT__W2_BITS <= 0: no second level (its one slot stays empty). */
+#define MT__W2_ROOM ((int)sizeof(mt_time) * 8 - 2 - MT_WHEEL_BITS)
+#define MT__W2_BITS (MT_WHEEL2_BITS < MT__W2_ROOM ? MT_WHEEL2_BITS : MT__W2_ROOM)
+#define MT__W2 (1u << (MT__W2_BITS > 0 ? MT__W2_BITS : 0))
+#endif
+
 /* The scheduler. A zeroed mt_sched is a valid empty scheduler with the
  * default clock and error report; mt_sched_init makes one so. Private. */
 struct mt_sched {
@@ -360,10 +382,15 @@ struct mt_sched {
     mt_task *heap;              /* timer heap root (list head with MT_TIMER_LIST) */
     uint32_t nheap;             /* timers in the heap (or list) */
 #if MT_WHEEL_BITS
-    uint32_t nwheel;            /* timers in the wheel */
-    mt_time wbase;              /* the wheel holds deadlines wbase + [0, 2^BITS) */
+    uint32_t nwheel;            /* timers in the wheel's first level */
+    uint32_t ncoarse;           /* timers in its second level */
+    mt_time wbase;              /* the first level holds deadlines wbase + [0, wlen), */
+    mt_time wlen;               /* the second the 2^BITS2 blocks of 2^BITS ticks */
+    unsigned cslot;             /* after them, the first in slot cslot */
     mt_task *wheel[1u << MT_WHEEL_BITS];          /* one FIFO ring per tick */
     uint32_t wbits[(1u << MT_WHEEL_BITS) / 32];  /* non-empty slots */
+    mt_task *coarse[MT__W2];    /* one FIFO ring per 2^BITS ticks */
+    uint32_t cbits[(MT__W2 + 31) / 32];
 #endif
     uint32_t seq;               /* next arming number */
     mt_task *forever;           /* waiting tasks without a deadline */
