@@ -48,14 +48,18 @@
  *                   1 else    a few tasks): a task header of 32 bytes on
  *                             32-bit targets instead of 40
  *   MT_WHEEL_BITS   10 POSIX  timers due within 2^BITS ticks go in a wheel of
- *                   0 else    that many slots in mt_sched (O(1)); the rest,
- *                             and all with 0, in a heap (O(log n))
- *   MT_WHEEL2_BITS  6         with a wheel: a second level of 2^BITS2 slots,
- *                             each 2^BITS ticks wide, for timers due within
- *                             2^(BITS+BITS2) ticks (65 s of ms), O(1) too; 0:
- *                             none. Fewer slots where MT_TIME_T is narrow:
- *                             the levels reach a quarter of its range at most.
- *                             64-bit hosts: 532 bytes of mt_sched at 6, 20 at 0
+ *                   0 else    that many slots in mt_sched (O(1)); the rest in
+ *                             its second level or a heap (O(log n)); with 0,
+ *                             all in the heap
+ *   MT_WHEEL2_BITS  6 POSIX   with a wheel, its second level: 2^BITS2 slots
+ *                   0 else    of 2^BITS ticks each, for timers due within
+ *                             2^(BITS+BITS2) ticks (65.5 s of ms by default),
+ *                             O(1) too; fewer slots where MT_TIME_T is narrow
+ *                             (both levels reach a quarter of its range: 16
+ *                             slots at 16-bit ticks and 10 bits); 0: none.
+ *                             mt_sched grows by a pointer and a bit per slot
+ *                             and 12 bytes: 528 on 64-bit hosts, 276 on a
+ *                             32-bit MCU at 6; 16 and 20 at 0
  *   MT_DUMP         1         0: no task dump nor stranded-task report
  *                             (their strings cost RAM on AVR)
  *   MT_MSGS         1         0: no messages of the library's own (mt_errmsg
@@ -154,7 +158,11 @@
 #error "MT_TIMER_LIST takes no wheel: set MT_WHEEL_BITS to 0"
 #endif
 #ifndef MT_WHEEL2_BITS
+#if MT_POSIX
 #define MT_WHEEL2_BITS 6
+#else
+#define MT_WHEEL2_BITS 0 /* RAM is scarce there: ask for it */
+#endif
 #endif
 /* The I/O layer: POSIX descriptors and sockets, one backend. */
 #ifndef MT_IO
