@@ -593,9 +593,6 @@ static void mt__heap_down(mt_sched *s, mt_task *t, mt_task *parent)
     }
 }
 
-#if MT_WHEEL_BITS && defined(__GNUC__)
-__attribute__((__noinline__)) /* with a wheel, seldom: keeps mt__timer_add frameless */
-#endif
 static void mt__heap_insert(mt_sched *s, mt_task *t)
 {
     mt_task *path[32]; /* ancestors; positions fit 22 bits */
@@ -1253,8 +1250,8 @@ static void mt__expire(mt_sched *s)
 }
 
 /* How long a cycle may block: `timeout` (MT_FOREVER: no limit), cut to the
- * earliest deadline (or the start of the wheel block that holds it); 0
- * while a task is runnable. */
+ * earliest deadline; 0 while a task is runnable. Inline: once in each
+ * cycle, where gcc would otherwise call a split-off part of it. */
 static inline long mt__next_wait(mt_sched *s, long timeout)
 {
     mt_task *t;
