@@ -770,14 +770,15 @@ static mt_task *mt__coarse_spot(const mt_sched *s, mt_task *head, mt_time d, int
 static int mt__coarse_add(mt_sched *s, mt_task *t)
 {
     unsigned j = mt__coarse_slot(s, t->deadline);
-    mt_task *head = s->coarse[j], *p;
-    int first = 0;
+    mt_task *head = s->coarse[j];
 
     if (!head) {
         (void)mt__ring_push(&s->coarse[j], t);
         MT__BIT_SET(s->cbits, j);
     } else {
-        if ((p = mt__coarse_spot(s, head, t->deadline, &first)) == NULL)
+        int first = 0;
+        mt_task *p = mt__coarse_spot(s, head, t->deadline, &first);
+        if (!p)
             return 0;
         mt__ring_after(p, t);
         if (first)
