@@ -232,8 +232,9 @@ typedef uint32_t mt__bits;
 #define MT__SAW 0x80000000u /* see below */
 #define MT__POS(t) (((t)->bits >> 9) & 0x1FFFFFu)
 #define MT__SET_POS(t, p) ((t)->bits = ((t)->bits & 0xC00001FFu) | ((uint32_t)(p) << 9))
-#define MT__POS_MAX 0x1FFFFEu   /* heap positions: 1..MT__POS_MAX */
-#define MT__POS_WHEEL 0x1FFFFFu /* in the timer wheel */
+#define MT__POS_MAX 0x1FFFFDu    /* heap positions: 1..MT__POS_MAX */
+#define MT__POS_COARSE 0x1FFFFEu /* in the timer wheel's second level */
+#define MT__POS_WHEEL 0x1FFFFFu  /* in its first level */
 #endif
 
 #if MT_LC_LABELS
@@ -645,11 +646,26 @@ static void mt__heap_remove(mt_sched *s, mt_task *t)
 }
 
 #if MT_WHEEL_BITS
-/* The wheel: deadlines in [wbase, wbase + MT__W) each have a slot, a circular
- * FIFO through link[] (prev, next), so arming, cancelling and firing a
- * short timer are O(1). Timers fire in (deadline, arming) order merged
- * with the heap, which holds the others. */
+/* The wheel, in two levels, so that arming, cancelling and firing are O(1)
+ * also for long timeouts re-armed on every request (a server's idle
+ * timeouts). The first level holds the deadlines in [wbase, cbase), one
+ * slot per tick (at most MT__W, cbase = wbase + wlen); the second the next
+ * MT__W2 blocks of MT__W ticks from cbase, one slot per block. A slot is a
+ * ring through link[] (prev, next): in the first level in arming order (one
+ * deadline each), in the second in deadline then arming order, so that an
+ * idle wait knows the earliest deadline exactly while the first level is
+ * empty. When it is empty and the clock has reached the second level's
+ * first block, that block moves down whole (the cascade): no timer of the
+ * block can be in the first level before it, so each slot there gets its
+ * timers in arming order. The heap holds the rest (beyond the wheel,
+ * overdue, or past too many in a second-level slot); the first timer of the
+ * wheel and the heap's compare by (deadline, arming), which is the order
+ * timers fire in. */
 #define MT__W (1u << MT_WHEEL_BITS)
+#define MT__W2_ON (MT__W2_BITS > 0) /* a constant: off folds the code away */
+#define MT__REACH2 ((mt_time)((mt_time)MT__W2 << MT_WHEEL_BITS))
+#define MT__BIT_SET(bits, i) ((bits)[(i) >> 5] |= (uint32_t)1 << ((i) & 31))
+#define MT__BIT_CLR(bits, i) ((bits)[(i) >> 5] &= ~((uint32_t)1 << ((i) & 31)))
 
 static int mt__ctz32(uint32_t x)
 {
@@ -665,51 +681,143 @@ static int mt__ctz32(uint32_t x)
 #endif
 }
 
+/* Put t in a ring after p. */
+static void mt__ring_after(mt_task *p, mt_task *t)
+{
+    t->link[0] = p;
+    t->link[1] = p->link[1];
+    p->link[1]->link[0] = t;
+    p->link[1] = t;
+}
+
+/* Append t to the ring at *head; 1 if the ring was empty. */
+static int mt__ring_push(mt_task **head, mt_task *t)
+{
+    mt_task *h = *head;
+
+    if (!h) {
+        *head = t->link[0] = t->link[1] = t;
+        return 1;
+    }
+    mt__ring_after(h->link[0], t);
+    return 0;
+}
+
+/* Take t out of the ring at *head; 1 if the ring is empty now. */
+static int mt__ring_take(mt_task **head, mt_task *t)
+{
+    int last = t->link[1] == t;
+
+    if (last) {
+        *head = NULL;
+    } else {
+        t->link[0]->link[1] = t->link[1];
+        t->link[1]->link[0] = t->link[0];
+        if (*head == t)
+            *head = t->link[1];
+    }
+    t->link[0] = t->link[1] = NULL;
+    return last;
+}
+
+/* Where the second level starts: the first level's range ends there. */
+static mt_time mt__cbase(const mt_sched *s) { return (mt_time)(s->wbase + s->wlen); }
+
+/* The second level's slot of deadline d, in [cbase, cbase + MT__REACH2). */
+static unsigned mt__coarse_slot(const mt_sched *s, mt_time d)
+{
+    mt_time r = (mt_time)((mt_time)(d - mt__cbase(s)) >> MT_WHEEL_BITS);
+    return (s->cslot + (unsigned)r) & (MT__W2 - 1);
+}
+
 static void mt__wheel_add(mt_sched *s, mt_task *t)
 {
     unsigned i = (unsigned)(t->deadline & (MT__W - 1));
-    mt_task *head = s->wheel[i];
 
     MT__SET_POS(t, MT__POS_WHEEL);
-    if (!head) {
-        s->wheel[i] = t->link[0] = t->link[1] = t;
-        s->wbits[i >> 5] |= (uint32_t)1 << (i & 31);
-    } else {
-        t->link[0] = head->link[0];
-        t->link[1] = head;
-        head->link[0]->link[1] = t;
-        head->link[0] = t;
-    }
+    if (mt__ring_push(&s->wheel[i], t))
+        MT__BIT_SET(s->wbits, i);
     s->nwheel++;
+}
+
+/* Where t goes in the non-empty second-level ring at head, kept sorted by
+ * deadline (offset from cbase), ties in arming order: the timer it goes
+ * after (the last, if t goes first: then *first is set). NULL if more
+ * than MT__WALK of them come after t. */
+#define MT__WALK 8
+static mt_task *mt__coarse_spot(const mt_sched *s, mt_task *head, mt_time d, int *first)
+{
+    mt_time base = mt__cbase(s), off = (mt_time)(d - base);
+    mt_task *p = head->link[0];
+    int n;
+
+    for (n = 0; (mt_time)(p->deadline - base) > off; n++) {
+        if (n == MT__WALK)
+            return NULL;
+        if (p == head) {
+            *first = 1;
+            return head->link[0];
+        }
+        p = p->link[0];
+    }
+    return p;
+}
+
+/* Into the second level, each slot's ring sorted so that its first timer
+ * is its earliest, which an idle wait needs before the block comes down.
+ * The timers of one timeout come in deadline order and are appended; one
+ * that would pass more than MT__WALK others goes to the heap: returns 0. */
+static int mt__coarse_add(mt_sched *s, mt_task *t)
+{
+    unsigned j = mt__coarse_slot(s, t->deadline);
+    mt_task *head = s->coarse[j];
+
+    if (!head) {
+        (void)mt__ring_push(&s->coarse[j], t);
+        MT__BIT_SET(s->cbits, j);
+    } else {
+        int first = 0;
+        mt_task *p = mt__coarse_spot(s, head, t->deadline, &first);
+        if (!p)
+            return 0;
+        mt__ring_after(p, t);
+        if (first)
+            s->coarse[j] = t;
+    }
+    MT__SET_POS(t, MT__POS_COARSE);
+    s->ncoarse++;
+    return 1;
 }
 
 static void mt__wheel_del(mt_sched *s, mt_task *t)
 {
     unsigned i = (unsigned)(t->deadline & (MT__W - 1));
 
-    if (t->link[1] == t) {
-        s->wheel[i] = NULL;
-        s->wbits[i >> 5] &= ~((uint32_t)1 << (i & 31));
-    } else {
-        t->link[0]->link[1] = t->link[1];
-        t->link[1]->link[0] = t->link[0];
-        if (s->wheel[i] == t)
-            s->wheel[i] = t->link[1];
-    }
-    t->link[0] = t->link[1] = NULL;
+    if (mt__ring_take(&s->wheel[i], t))
+        MT__BIT_CLR(s->wbits, i);
     MT__SET_POS(t, 0);
     s->nwheel--;
 }
 
-/* The first timer of the wheel (its earliest deadline), or NULL. Empty
- * slots are skipped a bitmap word at a time; the wrap of the slot index
- * falls on a word boundary. */
+/* The second level's range moves only past empty slots (or one whose
+ * timers all came down), so t's deadline still tells its slot. */
+static void mt__coarse_del(mt_sched *s, mt_task *t)
+{
+    unsigned j = mt__coarse_slot(s, t->deadline);
+
+    if (mt__ring_take(&s->coarse[j], t))
+        MT__BIT_CLR(s->cbits, j);
+    MT__SET_POS(t, 0);
+    s->ncoarse--;
+}
+
+/* The first timer of the first level (its earliest deadline); it has
+ * some. Empty slots are skipped a bitmap word at a time; the wrap of the
+ * slot index falls on a word boundary. */
 static mt_task *mt__wheel_first(const mt_sched *s)
 {
     unsigned k = 0;
 
-    if (!s->nwheel)
-        return NULL;
     while (k < MT__W) {
         unsigned i = (unsigned)((s->wbase + k) & (MT__W - 1));
         uint32_t word = s->wbits[i >> 5] >> (i & 31);
@@ -719,54 +827,186 @@ static mt_task *mt__wheel_first(const mt_sched *s)
     }
     return NULL;
 }
+
+/* How many blocks past cbase the first timers of the second level are
+ * (it has some). Under 32 slots, the bits above the last are clear. */
+static unsigned mt__coarse_next(const mt_sched *s)
+{
+    unsigned k = 0;
+
+    for (;;) {
+        unsigned i = (s->cslot + k) & (MT__W2 - 1);
+        uint32_t word = s->cbits[i >> 5] >> (i & 31);
+        if (word)
+            return k + (unsigned)mt__ctz32(word);
+        k += MT__W2 < 32 ? MT__W2 - i : 32 - (i & 31);
+    }
+}
+
+static mt_time mt__coarse_start(const mt_sched *s, unsigned r)
+{
+    return (mt_time)(mt__cbase(s) + ((mt_time)r << MT_WHEEL_BITS));
+}
+
+/* Move the block r blocks past cbase down into the empty first level,
+ * which then spans it; its ring, in deadline then arming order, fills
+ * each slot in arming order. */
+static void mt__cascade(mt_sched *s, unsigned r)
+{
+    unsigned j = (s->cslot + r) & (MT__W2 - 1);
+    mt_task *head = s->coarse[j], *t = head;
+
+    s->wbase = mt__coarse_start(s, r);
+    s->wlen = MT__W;
+    s->cslot = (j + 1) & (MT__W2 - 1);
+    s->coarse[j] = NULL;
+    MT__BIT_CLR(s->cbits, j);
+    do {
+        mt_task *next = t->link[1];
+        mt__wheel_add(s, t);
+        s->ncoarse--;
+        t = next;
+    } while (t != head);
+}
+
+/* The first level is empty and the second is not: the second's blocks
+ * keep their bounds. The first non-empty one comes down if the clock has
+ * reached it; else the empty ones up to now's are skipped and the first
+ * level's range runs from now to the next. */
+static void mt__wheel_sync(mt_sched *s, mt_time now)
+{
+    mt_time cbase = mt__cbase(s);
+
+    if (!mt_time_before(now, cbase)) {
+        unsigned r = mt__coarse_next(s), q;
+        if (!mt_time_before(now, mt__coarse_start(s, r))) {
+            mt__cascade(s, r);
+            return;
+        }
+        q = (unsigned)((mt_time)(now - cbase) >> MT_WHEEL_BITS) + 1; /* <= r */
+        cbase = mt__coarse_start(s, q);
+        s->cslot = (s->cslot + q) & (MT__W2 - 1);
+    }
+    s->wbase = now;
+    s->wlen = (mt_time)(cbase - now);
+}
+
+/* The first level is empty: its range starts at now, up to MT__W ticks,
+ * or up to the second level's first block. */
+static void mt__wheel_restart(mt_sched *s, mt_time now)
+{
+    if (s->ncoarse) {
+        mt__wheel_sync(s, now);
+        return;
+    }
+    s->wbase = now; /* both empty: afresh */
+    s->wlen = MT__W;
+}
 #endif
 
 static int mt__timers_full(const mt_sched *s) { return s->nheap >= MT__POS_MAX; }
+
+#if MT_WHEEL_BITS
+/* mt__timer_add's other cases: the wheel's first level empty (its range
+ * starts again), t beyond that level. Out of line: the frame is theirs. */
+#if defined(__GNUC__)
+__attribute__((__noinline__))
+#endif
+static void mt__timer_place(mt_sched *s, mt_task *t)
+{
+    if (!s->nwheel)
+        mt__wheel_restart(s, mt__cycle_now(s));
+    if ((mt_time)(t->deadline - s->wbase) < s->wlen)
+        mt__wheel_add(s, t);
+    else if (!MT__W2_ON || (mt_time)(t->deadline - mt__cbase(s)) >= MT__REACH2 ||
+             !mt__coarse_add(s, t))
+        mt__heap_insert(s, t);
+}
+#endif
 
 /* Arm t's timer (t->deadline and t->seq are set). */
 static void mt__timer_add(mt_sched *s, mt_task *t)
 {
 #if MT_WHEEL_BITS
-    if (!s->nwheel)
-        s->wbase = mt__cycle_now(s); /* an empty wheel moves to now */
-    if ((mt_time)(t->deadline - s->wbase) < (mt_time)MT__W) {
+    if (s->nwheel && (mt_time)(t->deadline - s->wbase) < s->wlen)
         mt__wheel_add(s, t);
-        return;
-    }
-#endif
+    else
+        mt__timer_place(s, t);
+#else
     mt__heap_insert(s, t);
+#endif
 }
 
 static void mt__timer_del(mt_sched *s, mt_task *t)
 {
 #if MT_WHEEL_BITS
-    if (MT__POS(t) == MT__POS_WHEEL) {
+    uint32_t p = MT__POS(t);
+    if (p == MT__POS_WHEEL) {
         mt__wheel_del(s, t);
+        return;
+    }
+    if (p == MT__POS_COARSE) {
+        mt__coarse_del(s, t);
         return;
     }
 #endif
     mt__heap_remove(s, t);
 }
 
-/* The armed timer that fires first, or NULL. */
-static mt_task *mt__timer_first(const mt_sched *s)
+#if MT_WHEEL_BITS
+static mt_task *mt__timer_first(mt_sched *s);
+
+/* mt__timer_first with the wheel's first level empty and its second not:
+ * the second's first timers come down if the clock has reached their
+ * block. Out of line, so that the usual case needs no frame. */
+#if defined(__GNUC__)
+__attribute__((__noinline__))
+#endif
+static mt_task *mt__timer_descend(mt_sched *s)
+{
+    if (!mt_time_before(mt__cycle_now(s), mt__cbase(s))) {
+        mt__wheel_sync(s, s->now);
+        if (s->nwheel)
+            return mt__timer_first(s);
+    }
+    return s->heap;
+}
+#endif
+
+/* The armed timer that fires first, or NULL; a timer of the wheel's second
+ * level only once the clock has reached its block (then it came down). */
+static mt_task *mt__timer_first(mt_sched *s)
 {
     mt_task *h = s->heap;
 #if MT_WHEEL_BITS
-    mt_task *w = mt__wheel_first(s);
-    if (w && (!h || mt__earlier(w, h)))
+    mt_task *w;
+    if (!s->nwheel)
+        return s->ncoarse ? mt__timer_descend(s) : h;
+    w = mt__wheel_first(s);
+    if (!h || mt__earlier(w, h))
         return w;
 #endif
     return h;
 }
 
+/* The armed timer that fires first, whether due or not, to take all of
+ * them in order: the second level's first block comes down at once. */
+static mt_task *mt__timer_any(mt_sched *s)
+{
+#if MT_WHEEL_BITS
+    if (!s->nwheel && s->ncoarse)
+        mt__cascade(s, mt__coarse_next(s));
+#endif
+    return mt__timer_first(s);
+}
+
 static int mt__timers_armed(const mt_sched *s)
 {
 #if MT_WHEEL_BITS
-    if (s->nwheel)
-        return 1;
-#endif
+    return s->nwheel || s->nheap || s->ncoarse;
+#else
     return s->nheap > 0;
+#endif
 }
 
 /* Parked tasks without a deadline: a doubly linked list through link[]
@@ -825,7 +1065,9 @@ static void mt__timer_del(mt_sched *s, mt_task *t)
     s->nheap--;
 }
 
-static mt_task *mt__timer_first(const mt_sched *s) { return s->heap; }
+static mt_task *mt__timer_first(mt_sched *s) { return s->heap; }
+
+static mt_task *mt__timer_any(mt_sched *s) { return s->heap; }
 
 static int mt__timers_armed(const mt_sched *s) { return s->heap != NULL; }
 
@@ -837,6 +1079,27 @@ static void mt__ever_add(mt_sched *s, mt_task *t)
 
 static void mt__ever_del(mt_sched *s, mt_task *t) { mt__list_del(&s->forever, t); }
 #endif /* MT_TIMER_LIST */
+
+/* A wait of `timeout` ticks (MT_FOREVER: no limit), cut to end at d. */
+static long mt__wait_until(mt_sched *s, long timeout, mt_time d)
+{
+    mt_time now = mt__cycle_now(s);
+    long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
+    return timeout < 0 || left < timeout ? left : timeout;
+}
+
+#if MT_WHEEL_BITS
+/* The second level holds the wheel's first timers, and their block has not
+ * begun: the first of its first slot is their earliest. */
+#if defined(__GNUC__)
+__attribute__((__noinline__))
+#endif
+static long mt__coarse_wait(mt_sched *s, long timeout)
+{
+    mt_task *t = s->coarse[(s->cslot + mt__coarse_next(s)) & (MT__W2 - 1)];
+    return mt__wait_until(s, timeout, t->deadline);
+}
+#endif
 
 static void mt__arm(mt_sched *s, mt_task *t, long timeout)
 {
@@ -988,19 +1251,20 @@ static void mt__expire(mt_sched *s)
 }
 
 /* How long a cycle may block: `timeout` (MT_FOREVER: no limit), cut to the
- * earliest deadline; 0 while a task is runnable. */
-static long mt__next_wait(mt_sched *s, long timeout)
+ * earliest deadline; 0 while a task is runnable. Inline: once in each
+ * cycle, where gcc would otherwise call a split-off part of it. */
+static inline long mt__next_wait(mt_sched *s, long timeout)
 {
     mt_task *t;
 
-    if (s->rq.head)
+    if (s->rq.head || timeout == 0)
         return 0;
-    if (timeout != 0 && (t = mt__timer_first(s)) != NULL) {
-        mt_time d = t->deadline, now = mt__cycle_now(s);
-        long left = mt_time_before(now, d) ? (long)(mt_time)(d - now) : 0;
-        if (timeout < 0 || left < timeout)
-            timeout = left;
-    }
+    if ((t = mt__timer_first(s)) != NULL)
+        timeout = mt__wait_until(s, timeout, t->deadline);
+#if MT_WHEEL_BITS
+    if (!s->nwheel && s->ncoarse)
+        timeout = mt__coarse_wait(s, timeout);
+#endif
     return timeout;
 }
 
@@ -4035,7 +4299,7 @@ static void mt__merge_parked(mt_sched *dst, mt_sched *src)
         mt__reroot(t, dst);
         mt__ever_add(dst, t);
     }
-    while ((t = mt__timer_first(src)) != NULL) {
+    while ((t = mt__timer_any(src)) != NULL) {
         mt__timer_del(src, t);
         mt__reroot(t, dst);
 #if !MT_TIMER_LIST
@@ -4543,6 +4807,34 @@ static int mt__dump_heap(mt_sched *s, mt_out out, void *arg, mt_task *t)
 }
 #endif
 
+#if MT_WHEEL_BITS
+static int mt__dump_ring(mt_sched *s, mt_out out, void *arg, mt_task *head)
+{
+    mt_task *t = head;
+    int n = 0;
+
+    if (t)
+        do {
+            n += mt__dump_timed(s, out, arg, t);
+            t = t->link[1];
+        } while (t != head);
+    return n;
+}
+
+/* The wheel's timers, first level then second, each in deadline order. */
+static int mt__dump_wheel(mt_sched *s, mt_out out, void *arg)
+{
+    unsigned i;
+    int n = 0;
+
+    for (i = 0; i < MT__W; i++)
+        n += mt__dump_ring(s, out, arg, s->wheel[(s->wbase + i) & (MT__W - 1)]);
+    for (i = 0; i < MT__W2; i++)
+        n += mt__dump_ring(s, out, arg, s->coarse[(s->cslot + i) & (MT__W2 - 1)]);
+    return n;
+}
+#endif
+
 /* Every live task, each chain from its root; out NULL: s's own output. */
 static int mt__dump_all(mt_sched *s, mt_out out, void *arg)
 {
@@ -4566,17 +4858,7 @@ static int mt__dump_all(mt_sched *s, mt_out out, void *arg)
     n += mt__dump_heap(s, out, arg, s->heap);
 #endif
 #if MT_WHEEL_BITS
-    {
-        unsigned i;
-        for (i = 0; i < MT__W; i++) {
-            mt_task *head = s->wheel[(s->wbase + i) & (MT__W - 1)];
-            if ((t = head) != NULL)
-                do {
-                    n += mt__dump_timed(s, out, arg, t);
-                    t = t->link[1];
-                } while (t != head);
-        }
-    }
+    n += mt__dump_wheel(s, out, arg);
 #endif
 #if MT_TIMER_LIST
     for (t = s->forever; t; t = t->link[0])

@@ -48,8 +48,18 @@
  *                   1 else    a few tasks): a task header of 32 bytes on
  *                             32-bit targets instead of 40
  *   MT_WHEEL_BITS   10 POSIX  timers due within 2^BITS ticks go in a wheel of
- *                   0 else    that many slots in mt_sched (O(1)); the rest,
- *                             and all with 0, in a heap (O(log n))
+ *                   0 else    that many slots in mt_sched (O(1)); the rest in
+ *                             its second level or a heap (O(log n)); with 0,
+ *                             all in the heap
+ *   MT_WHEEL2_BITS  6 POSIX   with a wheel, its second level: 2^BITS2 slots
+ *                   0 else    of 2^BITS ticks each, for timers due within
+ *                             2^(BITS+BITS2) ticks (65.5 s of ms by default),
+ *                             O(1) too; fewer slots where MT_TIME_T is narrow
+ *                             (both levels reach a quarter of its range: 16
+ *                             slots at 16-bit ticks and 10 bits); 0: none.
+ *                             mt_sched grows by a pointer and a bit per slot
+ *                             and 12 bytes: 528 on 64-bit hosts, 276 on a
+ *                             32-bit MCU at 6; 16 and 20 at 0
  *   MT_DUMP         1         0: no task dump nor stranded-task report
  *                             (their strings cost RAM on AVR)
  *   MT_MSGS         1         0: no messages of the library's own (mt_errmsg
@@ -147,6 +157,13 @@
 #if MT_TIMER_LIST && MT_WHEEL_BITS
 #error "MT_TIMER_LIST takes no wheel: set MT_WHEEL_BITS to 0"
 #endif
+#ifndef MT_WHEEL2_BITS
+#if MT_POSIX
+#define MT_WHEEL2_BITS 6
+#else
+#define MT_WHEEL2_BITS 0 /* RAM is scarce there: ask for it */
+#endif
+#endif
 /* The I/O layer: POSIX descriptors and sockets, one backend. */
 #ifndef MT_IO
 #define MT_IO MT_POSIX
@@ -180,6 +197,9 @@
 /* At most 15, and less than the width of MT_TIME_T. */
 #if MT_WHEEL_BITS != 0 && (MT_WHEEL_BITS < 5 || MT_WHEEL_BITS > 15)
 #error "MT_WHEEL_BITS must be 0 or 5..15"
+#endif
+#if MT_WHEEL2_BITS < 0 || MT_WHEEL2_BITS > 10
+#error "MT_WHEEL2_BITS must be 0..10"
 #endif
 
 /* MT_STATIC: every library symbol static, for a program that includes
@@ -361,6 +381,16 @@ typedef struct mt__stat {
 } mt__stat;
 #endif
 
+#if MT_WHEEL_BITS
+/* The wheel's second level (private): 2^MT_WHEEL2_BITS slots, fewer if
+ * mt_time is too narrow for them: the two levels then reach a quarter of
+ * its range, so that deadlines beyond them (or overdue) still compare
+ * right. MT__W2_BITS <= 0: no second level (its one slot stays empty). */
+#define MT__W2_ROOM ((int)sizeof(mt_time) * 8 - 2 - MT_WHEEL_BITS)
+#define MT__W2_BITS (MT_WHEEL2_BITS < MT__W2_ROOM ? MT_WHEEL2_BITS : MT__W2_ROOM)
+#define MT__W2 (1u << (MT__W2_BITS > 0 ? MT__W2_BITS : 0))
+#endif
+
 /* The scheduler. A zeroed mt_sched is a valid empty scheduler with the
  * default clock and error report; mt_sched_init makes one so. Private. */
 struct mt_sched {
@@ -368,10 +398,15 @@ struct mt_sched {
     mt_task *heap;              /* timer heap root (list head with MT_TIMER_LIST) */
     uint32_t nheap;             /* timers in the heap (or list) */
 #if MT_WHEEL_BITS
-    uint32_t nwheel;            /* timers in the wheel */
-    mt_time wbase;              /* the wheel holds deadlines wbase + [0, 2^BITS) */
+    uint32_t nwheel;            /* timers in the wheel's first level */
+    uint32_t ncoarse;           /* timers in its second level */
+    mt_time wbase;              /* the first level holds deadlines wbase + [0, wlen), */
+    mt_time wlen;               /* the second the 2^BITS2 blocks of 2^BITS ticks */
+    unsigned cslot;             /* after them, the first in slot cslot */
     mt_task *wheel[1u << MT_WHEEL_BITS];          /* one FIFO ring per tick */
     uint32_t wbits[(1u << MT_WHEEL_BITS) / 32];  /* non-empty slots */
+    mt_task *coarse[MT__W2];    /* one FIFO ring per 2^BITS ticks */
+    uint32_t cbits[(MT__W2 + 31) / 32];
 #endif
     uint32_t seq;               /* next arming number */
     mt_task *forever;           /* waiting tasks without a deadline */

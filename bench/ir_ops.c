@@ -3,7 +3,7 @@
  * two instruction counts over the difference of the sizes is the cost of
  * one operation, free of start-up and of the machine's noise.
  * Usage: ir_ops OP N   OP: yield spawn spawn8 await group group1 queue choose
- *                          event sem sleep */
+ *                          event sem sleep idle idle100 ring */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +136,32 @@ static int sleeper(mt_task *t)
     MT_END(t);
 }
 
+/* "idle", "idle100", "ring": a token passed round RING tasks, each waiting
+ * on its own event as an idle connection waits for its next request: the
+ * task woken re-arms its timeout and wakes the next. Each wake-up cancels
+ * the oldest timer and arms the newest, as a server with RING connections
+ * does per request. idle: a 30000-tick timeout (a 30 s idle timeout in ms);
+ * idle100: 100 ticks; ring: none (MT_FOREVER), the baseline. The virtual
+ * clock stands still, so no timer fires. n wake-ups, then RING more to end. */
+enum { RING = 100 };
+static mt_event ring_ev[RING];
+static long ring_timeout, ring_hops;
+struct ringer { mt_task task; int me; };
+
+static int ringer(mt_task *t)
+{
+    struct ringer *f = (struct ringer *)t;
+    MT_BEGIN(t);
+    for (;;) {
+        MT_EVENT_WAIT(t, &ring_ev[f->me], ring_timeout);
+        mt_event_clear(&ring_ev[f->me]);
+        mt_event_set(&ring_ev[(f->me + 1) % RING]);
+        if (ring_hops++ >= n)
+            break; /* and the next one ends too */
+    }
+    MT_END(t);
+}
+
 static mt_time vnow;
 static mt_time vclock(void *arg) { (void)arg; return vnow; }
 static void vidle(void *arg, long ms) { (void)arg; vnow = (mt_time)(vnow + (mt_time)ms); }
@@ -198,8 +224,18 @@ int main(int argc, char **argv)
         mt_sched_set_clock(&s, vclock, vidle, NULL);
         mt_sched_add(&s, &l[0].task, sleeper);
         mt_sched_add(&s, &l[1].task, sleeper);
+    } else if (!strcmp(op, "idle") || !strcmp(op, "idle100") || !strcmp(op, "ring")) {
+        static struct ringer r[RING]; /* n wake-ups, each re-arming a timer */
+        ring_timeout = !strcmp(op, "idle") ? 30000 : !strcmp(op, "idle100") ? 100 : MT_FOREVER;
+        mt_sched_set_clock(&s, vclock, vidle, NULL);
+        for (i = 0; i < RING; i++) {
+            mt_event_init(&ring_ev[i]);
+            r[i].me = (int)i;
+            mt_sched_add(&s, &r[i].task, ringer);
+        }
+        mt_event_set(&ring_ev[0]);
     } else {
-        fprintf(stderr, "usage: ir_ops yield|spawn|spawn8|await|group|group1|queue|choose|event|sem|sleep N\n");
+        fprintf(stderr, "usage: ir_ops yield|spawn|spawn8|await|group|group1|queue|choose|event|sem|sleep|idle|idle100|ring N\n");
         return 2;
     }
     if (mt_sched_run(&s) != 0 || mt_sched_destroy(&s) != 0) {

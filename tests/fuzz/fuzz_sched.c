@@ -3103,7 +3103,7 @@ static void check_sched(int k)
           "scheduler %d: has_timeouts %d, model %lu", k, mt_sched_has_timeouts(s), M.narmed[k]);
     timers = s->nheap;
 #if MT_WHEEL_BITS
-    timers += s->nwheel;
+    timers += s->nwheel + s->ncoarse;
 #endif
     CHECK(NULL, timers == M.narmed[k], "scheduler %d: %lu timers armed, model %lu", k, timers,
           M.narmed[k]);
