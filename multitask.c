@@ -3128,7 +3128,8 @@ static void mt__io_free(mt_sched *s)
  * inference for the descriptor: a short read may leave them unread.
  * A registration outlives a close() the scheduler does not see: accept and
  * connect forget what the table knew of the descriptors they start, and
- * mt__ep_check finds a number reused behind its back (within 1000 ticks). */
+ * mt__ep_check finds a closed one when idle, and a number reused behind
+ * its back within 1000 ticks. */
 #define MT__EP_READY 7u   /* MT_READABLE | MT_WRITABLE | MT_EXCEPT seen */
 #define MT__EP_REG 8u     /* in the instance */
 #define MT__EP_TYPED 16u  /* whether it is a stream is known */
@@ -3349,27 +3350,35 @@ static void mt__io_close(mt_sched *s, int fd)
     mt__ep_forget(s, e);
 }
 
-/* Is each descriptor with waiters still the one registered? A closed one
- * fails them (MT_EBADF); a number reused by another file is registered
- * again. The modification re-reports what is ready: a read that took a
- * short read for a drained stream when it was not (urgent data) is caught
- * up with here. */
-static void mt__ep_verify(mt_sched *s)
+/* Each descriptor with waiters: is it closed (they fail, MT_EBADF)? The
+ * full check also asks whether the registration is still this file's: a
+ * number reused by another is registered again; and the modification
+ * re-reports what is ready, which catches up with any edge an inference
+ * got wrong. It is the costlier (an idle loop would have every writable
+ * descriptor reported each time): once in 1000 ticks. */
+static void mt__ep_verify(mt_sched *s, int full)
 {
     size_t fd;
     for (fd = 0; fd < s->io.cap; fd++) {
         mt__epfd *e = s->io.fds + fd;
-        int r = 0;
-        if (!e->waiters || mt__ep_ctl(s, EPOLL_CTL_MOD, (int)fd) == 0)
+        int r;
+        if (!e->waiters)
             continue;
-        if (errno == ENOENT)
-            r = mt__ep_register(s, (int)fd, e);
-        else
+        if (!full) {
+            if (fcntl((int)fd, F_GETFD) < 0 && errno == EBADF)
+                r = MT_EBADF;
+            else
+                continue;
+        } else if (mt__ep_ctl(s, EPOLL_CTL_MOD, (int)fd) == 0) {
+            continue;
+        } else if (errno == ENOENT) {
+            if ((r = mt__ep_register(s, (int)fd, e)) == 0)
+                continue;
+        } else {
             r = errno == EBADF ? MT_EBADF : MT_ESYS(errno);
-        if (r) {
-            mt__ep_forget(s, e);
-            mt__ep_fail(s, (int)fd, r);
         }
+        mt__ep_forget(s, e);
+        mt__ep_fail(s, (int)fd, r);
     }
 }
 
@@ -3409,17 +3418,21 @@ static long mt__io_limit(const mt_sched *s, long ms)
     return s->io.n && (ms < 0 || ms > 1000) ? 1000 : ms;
 }
 
-/* The registrations are checked when the loop is idle, and at least once
- * a second (1000 ticks) while tasks keep it busy. 1 if they were. */
+/* Closed descriptors are looked for when the loop is idle; the full check
+ * runs once a second (1000 ticks) while tasks wait. 1 if it ran. */
 static int mt__ep_check(mt_sched *s, int idle)
 {
     mt_time now = mt__cycle_now(s);
+    int due;
 
-    if (!s->io.n || (!idle && mt_time_before(now, s->io.check_at)))
+    if (!s->io.n)
         return 0;
-    s->io.check_at = (mt_time)(now + 1000);
-    mt__ep_verify(s);
-    return 1;
+    due = !mt_time_before(now, s->io.check_at);
+    if (due)
+        s->io.check_at = (mt_time)(now + 1000);
+    if (due || idle)
+        mt__ep_verify(s, due);
+    return due;
 }
 
 /* One epoll_wait: wake the waiters of what came. *n: the events (-1: the
@@ -3454,8 +3467,8 @@ static int mt__io_poll(mt_sched *s, long ms)
         return mt__poll_pipe(s, ms);
     ms = mt__io_limit(s, ms);
     piped = mt__ep_wait(s, ms, &n);
-    /* What the check registered again or re-reported is taken in this
-     * cycle, not after the clock moved on (a virtual clock jumps). */
+    /* What the full check registered again or re-reported is taken in
+     * this cycle, not after the clock moved on (a virtual clock jumps). */
     if (n >= 0 && mt__ep_check(s, n == 0 && (ms != 0 || !s->rq.head)))
         piped |= mt__ep_wait(s, 0, &n);
     return piped;

@@ -1087,8 +1087,8 @@ MT_API int mt_fd_nonblock(int fd);
  * waits with MT_EBADF (they never touch the number again, which the next
  * socket may get), the backend lets it go, then close(2). Use it for every
  * descriptor tasks waited on: the epoll backend keeps a descriptor
- * registered between waits, and learns of a plain close() only at its next
- * check (within a second, when the loop is idle or a number is reused).
+ * registered between waits, and learns of a plain close() only at its
+ * checks (when the loop is idle; a number reused, within a second).
  * Returns 0, MT_EINVAL (s NULL, fd < 0), MT_EBADF (fd was not open) or
  * MT_ESYS(errno) of close(2). mt_close is the short form for the default
  * scheduler. */

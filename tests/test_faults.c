@@ -522,6 +522,15 @@ static void test_long_timeouts(void **state)
 #endif
 }
 
+/* A virtual clock that moves only when a test sets it (no idle hook). */
+static mt_time jump_now;
+
+static mt_time jump_clock(void *arg)
+{
+    (void)arg;
+    return jump_now;
+}
+
 #if MT_BACKEND == MT_BACKEND_EPOLL
 /* epoll_ctl failing: the wait raises the error and registers nothing.
  * A withdrawal makes no system call; the check of the registrations
@@ -540,21 +549,32 @@ static void test_epoll_ctl_faults(void **state)
     assert_int_equal(a.err, MT_ESYS(ENOMEM));
     assert_int_equal(mt_sched_has_io_waits(&s), 0);
 
-    /* Two readers of one descriptor; the first is cancelled: no
-     * epoll_ctl (the fault stays armed), and the second still waits. */
+    /* Two readers of one descriptor (a virtual clock: no blocking); the
+     * first is cancelled: no epoll_ctl (the fault stays armed), and the
+     * second still waits. */
+    jump_now = 0;
+    mt_sched_set_clock(&s, jump_clock, NULL, NULL);
     memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
     a.fd = sv[0], a.op = 1;
     b.fd = sv[0], b.op = 0;
     assert_int_equal(mt_sched_add(&s, &a.task, rw), 0);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1); /* the first waiter: check at 1000 */
+    jump_now = 10;
     assert_int_equal(mt_sched_add(&s, &b.task, rw), 0);
-    assert_int_equal(mt_sched_run_once(&s, 0), 2);
+    assert_int_equal(mt_sched_run_once(&s, 0), 1); /* b's deadline: 1010 */
     fault(F_CTL, 0, 1, ENOMEM);
     mt_cancel(&a.task);
     assert_int_equal(mt_sched_run_once(&s, 0), 1);
     assert_int_equal(a.err, MT_ECANCELED);
     assert_int_equal(faults[F_CTL].count, 1);
+    /* Idle, the loop only looks for closed descriptors... */
+    jump_now = 999;
+    assert_int_equal(mt_sched_run_once(&s, 0), 0);
+    assert_int_equal(faults[F_CTL].count, 1);
     assert_int_equal(mt_sched_has_io_waits(&s), 1);
-    /* Idle, the loop checks b's registration, which fails. */
+    /* ...and checks b's registration at 1000 ticks, which fails. */
+    jump_now = 1000;
     assert_int_equal(mt_sched_run(&s), 0);
     assert_int_equal(faults[F_CTL].count, 0);
     assert_int_equal(b.err, MT_ESYS(ENOMEM));
@@ -1030,15 +1050,8 @@ static void test_idle_registration_costs_no_call(void **state)
 
 /* A clock that jumps far ahead: every due timer fires, in deadline order,
  * once; a wait with a deadline times out; nothing fires twice. */
-static mt_time jump_now;
 static int order[3], norder;
 struct sleeper { mt_task task; long ms; int id; };
-
-static mt_time jump_clock(void *arg)
-{
-    (void)arg;
-    return jump_now;
-}
 
 static int sleeper(mt_task *t)
 {

@@ -100,8 +100,9 @@
  *   against the table), a first try whose events the table knows not
  *   ready waits without the system call (then the next poll owes it its
  *   wake-up), a plain close or a number reused behind the scheduler's back
- *   is seen only by the check, which registers a reused number again (its
- *   ready waiters wake in that cycle); mt_sched_close: the scheduler's
+ *   is seen only by the check (closed ones when the loop is idle, and
+ *   every 1000 ticks the full check, which also registers a reused number
+ *   again: its ready waiters wake in that cycle); mt_sched_close: the scheduler's
  *   waiters on A, MT_CHOOSE clauses too, are runnable at once with
  *   MT_EBADF on every backend (its return: 0, MT_EBADF if closed,
  *   MT_EINVAL); a wake-up that finds nothing
@@ -1450,27 +1451,31 @@ static int io_waits_on(int k, int p, int from)
     return 0;
 }
 
-/* epoll, the cycle's first epoll_wait returned nev events: the check of
- * the registrations runs if tasks still wait and either nothing came and
- * nothing was runnable, or its 1000 ticks are up (README "epoll in
- * detail"). A descriptor waited on that the instance does not hold is
- * closed (its waiters fail MT_EBADF, the table forgets it) or a number
- * reused (registered again: its waiters ready wake in this cycle). */
+/* epoll, the cycle's first epoll_wait returned nev events, with tasks
+ * still waiting (README "epoll in detail"): when nothing came and nothing
+ * was runnable, the loop looks for closed descriptors (their waiters fail
+ * MT_EBADF, the table forgets them); when its 1000 ticks are up, the full
+ * check also registers a reused number again (its waiters ready wake in
+ * this cycle). */
 static void io_decide(int k, int nev)
 {
-    int p, from = M.nplan;
-    if (nev < 0 || io_waiters(k, NULL) <= plan_taken() ||
-        !((nev == 0 && M.ep_rqe) || M.vnow >= M.chk_at[k]))
+    int p, from = M.nplan, due;
+    if (nev < 0 || io_waiters(k, NULL) <= plan_taken())
         return;
-    trace(NULL, "epoll checks its registrations (%d events came)", nev);
-    M.chk_at[k] = M.vnow + 1000;
+    due = M.vnow >= M.chk_at[k];
+    if (!due && !(nev == 0 && M.ep_rqe))
+        return;
+    trace(NULL, "epoll checks its registrations (%d events came, %s)", nev,
+          due ? "full" : "closed ones");
+    if (due)
+        M.chk_at[k] = M.vnow + 1000;
     for (p = 0; p < NP; p++) {
         if (!io_waits_on(k, p, from) || M.kreg[k][p])
             continue;
         if (M.io[p].a_closed) {
             M.reg[k][p] = 0;
             plan_each_of(k, 1, 1u << p, from);
-        } else {
+        } else if (due) {
             M.reg[k][p] = M.kreg[k][p] = 1;
             plan_each_of(k, 0, 1u << p, from);
         }
