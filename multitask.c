@@ -1273,7 +1273,7 @@ static inline long mt__next_wait(mt_sched *s, long timeout)
  * the result in t->err), parks the task (MT__WAITING, MT__POLL), or ends
  * the task (MT__FAILED). */
 
-static mt_task *mt__resume(mt_sched *s, mt_task *t); /* the cycle's */
+static inline mt_task *mt__resume(mt_sched *s, mt_task *t); /* the cycle's */
 
 /* Checks every wait makes first. Returns MT__PROCEED to go on, else the
  * status for the macro to return (MT__GO with the error in t->err, or
@@ -4003,7 +4003,9 @@ MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout)
 /* ---- The cycle ----------------------------------------------------------------
  * mt_sched_run_once is its phases: take posts, work out how long it may
  * block, wait for events (the backend, or the clock's idle hook), take the
- * posts that came meanwhile, fire due timers, resume the runnable tasks. */
+ * posts that came meanwhile, fire due timers, resume the runnable tasks.
+ * mt_sched_run runs cycles in one loop; a cycle with nothing but runnable
+ * tasks goes straight to them. */
 
 static mt_time mt__clock_now(mt_sched *s);
 static void mt__clock_idle(mt_sched *s, long ms);
@@ -4059,24 +4061,28 @@ static int mt__doomed_yield(const mt_task *t) { return !(t->bits & MT__F_SHIELD)
 
 /* Resume t once and act on what it returned. Returns the parent to resume
  * next when t ended while awaited, else NULL. */
-static mt_task *mt__resume(mt_sched *s, mt_task *t)
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+__attribute__((__always_inline__)) /* into the cycle's loop: no call a resume */
+#endif
+static inline mt_task *mt__resume(mt_sched *s, mt_task *t)
 {
     int r = (t->bits & MT__F_CANCEL) && MT__AT_START(t)
                 ? mt__out_cancelled(t) /* cancelled before it ever ran */
                 : mt__run(s, t);
 
+    if (r == MT__YIELDED) { /* the hot case first */
+        if ((t->bits & MT__F_CANCEL) && mt__doomed_yield(t)) /* ignored it: end */
+            return mt__finish(s, t, mt__out_cancelled(t));
+        t->bits = (mt__bits)(t->bits ^ (unsigned)(MT_RUNNING ^ MT_RUNNABLE)); /* RUNNING: one flip */
+        mt__out_yielded(t);
+        mt__rq_push(s, t);
+        return NULL;
+    }
     switch (r) {
     case MT__WAITING:
         if (MT__ST(t) != MT_RUNNING)
             return NULL; /* a wait parked it */
         break; /* a plain "return 0" */
-    case MT__YIELDED:
-        if ((t->bits & MT__F_CANCEL) && mt__doomed_yield(t)) /* ignored it: end */
-            return mt__finish(s, t, mt__out_cancelled(t));
-        MT__SET_ST(t, MT_RUNNABLE);
-        mt__out_yielded(t);
-        mt__rq_push(s, t);
-        return NULL;
     case MT__POLL:
         MT__SET_ST(t, MT__S_COND);
         mt__rq_push(s, t);
@@ -4148,25 +4154,50 @@ static int mt__run_ready(mt_sched *s)
     return n;
 }
 
-MT_API int mt_sched_run_once(mt_sched *s, long timeout)
+/* The phases before the tasks: posts, events, due timers. Out of line:
+ * the cycles of yielding tasks skip them and pay none of their frame. */
+#if defined(__GNUC__)
+__attribute__((__noinline__))
+#endif
+static void mt__cycle_events(mt_sched *s, long timeout)
+{
+    mt__take_posts(s);
+    mt__wait_events(s, mt__next_wait(s, timeout));
+    mt__take_posts(s);
+    mt__expire(s);
+}
+
+/* Cycles: one (all 0), or as many as there are tasks that can still run
+ * (mt_sched_run). With tasks runnable and nothing else to look at (no
+ * descriptor, timer or post), the phases before the tasks would find
+ * nothing: the cycle skips them. Returns the last cycle's count. */
+static int mt__cycles(mt_sched *s, long timeout, int all)
 {
     int n;
 
+    s->running = 1;
+    for (;;) {
+        s->now_valid = 0;
+        if (!s->rq.head || MT__FLAG_GET(s->signalled) || mt__timers_armed(s) ||
+            MT__IO_WAITERS(s))
+            mt__cycle_events(s, timeout);
+        n = mt__run_ready(s);
+        if (!all || !(s->rq.head || mt__timers_armed(s) || MT__IO_WAITERS(s)))
+            break;
+    }
+    s->running = 0;
+    return n;
+}
+
+MT_API int mt_sched_run_once(mt_sched *s, long timeout)
+{
     if (!s || timeout < MT_FOREVER)
         return MT_EINVAL;
     if (s->running) {
         MT__MISUSE("mt_sched_run_once from one of its own tasks");
         return MT_EBUSY;
     }
-    s->running = 1;
-    s->now_valid = 0;
-    mt__take_posts(s);
-    mt__wait_events(s, mt__next_wait(s, timeout));
-    mt__take_posts(s);
-    mt__expire(s);
-    n = mt__run_ready(s);
-    s->running = 0;
-    return n;
+    return mt__cycles(s, timeout, 0);
 }
 
 /* ---- Scheduler API ----------------------------------------------------------- */
@@ -4231,11 +4262,8 @@ MT_API int mt_sched_run(mt_sched *s)
         return MT_EBUSY;
     }
     failed = s->failed;
-    while (s->rq.head || mt__timers_armed(s) || MT__IO_WAITERS(s)) {
-        int r = mt_sched_run_once(s, MT_FOREVER);
-        if (r < 0)
-            return r;
-    }
+    if (s->rq.head || mt__timers_armed(s) || MT__IO_WAITERS(s))
+        (void)mt__cycles(s, MT_FOREVER, 1);
     if (s->live) { /* all parked without a deadline, and no descriptor */
 #if MT_POSIX && !MT_NO_STDIO
         mt__stranded(s);
