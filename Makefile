@@ -130,9 +130,9 @@ $(BENCH_BIN)/bench_core: bench/bench_core.c bench/floor.c bench/threads.c bench/
 	$(CC) $(WARN) -O2 -g $(EXTRA) -I. -pthread -o $@ bench/bench_core.c bench/floor.c \
 		bench/threads.c multitask.c $(LDLIBS)
 
-$(BENCH_BIN)/ir_ops: bench/ir_ops.c multitask.c multitask.h
+$(BENCH_BIN)/ir_ops: bench/ir_ops.c bench/floor.c bench/floor.h multitask.c multitask.h
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O2 -g $(EXTRA) -I. -o $@ bench/ir_ops.c multitask.c $(LDLIBS)
+	$(CC) $(WARN) -O2 -g $(EXTRA) -I. -o $@ bench/ir_ops.c bench/floor.c multitask.c $(LDLIBS)
 
 $(BENCH_BIN)/uv_timers: bench/uv_timers.c bench/stats.h | bench-deps
 	@mkdir -p $(@D)

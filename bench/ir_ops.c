@@ -3,11 +3,14 @@
  * two instruction counts over the difference of the sizes is the cost of
  * one operation, free of start-up and of the machine's noise.
  * Usage: ir_ops OP N   OP: yield spawn spawn8 await group group1 queue choose
- *                          event sem sleep idle idle100 ring */
+ *                          event sem sleep idle idle100 ring, or a floor
+ *                          (floor.c, no library): floor-yield floor-spawn
+ *                          floor-spawn-hot floor-mailbox floor-flag */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "floor.h"
 #include "multitask.h"
 
 static long n;
@@ -179,6 +182,21 @@ int main(int argc, char **argv)
     long i;
 
     n = argc > 2 ? atol(argv[2]) : 0;
+    if (!strncmp(op, "floor-", 6)) { /* the same counts of operations */
+        if (!strcmp(op, "floor-yield"))
+            (void)floor_yield(2, 2 * n);
+        else if (!strcmp(op, "floor-spawn"))
+            (void)floor_spawn(n);
+        else if (!strcmp(op, "floor-spawn-hot"))
+            (void)floor_spawn_hot(n);
+        else if (!strcmp(op, "floor-mailbox"))
+            (void)floor_mailbox(n);
+        else if (!strcmp(op, "floor-flag"))
+            (void)floor_flag(n); /* 2n hand-offs, as event and sem */
+        else
+            return 2;
+        return 0;
+    }
     mt_sched_init(&s);
     if (!strcmp(op, "yield")) { /* two tasks, n yields each: 2n */
         mt_sched_add(&s, &l[0].task, yielder);
@@ -235,7 +253,7 @@ int main(int argc, char **argv)
         }
         mt_event_set(&ring_ev[0]);
     } else {
-        fprintf(stderr, "usage: ir_ops yield|spawn|spawn8|await|group|group1|queue|choose|event|sem|sleep|idle|idle100|ring N\n");
+        fprintf(stderr, "usage: ir_ops yield|spawn|spawn8|await|group|group1|queue|choose|event|sem|sleep|idle|idle100|ring|floor-... N\n");
         return 2;
     }
     if (mt_sched_run(&s) != 0 || mt_sched_destroy(&s) != 0) {
