@@ -1520,10 +1520,20 @@ __attribute__((__noinline__)) /* cold: keeps mt__resume's frame small */
 #endif
 static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
 {
-    mt_task *p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
-    mt_group *g = p && mt__is_group(p) ? MT__GROUP_OF(p) : NULL; /* t's */
+    mt_task *p;
+    mt_group *g;
     int code = 0, seen;
     const char *msg = NULL;
+
+    if (r == MT__DONE && (t->bits & (MT__F_ROOT | MT__F_CANCEL)) == MT__F_ROOT) {
+        (void)mt__out_set(t, 0, NULL); /* the common end, in short: a top- */
+        MT__SET_ST(t, MT_DONE);        /* level task, no finally section, */
+        s->fail_name = NULL;           /* no group, no cancel to weigh */
+        s->live--;
+        return NULL;
+    }
+    p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
+    g = p && mt__is_group(p) ? MT__GROUP_OF(p) : NULL; /* t's */
 
     if (g && g->owner == t) { /* t owns open groups: they end first */
         if (MT__GOP(g, mt__groups_end, end)(s, t, &r))
@@ -4068,13 +4078,21 @@ __attribute__((__noinline__, __cold__))
 #endif
 static int mt__doomed_yield(const mt_task *t) { return !(t->bits & MT__F_SHIELD); }
 
+/* mt__run for a task with a cancel pending: one cancelled before it ever
+ * ran ends without running. Cold: one flag test keeps it off the hot path. */
+#if defined(__GNUC__)
+__attribute__((__noinline__, __cold__))
+#endif
+static int mt__run_cancelled(mt_sched *s, mt_task *t)
+{
+    return MT__AT_START(t) ? mt__out_cancelled(t) : mt__run(s, t);
+}
+
 /* Resume t once and act on what it returned. Returns the parent to resume
  * next when t ended while awaited, else NULL. */
 static MT__HOT mt_task *mt__resume(mt_sched *s, mt_task *t)
 {
-    int r = (t->bits & MT__F_CANCEL) && MT__AT_START(t)
-                ? mt__out_cancelled(t) /* cancelled before it ever ran */
-                : mt__run(s, t);
+    int r = t->bits & MT__F_CANCEL ? mt__run_cancelled(s, t) : mt__run(s, t);
 
     if (r == MT__YIELDED) { /* the hot case first */
         if ((t->bits & MT__F_CANCEL) && mt__doomed_yield(t)) /* ignored it: end */
