@@ -1525,13 +1525,6 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     int code = 0, seen;
     const char *msg = NULL;
 
-    if (r == MT__DONE && (t->bits & (MT__F_ROOT | MT__F_CANCEL)) == MT__F_ROOT) {
-        (void)mt__out_set(t, 0, NULL); /* the common end, in short: a top- */
-        MT__SET_ST(t, MT_DONE);        /* level task, no finally section, */
-        s->fail_name = NULL;           /* no group, no cancel to weigh */
-        s->live--;
-        return NULL;
-    }
     p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
     g = p && mt__is_group(p) ? MT__GROUP_OF(p) : NULL; /* t's */
 
@@ -1578,6 +1571,22 @@ static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
     if (p)
         mt__deliver(s, p, code, msg, seen && p->err);
     return p;
+}
+
+/* mt__finish's common case, in short: a top-level task (no parent, no
+ * group) that ended normally without a finally section, no cancel to
+ * weigh. */
+static int mt__ends_plain(const mt_task *t, int r)
+{
+    return r == MT__DONE && (t->bits & (MT__F_ROOT | MT__F_CANCEL)) == MT__F_ROOT;
+}
+
+static void mt__end_plain(mt_sched *s, mt_task *t)
+{
+    (void)mt__out_set(t, 0, NULL);
+    MT__SET_ST(t, MT_DONE);
+    s->fail_name = NULL;
+    s->live--;
 }
 
 /* ---- Task groups -------------------------------------------------------------
@@ -4112,6 +4121,11 @@ static MT__HOT mt_task *mt__resume(mt_sched *s, mt_task *t)
         mt__rq_push(s, t);
         return NULL;
     case MT__DONE:
+        if (mt__ends_plain(t, r)) {
+            mt__end_plain(s, t);
+            return NULL;
+        }
+        MT__FALLTHROUGH;
     case MT__FINISH:
     case MT__FAILED:
         return mt__finish(s, t, r);

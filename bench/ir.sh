@@ -19,6 +19,11 @@ ir() { # total instructions of one run
 ir_per() { # instructions per operation of OP ($1), PER operations a run ($2)
     local a b
     a=$(ir "$1" "$n"); b=$(ir "$1" $((2 * n)))
+    if [ -z "$a" ] || [ -z "$b" ]; then # e.g. DWARF 5 (clang) on valgrind < 3.20: build with -gdwarf-4
+        echo "bench/ir.sh: callgrind could not run $bin $1" >&2
+        echo "-"
+        return
+    fi
     awk -v a="$a" -v b="$b" -v n="$n" -v per="$2" 'BEGIN { printf "%.1f", (b - a) / (n * per) }'
 }
 
@@ -51,6 +56,10 @@ for spec in "yield:2:floor-yield:a yield (2 tasks)" \
         continue
     fi
     [ -n "${floor_ir[$fl]:-}" ] || floor_ir[$fl]=$(ir_per "$fl" "$per")
+    if [ "$v" = - ] || [ "${floor_ir[$fl]}" = - ]; then
+        echo "| $what | $v | ${floor_ir[$fl]} ($fl) | - |"
+        continue
+    fi
     awk -v v="$v" -v f="${floor_ir[$fl]}" -v w="$what" -v fl="$fl" \
         'BEGIN { printf "| %s | %s | %s (%s) | %.2f |\n", w, v, f, fl, v / f }'
 done
