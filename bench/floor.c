@@ -177,6 +177,60 @@ static NOINLINE int consumer_fn(struct sm *m)
     return 1;
 }
 
+/* The mailbox's machines beside `idle` machines that wait for the consumer
+ * to end. Machines that poll pay for every waiting one at every round:
+ * what the mailbox saves by never parking, it pays once tasks wait. */
+struct idlesm { struct sm sm; };
+static struct boxsm *mbox_consumer;
+static int mbox_over;
+
+static NOINLINE int idle_fn(struct sm *m)
+{
+    (void)m;
+    return mbox_over; /* ended once the consumer has */
+}
+
+static NOINLINE void mbox_ended(void *m)
+{
+    if (m == (void *)mbox_consumer)
+        mbox_over = 1;
+}
+
+double floor_mailbox_idle(long n, int idle)
+{
+    static struct box box;
+    static struct boxsm p, c;
+    struct idlesm *w = calloc((size_t)(idle > 0 ? idle : 1), sizeof *w);
+    struct fifo q = {NULL, NULL};
+    double t0, t1;
+    int i;
+
+    if (!w)
+        abort();
+    box.full = 0;
+    p.box = c.box = &box;
+    p.n = c.n = n;
+    p.sm.state = c.sm.state = 0;
+    c.sum = 0;
+    p.sm.fn = producer_fn;
+    c.sm.fn = consumer_fn;
+    mbox_consumer = &c;
+    mbox_over = 0;
+    push(&q, &p.sm);
+    push(&q, &c.sm);
+    for (i = 0; i < idle; i++) {
+        w[i].sm.fn = idle_fn;
+        push(&q, &w[i].sm);
+    }
+    t0 = now_ns();
+    run(&q, mbox_ended);
+    t1 = now_ns();
+    free(w);
+    if (c.sum != (n - 1) * n / 2)
+        abort();
+    return (t1 - t0) / (double)n;
+}
+
 double floor_mailbox(long n)
 {
     static struct box box;

@@ -41,6 +41,7 @@ for spec in "yield:2:floor-yield:a yield (2 tasks)" \
     "group:1:-:spawn into a group + join, 8 children per join (per child)" \
     "group1:1:-:spawn into a group + join, one child per join (per child)" \
     "queue:1:floor-mailbox:queue hand-off, capacity 1 (per item)" \
+    "queue-idle:1:floor-mailbox-idle:the same, 100 other tasks waiting (floor: 100 polling)" \
     "choose:1:floor-mailbox:the same, consumer in a 2-clause MT_CHOOSE (per item)" \
     "event:2:floor-flag:event set/wait ping-pong (per wake-up)" \
     "sem:2:floor-flag:semaphore signal/wait ping-pong (per wake-up)" \

@@ -2,10 +2,11 @@
  * bench/ir.sh to run under callgrind at two sizes. The difference of the
  * two instruction counts over the difference of the sizes is the cost of
  * one operation, free of start-up and of the machine's noise.
- * Usage: ir_ops OP N   OP: yield spawn spawn8 await group group1 queue choose
- *                          event sem sleep idle idle100 ring, or a floor
- *                          (floor.c, no library): floor-yield floor-spawn
- *                          floor-spawn-hot floor-mailbox floor-flag */
+ * Usage: ir_ops OP N   OP: yield spawn spawn8 await group group1 queue
+ *                          queue-idle choose event sem sleep idle idle100
+ *                          ring, or a floor (floor.c, no library):
+ *                          floor-yield floor-spawn floor-spawn-hot
+ *                          floor-mailbox floor-mailbox-idle floor-flag */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,12 +92,26 @@ static int chooser(mt_task *t)
     MT_END(t);
 }
 
+static mt_event consumed; /* set when the consumer is done */
+
 static int consumer(mt_task *t)
 {
     struct qtask *f = (struct qtask *)t;
     MT_BEGIN(t);
     for (f->i = 0; f->i < n; f->i++)
         MT_QUEUE_GET(t, &q, &f->item, MT_FOREVER);
+    mt_event_set(&consumed);
+    MT_END(t);
+}
+
+/* "queue-idle": IDLE tasks wait (parked) for the consumer to end, as the
+ * floor's idle machines do by polling. */
+enum { IDLE = 100 };
+
+static int idler(mt_task *t)
+{
+    MT_BEGIN(t);
+    MT_EVENT_WAIT(t, &consumed, MT_FOREVER);
     MT_END(t);
 }
 
@@ -191,6 +206,8 @@ int main(int argc, char **argv)
             (void)floor_spawn_hot(n);
         else if (!strcmp(op, "floor-mailbox"))
             (void)floor_mailbox(n);
+        else if (!strcmp(op, "floor-mailbox-idle"))
+            (void)floor_mailbox_idle(n, IDLE);
         else if (!strcmp(op, "floor-flag"))
             (void)floor_flag(n); /* 2n hand-offs, as event and sem */
         else
@@ -220,8 +237,12 @@ int main(int argc, char **argv)
         static struct owner o;
         o.per = !strcmp(op, "group") ? KIDS : 1;
         mt_sched_add(&s, &o.task, owner);
-    } else if (!strcmp(op, "queue")) { /* capacity 1: n items */
+    } else if (!strcmp(op, "queue") || !strcmp(op, "queue-idle")) { /* capacity 1: n items */
+        static mt_task idlers[IDLE];
         mt_queue_init(&q, storage, sizeof storage[0], 1, NULL, 0);
+        mt_event_init(&consumed);
+        for (i = 0; !strcmp(op, "queue-idle") && i < IDLE; i++)
+            mt_sched_add(&s, &idlers[i], idler);
         mt_sched_add(&s, &qt[0].task, producer);
         mt_sched_add(&s, &qt[1].task, consumer);
     } else if (!strcmp(op, "choose")) { /* the same, consumer in MT_CHOOSE */
@@ -253,7 +274,7 @@ int main(int argc, char **argv)
         }
         mt_event_set(&ring_ev[0]);
     } else {
-        fprintf(stderr, "usage: ir_ops yield|spawn|spawn8|await|group|group1|queue|choose|event|sem|sleep|idle|idle100|ring|floor-... N\n");
+        fprintf(stderr, "usage: ir_ops yield|spawn|spawn8|await|group|group1|queue|queue-idle|choose|event|sem|sleep|idle|idle100|ring|floor-... N\n");
         return 2;
     }
     if (mt_sched_run(&s) != 0 || mt_sched_destroy(&s) != 0) {
