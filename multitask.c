@@ -127,7 +127,13 @@
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
 #define MT__HOT __attribute__((__always_inline__)) inline
 #else
-#define MT__HOT inline
+#define MT__HOT
+#endif
+
+#if defined(__GNUC__)
+#define MT__UNLIKELY(c) __builtin_expect(!!(c), 0)
+#else
+#define MT__UNLIKELY(c) (c)
 #endif
 
 #define MT__STR2(x) #x
@@ -1282,7 +1288,7 @@ static inline long mt__next_wait(mt_sched *s, long timeout)
  * the result in t->err), parks the task (MT__WAITING, MT__POLL), or ends
  * the task (MT__FAILED). */
 
-static inline mt_task *mt__resume(mt_sched *s, mt_task *t); /* the cycle's */
+static MT__HOT mt_task *mt__resume(mt_sched *s, mt_task *t); /* the cycle's */
 
 /* Checks every wait makes first. Returns MT__PROCEED to go on, else the
  * status for the macro to return (MT__GO with the error in t->err, or
@@ -1895,7 +1901,7 @@ static void mt__copy(void *dst, const void *src, size_t n)
 
 /* Wake the first task of a wait list: it resumes in its own scheduler. An
  * MT_CHOOSE stand-in fires its clause instead. */
-static int mt__wake_first(mt__waitq *q)
+static MT__HOT int mt__wake_first(mt__waitq *q)
 {
     mt_task *t = mt__waitq_pop(q);
     mt_sched *s;
@@ -4087,21 +4093,13 @@ __attribute__((__noinline__, __cold__))
 #endif
 static int mt__doomed_yield(const mt_task *t) { return !(t->bits & MT__F_SHIELD); }
 
-/* mt__run for a task with a cancel pending: one cancelled before it ever
- * ran ends without running. Cold: one flag test keeps it off the hot path. */
-#if defined(__GNUC__)
-__attribute__((__noinline__, __cold__))
-#endif
-static int mt__run_cancelled(mt_sched *s, mt_task *t)
-{
-    return MT__AT_START(t) ? mt__out_cancelled(t) : mt__run(s, t);
-}
-
 /* Resume t once and act on what it returned. Returns the parent to resume
  * next when t ended while awaited, else NULL. */
 static MT__HOT mt_task *mt__resume(mt_sched *s, mt_task *t)
 {
-    int r = t->bits & MT__F_CANCEL ? mt__run_cancelled(s, t) : mt__run(s, t);
+    int r = MT__UNLIKELY(t->bits & MT__F_CANCEL) && MT__AT_START(t)
+                ? mt__out_cancelled(t) /* cancelled before it ever ran */
+                : mt__run(s, t);
 
     if (r == MT__YIELDED) { /* the hot case first */
         if ((t->bits & MT__F_CANCEL) && mt__doomed_yield(t)) /* ignored it: end */
