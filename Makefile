@@ -17,7 +17,7 @@ TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
 
-.PHONY: all examples check test demo bench asan valgrind tsan lint size target-test clean check-variant cmocka coverage
+.PHONY: all examples check test demo bench asan valgrind tsan lint size target-test clean check-variant cmocka coverage optlevels
 
 all: examples
 
@@ -64,9 +64,21 @@ test: cmocka
 	done
 	@CC='$(CC)' BUILD='$(BUILD)' tests/unity/run.sh
 	@if [ -z '$(EXTRA)$(RUNNER)' ]; then $(MAKE) --no-print-directory consumers; fi
+	@$(MAKE) --no-print-directory optlevels
 	@set -e; for b in SELECT POLL EPOLL; do \
 		$(MAKE) --no-print-directory fuzz-replay EXTRA="$(EXTRA) -DMT_BACKEND=MT_BACKEND_$$b"; done
 	@echo 'all test suites passed'
+
+# The library compiles without a warning at every optimisation level, in
+# its hosted and bare-metal forms: warnings such as maybe-uninitialized
+# come and go with the optimiser's inlining (gcc -Os found one the tests'
+# -O2 and -O0 builds did not).
+OPTLEVELS = -O0 -O1 -O2 -O3 -Os -Og
+optlevels:
+	@set -e; for o in $(OPTLEVELS); do for c in '' '-DMT_POSIX=0' '-DMT_TIMER_LIST=1 -DMT_POSIX=0'; do \
+		$(CC) $(WARN) $$o $$c $(EXTRA) -I. -c multitask.c -o /dev/null || \
+		{ echo "FAILED: $(CC) $$o $$c"; exit 1; }; done; done
+	@echo 'ok   multitask.c warning-free at $(OPTLEVELS) ($(CC); hosted, bare metal, timer list)'
 
 # The quick check, for every commit: the default configuration's unit
 # tests, the header-only and private-name checks, and function lengths.

@@ -2250,7 +2250,8 @@ MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout)
  *   mt__io_recheck(s, fd)   an operation woken for fd would block: report
  *                           fd again if it is ready after all
  *   mt__io_held(s)          1 if events may come for descriptors no task
- *                           waits on: each cycle takes them (poll 0)
+ *                           waits on: a cycle with nothing runnable
+ *                           takes them (poll 0)
  * A new backend is one section more, and one line more in multitask.h's
  * dispatch (its mt__io struct). */
 #if MT_IO
@@ -4834,7 +4835,7 @@ static mt_task *mt__step_up(const mt_task *t)
  * runs is listed with its group). */
 static mt_task *mt__running_child(const mt_sched *s, const mt_task *t)
 {
-    mt_task *c = s->current, *p;
+    mt_task *c = s->current, *p = NULL; /* NULL: gcc -Os cannot see c implies p set */
     while (c && (p = mt__parent_of(c)) != NULL && p != t)
         c = mt__is_group(p) ? MT__GROUP_OF(p)->owner : p;
     return c && p == t ? c : NULL;

@@ -421,7 +421,7 @@ struct mt_sched {
     void *report_arg;
     const char *fail_name;      /* function of the top-level task failing now */
     mt_task *finishing;         /* ending: reported, finally section to run */
-    int running;                /* inside mt_sched_run_once */
+    int running;                /* in a cycle (mt_sched_run: its whole loop) */
 #if MT_IO
     mt__io io;                  /* the backend's own state */
     unsigned burst;             /* I/O operations done without waiting, this resume */
