@@ -17,7 +17,7 @@ TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
 
-.PHONY: all examples check test demo bench asan valgrind tsan lint size target-test clean check-variant cmocka coverage optlevels
+.PHONY: all examples check test demo bench asan valgrind tsan lint size target-test clean check-variant cmocka coverage optlevels user-warnings
 
 all: examples
 
@@ -64,7 +64,7 @@ test: cmocka
 	done
 	@CC='$(CC)' BUILD='$(BUILD)' tests/unity/run.sh
 	@if [ -z '$(EXTRA)$(RUNNER)' ]; then $(MAKE) --no-print-directory consumers; fi
-	@$(MAKE) --no-print-directory optlevels
+	@$(MAKE) --no-print-directory optlevels user-warnings
 	@set -e; for b in SELECT POLL EPOLL; do \
 		$(MAKE) --no-print-directory fuzz-replay EXTRA="$(EXTRA) -DMT_BACKEND=MT_BACKEND_$$b"; done
 	@echo 'all test suites passed'
@@ -79,6 +79,22 @@ optlevels:
 		$(CC) $(WARN) $$o $$c $(EXTRA) -I. -c multitask.c -o /dev/null || \
 		{ echo "FAILED: $(CC) $$o $$c"; exit 1; }; done; done
 	@echo 'ok   multitask.c warning-free at $(OPTLEVELS) ($(CC); hosted, bare metal, timer list)'
+
+# User code that uses every macro (tests/user_warnings.c) compiles under
+# the warning sets embedded projects build with, in the hosted and the
+# microcontroller configurations, as C99 and as C++.
+USER_WARN = -Wall -Wextra -Wpedantic -Werror -Wconversion -Wsign-conversion \
+	-Wcast-qual -Wshadow -Wundef
+USER_CONFIGS = '' '-DMT_POSIX=0' '-DMT_TIMER_LIST=1 -DMT_POSIX=0 -DMT_NO_HEAP=1' \
+	'-DMT_LC_LABELS=1' '-DMT_DEBUG=1'
+user-warnings:
+	@set -e; for c in $(USER_CONFIGS); do \
+		$(CC) -std=c99 $(USER_WARN) $$c $(EXTRA) -I. -c tests/user_warnings.c -o /dev/null || \
+		{ echo "FAILED: $(CC) $$c"; exit 1; }; done; \
+	for c in '' '-DMT_TIMER_LIST=1 -DMT_POSIX=0'; do \
+		$(CXX) -x c++ -std=c++11 $(USER_WARN) $$c -I. -c tests/user_warnings.c -o /dev/null || \
+		{ echo "FAILED: $(CXX) $$c"; exit 1; }; done
+	@echo 'ok   user code clean under $(USER_WARN) ($(CC), $(CXX))'
 
 # The quick check, for every commit: the default configuration's unit
 # tests, the header-only and private-name checks, and function lengths.

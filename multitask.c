@@ -237,13 +237,11 @@ static const unsigned char mt__kinds[] = {
 #define MT__DOOMED(t) (((t)->bits & (MT__F_CANCEL | MT__F_SHIELD)) == MT__F_CANCEL)
 #define MT__SHIELD_FOREVER MT__M("MT_SHIELD: a shielded wait needs a finite timeout")
 #if MT_TIMER_LIST
-typedef uint16_t mt__bits;
 #define MT__SAW 0x400u /* see below */
 #define MT__POS(t) (((t)->bits >> 9) & 1u) /* 1: in the timer list */
 #define MT__SET_POS(t, p) ((t)->bits = (mt__bits)(((t)->bits & ~0x200u) | ((p) ? 0x200u : 0u)))
 #define MT__POS_MAX 0xFFFFFFFEu
 #else
-typedef uint32_t mt__bits;
 #define MT__SAW 0x80000000u /* see below */
 #define MT__POS(t) (((t)->bits >> 9) & 0x1FFFFFu)
 #define MT__SET_POS(t, p) ((t)->bits = ((t)->bits & 0xC00001FFu) | ((uint32_t)(p) << 9))

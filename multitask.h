@@ -284,6 +284,13 @@ typedef int (*mt_fn)(mt_task *t);
  * start zeroed (static storage, "= {0}", calloc) or be one whose task has
  * ended. All fields are private: use the functions below. They are visible
  * only so that frames can be allocated statically. */
+/* A task's state and flags (private; see bits below). */
+#if MT_TIMER_LIST
+typedef uint16_t mt__bits;
+#else
+typedef uint32_t mt__bits;
+#endif
+
 struct mt_task {
     mt_task *next;      /* run queue, or the waiters list of an object */
     mt_fn fn;           /* the task function */
@@ -306,10 +313,10 @@ struct mt_task {
 #endif
     mt_time deadline;   /* when the current wait times out */
 #if MT_TIMER_LIST
-    uint16_t bits;      /* shield << 11 | saw << 10 | timed << 9 | flags << 5 | state */
+    mt__bits bits;      /* shield << 11 | saw << 10 | timed << 9 | flags << 5 | state */
 #else
     uint32_t seq;       /* arming order: equal deadlines fire FIFO */
-    uint32_t bits;      /* saw << 31 | shield << 30 | timer position << 9 | flags << 5 | state */
+    mt__bits bits;      /* saw << 31 | shield << 30 | timer position << 9 | flags << 5 | state */
 #endif
 #if !MT_LC_LABELS
     uint16_t lc;        /* resume point: source line */
@@ -960,7 +967,7 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which);
     do {                                                                     \
         (t)->bits |= MT__F_CATCH;                                            \
         wait;                                                                \
-        (t)->bits &= ~(uint32_t)MT__F_CATCH; /* keeps the timer bits */     \
+        (t)->bits = (mt__bits)((t)->bits & ~MT__F_CATCH); /* keeps timer bits */\
     } while (0)
 
 /* Run one wait (any wait macro, with a finite timeout) shielded from this
@@ -976,7 +983,7 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which);
     do {                                                                     \
         (t)->bits |= MT__F_CATCH | MT__F_SHIELD;                             \
         wait;                                                                \
-        (t)->bits &= ~(uint32_t)(MT__F_CATCH | MT__F_SHIELD);                \
+        (t)->bits = (mt__bits)((t)->bits & ~(MT__F_CATCH | MT__F_SHIELD));   \
     } while (0)
 
 /* ---- I/O --------------------------------------------------------------- */
