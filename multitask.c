@@ -3890,12 +3890,28 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which)
 
 /* ---- Wake-ups from interrupt handlers and threads ---------------------------
  * The flags are written by handlers (and other threads) and read by the
- * scheduler: with GCC or Clang through atomic builtins (release, acquire),
- * else as plain volatile bytes, which a single-core MCU needs no more. */
-#if defined(__GNUC__) && defined(__ATOMIC_RELEASE)
+ * scheduler: with GCC or Clang through atomic builtins (release, acquire)
+ * where byte atomics are always lock-free (every multi-core target);
+ * else as plain volatile bytes, which a single-core MCU needs no more: a
+ * byte load or store is one instruction, and a compiler barrier keeps the
+ * order release and acquire would. (Clang has no inline byte atomics on a
+ * Cortex-M0 or AVR: it calls __atomic_load_1, which no libc there has.) */
+#if defined(__GNUC__) && defined(__ATOMIC_RELEASE) && defined(__GCC_ATOMIC_CHAR_LOCK_FREE) && \
+    __GCC_ATOMIC_CHAR_LOCK_FREE == 2
 #define MT__FLAG_SET(f) __atomic_store_n(&(f), 1, __ATOMIC_RELEASE)
 #define MT__FLAG_CLEAR(f) __atomic_store_n(&(f), 0, __ATOMIC_RELEASE)
 #define MT__FLAG_GET(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
+#elif defined(__GNUC__)
+#define MT__BARRIER() __asm__ __volatile__("" ::: "memory")
+#define MT__FLAG_SET(f) do { MT__BARRIER(); (f) = 1; } while (0) /* what came before, first */
+#define MT__FLAG_CLEAR(f) do { MT__BARRIER(); (f) = 0; } while (0)
+#define MT__FLAG_GET(f) mt__flag_get(&(f))
+static int mt__flag_get(const MT_FLAG_T *f)
+{
+    int v = *f;
+    MT__BARRIER(); /* what comes after, after */
+    return v;
+}
 #else
 #define MT__FLAG_SET(f) ((f) = 1)
 #define MT__FLAG_CLEAR(f) ((f) = 0)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The library on microcontroller targets.
 #   run.sh test  build the target tests for Cortex-M0, Cortex-M4, RV32IMAC and
-#                AVR; run them under qemu (Cortex-M) and simavr (AVR)
+#                AVR; run them under qemu (Cortex-M) and simavr (AVR); the
+#                Cortex-M0 and AVR ones also built by clang
 #   run.sh size  .text/.data/.bss of the library object per target, the
 #                core's share of a linked program, and sizeof(mt_task)
 set -eu
@@ -55,17 +56,48 @@ arm_run() { # cpu board
 arm_run cortex-m0 mps2-an385
 arm_run cortex-m4 mps2-an386
 
+# Clang builds the library and the tests (the ports' vendor macros are
+# GCC's: the ports are compiled with GCC), GCC's linker and libgcc link.
+clang_objs() { # name, clang flags, port compile command, port
+    mkdir -p "$out/clang-$1"
+    for f in multitask.c $T/target_tests.c; do
+        clang $2 $W -I. -I$T -c "$f" -o "$out/clang-$1/$(basename "$f" .c).o" || return 1
+    done
+    $3 -I. -I$T -c "$4" -o "$out/clang-$1/port.o"
+}
+rm -f "$out/clang-m0.log"
+CL_M0="--target=armv6m-none-eabi -mcpu=cortex-m0 -mthumb -ffreestanding -fshort-enums" # the EABI of arm-none-eabi-gcc
+if clang_objs m0 "$CL_M0" "$ARM -mcpu=cortex-m0" $T/arm/port.c &&
+    arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -nostdlib -T $T/arm/mps2.ld "$out"/clang-m0/*.o \
+        -Wl,--gc-sections -Wl,-z,noexecstack -lgcc -o "$out/clang-m0.elf" &&
+    timeout 60 qemu-system-arm -nographic -monitor none -semihosting-config enable=on,target=native \
+        -M mps2-an385 -kernel "$out/clang-m0.elf" > "$out/clang-m0.log" 2>&1 &&
+    grep -q '^EXIT 0' "$out/clang-m0.log"; then
+    echo "ok   cortex-m0 built by clang, on qemu mps2-an385 ($(grep -c '^ok ' "$out/clang-m0.log") checks)"
+else
+    echo "FAIL cortex-m0 built by clang"; cat "$out/clang-m0.log" 2>/dev/null; fail=1
+fi
+
 # RISC-V: built (the library and the portable tests) to prove it compiles and links.
 $RV -I. -I$T -c multitask.c -o "$out/rv32.o" && $RV -I. -I$T -c $T/target_tests.c -o "$out/rv32-tests.o" &&
     echo "ok   rv32imac builds" || { echo "FAIL rv32imac build"; fail=1; }
 
-elf=$out/tests-avr.elf
-$AVR -I. -I$T multitask.c $T/target_tests.c $T/avr/port.c -Wl,--gc-sections -o "$elf"
-# simavr exits 0 whatever happens and shows newlines as "."; read the marker.
-timeout 60 simavr -m atmega328p -f 16000000 "$elf" > "$out/avr.log" 2>&1 || true
-if grep -aq 'EXIT 0' "$out/avr.log" && ! grep -aq 'FAIL' "$out/avr.log"; then
-    echo "ok   atmega328p on simavr ($(grep -ac 'ok [0-9]' "$out/avr.log") checks)"
+avr_run() { # name, elf: simavr exits 0 whatever happens and shows newlines
+    # as "."; read the marker
+    timeout 60 simavr -m atmega328p -f 16000000 "$2" > "$out/$1.log" 2>&1 || true
+    if grep -aq 'EXIT 0' "$out/$1.log" && ! grep -aq 'FAIL' "$out/$1.log"; then
+        echo "ok   atmega328p$3 on simavr ($(grep -ac 'ok [0-9]' "$out/$1.log") checks)"
+    else
+        echo "FAIL atmega328p$3 on simavr"; cat "$out/$1.log"; fail=1
+    fi
+}
+$AVR -I. -I$T multitask.c $T/target_tests.c $T/avr/port.c -Wl,--gc-sections -o "$out/tests-avr.elf"
+avr_run avr "$out/tests-avr.elf" ""
+CL_AVR="--target=avr -mmcu=atmega328p -DF_CPU=16000000UL -DMT_FUNC=0 -DMT_FILE=0 -DMT_DUMP=0 -DMT_MSGS=0"
+if clang_objs avr "$CL_AVR" "$AVR" $T/avr/port.c &&
+    avr-gcc -mmcu=atmega328p "$out"/clang-avr/*.o -Wl,--gc-sections -o "$out/clang-avr.elf"; then
+    avr_run clang-avr "$out/clang-avr.elf" " built by clang,"
 else
-    echo "FAIL atmega328p on simavr"; cat "$out/avr.log"; fail=1
+    echo "FAIL atmega328p built by clang"; fail=1
 fi
-[ $fail = 0 ] && echo "target tests: 4 passed, 0 failed" || { echo "target tests FAILED"; exit 1; }
+[ $fail = 0 ] && echo "target tests: 6 passed, 0 failed" || { echo "target tests FAILED"; exit 1; }

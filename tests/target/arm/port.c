@@ -108,3 +108,20 @@ void *memset(void *dst, int c, unsigned int n)
         *d++ = (unsigned char)c;
     return dst;
 }
+
+/* Clang calls the ARM run-time ABI's helpers for structure copies and
+ * clears (compiler-rt or a libc has them; libgcc does not). */
+void __aeabi_memcpy(void *dst, const void *src, unsigned int n);
+void __aeabi_memcpy4(void *dst, const void *src, unsigned int n);
+void __aeabi_memcpy8(void *dst, const void *src, unsigned int n);
+void __aeabi_memclr(void *dst, unsigned int n);
+void __aeabi_memclr4(void *dst, unsigned int n);
+void __aeabi_memclr8(void *dst, unsigned int n);
+void __aeabi_memset(void *dst, unsigned int n, int c);
+void __aeabi_memcpy(void *dst, const void *src, unsigned int n) { (void)memcpy(dst, src, n); }
+void __aeabi_memcpy4(void *dst, const void *src, unsigned int n) { (void)memcpy(dst, src, n); }
+void __aeabi_memcpy8(void *dst, const void *src, unsigned int n) { (void)memcpy(dst, src, n); }
+void __aeabi_memclr(void *dst, unsigned int n) { (void)memset(dst, 0, n); }
+void __aeabi_memclr4(void *dst, unsigned int n) { (void)memset(dst, 0, n); }
+void __aeabi_memclr8(void *dst, unsigned int n) { (void)memset(dst, 0, n); }
+void __aeabi_memset(void *dst, unsigned int n, int c) { (void)memset(dst, c, n); }
