@@ -17,7 +17,7 @@ TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all
 
-.PHONY: all examples check test demo bench asan valgrind tsan lint size target-test clean check-variant cmocka coverage optlevels user-warnings
+.PHONY: all examples check test demo bench asan valgrind tsan lint size target-test clean check-variant cmocka coverage optlevels user-warnings m32
 
 all: examples
 
@@ -63,7 +63,7 @@ test: cmocka
 		$(MAKE) --no-print-directory check-variant VARIANT=$${v%%:*} EXTRA="$(EXTRA) $${v#*:}"; \
 	done
 	@CC='$(CC)' BUILD='$(BUILD)' tests/unity/run.sh
-	@if [ -z '$(EXTRA)$(RUNNER)' ]; then $(MAKE) --no-print-directory consumers; fi
+	@if [ -z '$(EXTRA)$(RUNNER)' ]; then $(MAKE) --no-print-directory consumers m32; fi
 	@$(MAKE) --no-print-directory optlevels user-warnings
 	@set -e; for b in SELECT POLL EPOLL; do \
 		$(MAKE) --no-print-directory fuzz-replay EXTRA="$(EXTRA) -DMT_BACKEND=MT_BACKEND_$$b"; done
@@ -79,6 +79,20 @@ optlevels:
 		$(CC) $(WARN) $$o $$c $(EXTRA) -I. -c multitask.c -o /dev/null || \
 		{ echo "FAILED: $(CC) $$o $$c"; exit 1; }; done; done
 	@echo 'ok   multitask.c warning-free at $(OPTLEVELS) ($(CC); hosted, bare metal, timer list)'
+
+# The suite on a 32-bit host (-m32: 32-bit long, pointers and size_t), with
+# the examples and their real clients. It needs the multilib compiler and
+# i386 cmocka: run as root, it installs them; otherwise, without them, it
+# says so and is skipped (CI installs them, so CI always runs it).
+M32_PROBE = printf '\043include <stdarg.h>\n\043include <stddef.h>\n\043include <stdint.h>\n\043include <setjmp.h>\n\043include <cmocka.h>\nint main(void){return 0;}\n' | \
+	$(CC) -m32 -x c - -o /dev/null -lcmocka 2>/dev/null
+m32:
+	@if ! $(M32_PROBE); then \
+		if [ "$$(id -u)" = 0 ] && command -v dpkg >/dev/null; then \
+			dpkg --add-architecture i386 && apt-get update -qq && \
+			apt-get install -y -qq gcc-multilib libcmocka-dev:i386 >/dev/null; \
+		else echo 'skip the 32-bit variant: it needs gcc-multilib and libcmocka-dev:i386'; exit 0; fi; fi; \
+	$(MAKE) --no-print-directory check-variant VARIANT=m32 EXTRA='$(EXTRA) -m32'
 
 # User code that uses every macro (tests/user_warnings.c) compiles under
 # the warning sets embedded projects build with, in the hosted and the

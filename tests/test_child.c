@@ -607,7 +607,7 @@ static int misuse(mt_task *t)
     }
     MT_CATCH(t, MT_AWAIT(t, &f->c.task, child_one, -2));
     f->e_neg = mt_err(t);
-    MT_CATCH(t, MT_AWAIT(t, &f->c.task, child_one, MT_TIMEOUT_MAX + 1L));
+    MT_CATCH(t, MT_AWAIT(t, &f->c.task, child_one, TIMEOUT_TOO_BIG));
     f->e_big = mt_err(t);
     ev("misuse checked");
     /* The frame is still usable. */

@@ -1468,7 +1468,7 @@ static int misuse_task(mt_task *t)
     f->e4 = mt_err(t);
     MT_CATCH(t, MT_QUEUE_GET(t, f->q, &f->item, -2));
     f->e5 = mt_err(t);
-    MT_CATCH(t, MT_QUEUE_PUT(t, f->q, &f->item, MT_TIMEOUT_MAX + 1L));
+    MT_CATCH(t, MT_QUEUE_PUT(t, f->q, &f->item, TIMEOUT_TOO_BIG));
     f->e6 = mt_err(t);
     MT_END(t);
 }

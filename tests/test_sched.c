@@ -514,7 +514,7 @@ static void test_wait_until_bad_timeout(void **state)
     mt_sched_add(&s, &w.task, waiter);
     assert_int_equal(mt_sched_run(&s), 0);
     assert_int_equal(w.result, MT_EINVAL);
-    w.timeout = MT_TIMEOUT_MAX + 1L;
+    w.timeout = TIMEOUT_TOO_BIG;
     mt_sched_add(&s, &w.task, waiter);
     assert_int_equal(mt_sched_run(&s), 0);
     assert_int_equal(w.result, MT_EINVAL);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <limits.h>
+
 #include "multitask.h"
 
 /* Virtual time: now() reads `now`; idle() counts the blocking calls the
@@ -105,5 +107,12 @@ static inline void unix_pair(int sv[2])
     assert_int_equal(mt_fd_nonblock(sv[1]), 0);
 }
 #endif
+
+/* A timeout every wait refuses as too large: MT_TIMEOUT_MAX + 1. Where long
+ * has no value above MT_TIMEOUT_MAX (32-bit long, 32-bit ticks: it is
+ * LONG_MAX), LONG_MIN, refused as below MT_FOREVER. Written so that neither
+ * branch overflows. */
+#define TIMEOUT_TOO_BIG                                                     \
+    (MT_TIMEOUT_MAX < LONG_MAX ? MT_TIMEOUT_MAX + (long)(MT_TIMEOUT_MAX < LONG_MAX) : LONG_MIN)
 
 #endif
