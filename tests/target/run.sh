@@ -42,9 +42,9 @@ if [ "$mode" = size ]; then
     exit 0
 fi
 
-arm_run() { # cpu board
+arm_run() { # cpu board linker-script [flags]
     elf=$out/tests-$1.elf
-    $ARM -mcpu="$1" -nostdlib -I. -I$T -T $T/arm/mps2.ld multitask.c $T/target_tests.c $T/arm/port.c \
+    $ARM -mcpu="$1" ${4:-} -nostdlib -I. -I$T -T $T/arm/$3 multitask.c $T/target_tests.c $T/arm/port.c \
         -Wl,--gc-sections -lgcc -o "$elf"
     if timeout 60 qemu-system-arm -nographic -monitor none -semihosting-config enable=on,target=native \
         -M "$2" -kernel "$elf" > "$out/$1.log" 2>&1 && grep -q '^EXIT 0' "$out/$1.log"; then
@@ -53,8 +53,8 @@ arm_run() { # cpu board
         echo "FAIL $1 on qemu $2"; cat "$out/$1.log"; fail=1
     fi
 }
-arm_run cortex-m0 mps2-an385
-arm_run cortex-m4 mps2-an386
+arm_run cortex-m0 microbit microbit.ld -DCPU_HZ=16000000u # nRF51822: a real Cortex-M0, 16 KB of RAM
+arm_run cortex-m4 mps2-an386 mps2.ld
 
 # Clang builds the library and the tests (the ports' vendor macros are
 # GCC's: the ports are compiled with GCC), GCC's linker and libgcc link.
@@ -67,13 +67,13 @@ clang_objs() { # name, clang flags, port compile command, port
 }
 rm -f "$out/clang-m0.log"
 CL_M0="--target=armv6m-none-eabi -mcpu=cortex-m0 -mthumb -ffreestanding -fshort-enums" # the EABI of arm-none-eabi-gcc
-if clang_objs m0 "$CL_M0" "$ARM -mcpu=cortex-m0" $T/arm/port.c &&
-    arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -nostdlib -T $T/arm/mps2.ld "$out"/clang-m0/*.o \
+if clang_objs m0 "$CL_M0" "$ARM -mcpu=cortex-m0 -DCPU_HZ=16000000u" $T/arm/port.c &&
+    arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -nostdlib -T $T/arm/microbit.ld "$out"/clang-m0/*.o \
         -Wl,--gc-sections -Wl,-z,noexecstack -lgcc -o "$out/clang-m0.elf" &&
     timeout 60 qemu-system-arm -nographic -monitor none -semihosting-config enable=on,target=native \
-        -M mps2-an385 -kernel "$out/clang-m0.elf" > "$out/clang-m0.log" 2>&1 &&
+        -M microbit -kernel "$out/clang-m0.elf" > "$out/clang-m0.log" 2>&1 &&
     grep -q '^EXIT 0' "$out/clang-m0.log"; then
-    echo "ok   cortex-m0 built by clang, on qemu mps2-an385 ($(grep -c '^ok ' "$out/clang-m0.log") checks)"
+    echo "ok   cortex-m0 built by clang, on qemu microbit ($(grep -c '^ok ' "$out/clang-m0.log") checks)"
 else
     echo "FAIL cortex-m0 built by clang"; cat "$out/clang-m0.log" 2>/dev/null; fail=1
 fi

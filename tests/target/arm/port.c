@@ -1,6 +1,7 @@
-/* Cortex-M port for the target tests, on qemu's mps2-an385 board (a
- * Cortex-M3 that runs Cortex-M0 code): vector table, reset, SysTick at
- * 1 kHz, wfi as the idle wait, semihosting for output and the exit code. */
+/* Cortex-M port for the target tests, on qemu's microbit (nRF51822: a
+ * Cortex-M0, 16 KB of RAM; microbit.ld) and mps2-an386 (Cortex-M4;
+ * mps2.ld) boards: vector table, reset, SysTick at 1 kHz, wfi as the idle
+ * wait, semihosting for output and the exit code. */
 #include <stdint.h>
 
 #include "../port.h"
@@ -13,7 +14,9 @@ static volatile mt_time ticks = (mt_time)0xFFFFFFF0u; /* wraps at once */
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-#define CPU_HZ 25000000u /* mps2-an385 */
+#ifndef CPU_HZ
+#define CPU_HZ 25000000u /* mps2-an386; the micro:bit runs at 16 MHz (run.sh) */
+#endif
 
 static int semihost(int op, const void *arg)
 {
