@@ -1491,9 +1491,11 @@ static void mt__report(mt_sched *s, mt_task *t)
         s->report(t, name, s->report_arg);
         return;
     }
-#if !MT_NO_STDIO
-    fprintf(stderr, "multitask: task %s failed: %s (%s)\n", name,
-            mt_errmsg(t), mt_errname(t->err));
+#if MT_POSIX && !MT_NO_STDIO /* bare metal: only through a hook, so that */
+    fprintf(stderr, "multitask: task %s failed: %s (%s)\n", name, /* no */
+            mt_errmsg(t), mt_errname(t->err)); /* program links stdio unasked */
+#else
+    (void)name;
 #endif
 }
 

@@ -35,13 +35,16 @@
  *                             with ARDUINO defined: millis(), and on AVR an
  *                             idle wait that sleeps until an interrupt)
  *   MT_NO_STDIO     0 hosted  1: no <stdio.h>; the default error report is silent
+ *                             (off POSIX it is silent anyway: reports go only
+ *                             to the hooks you set, and no stdio is linked)
  *   MT_FUNC         __func__  how reports and dumps name a task; 0: no names
  *   MT_FILE         __FILE__  how dumps name a task's source file; 0: not
  *   MT_IO           MT_POSIX  the I/O layer (descriptors, sockets)
  *   MT_BACKEND      SELECT    MT_BACKEND_SELECT, _POLL or _EPOLL (Linux)
  *   MT_IO_BURST     16        I/O operations a task completes without
  *                             waiting before it gives way to the others
- *   MT_NO_HEAP      0 hosted  1: no allocator; unbounded queues are refused
+ *   MT_NO_HEAP      0 POSIX   1: no allocator; unbounded queues are refused
+ *                   1 else    (MT_ENOTSUP); 0, or MT_REALLOC, brings them
  *   MT_REALLOC(p,n) realloc   with MT_FREE(p) (free): the allocator of
  *                             unbounded queues; define both or neither
  *   MT_TIMER_LIST   0 POSIX   1: timers in one sorted list (O(n) arming, for
@@ -180,9 +183,13 @@
 #define MT_BACKEND MT_BACKEND_SELECT
 #endif
 
-/* The allocator, used only by unbounded queues. Define both or neither. */
+/* The allocator, used only by unbounded queues. Define both or neither.
+ * Off POSIX the default is none: the library is one object, so a reference
+ * to realloc links the allocator (and sbrk) into every program, queues or
+ * not (newlib keeps it once linked); a program that wants unbounded queues
+ * there sets MT_NO_HEAP 0 or defines MT_REALLOC and MT_FREE. */
 #ifndef MT_NO_HEAP
-#if __STDC_HOSTED__ || defined(MT_REALLOC)
+#if (__STDC_HOSTED__ && MT_POSIX) || defined(MT_REALLOC)
 #define MT_NO_HEAP 0
 #else
 #define MT_NO_HEAP 1
@@ -1222,7 +1229,8 @@ MT_API mt_time mt_sched_now(mt_sched *s);
 
 /* Replace the report of top-level tasks that end with an unhandled error.
  * `name` is the task function's name. NULL restores the default: one line
- * on stderr, "multitask: task NAME failed: MESSAGE (MT_ECODE)". */
+ * on stderr, "multitask: task NAME failed: MESSAGE (MT_ECODE)", on POSIX;
+ * elsewhere none (no stdio is linked unless asked for). */
 MT_API void mt_sched_set_report(mt_sched *s,
                          void (*report)(mt_task *t, const char *name,
                                         void *arg),

@@ -39,6 +39,24 @@ if [ "$mode" = size ]; then
     row rv32imac "$RV" riscv64-unknown-elf-size riscv64-unknown-elf-nm
     row atmega328p "$AVR" avr-size avr-nm
     printf '%s\n' "(core: the library functions linked into $T/size_core.c, a program using tasks, yield, sleep, await, catch and cancel)"
+    # The same program with the toolchains' own C libraries, as Arduino and
+    # vendor IDEs build: what it adds to an empty program, and whether it
+    # pulled in stdio or the allocator.
+    printf '\n| hosted build of size_core.c | empty program .text | with the library .text | added | stdio or heap linked |\n|---|---|---|---|---|\n'
+    hosted() { # name, cc, size tool, nm tool
+        printf 'int main(void) { return 0; }\n' > "$out/empty.c"
+        $2 "$out/empty.c" -o "$out/$1-empty.elf"
+        $2 -I. multitask.c $T/size_core.c -o "$out/$1-core.elf"
+        e=$($3 "$out/$1-empty.elf" | awk 'NR == 2 { print $1 }')
+        c=$($3 "$out/$1-core.elf" | awk 'NR == 2 { print $1 }')
+        libs=$($4 "$out/$1-core.elf" | awk '$2 ~ /^[tT]$/ && $3 ~ /^(malloc|free|realloc|_sbrk|fprintf|fiprintf|vfprintf|fputs|printf)$/ { print $3 }' |
+               sort | tr '\n' ' ')
+        printf '| %s | %s | %s | %s | %s |\n' "$1" "$e" "$c" "$((c - e))" "${libs:-none}"
+    }
+    hosted "cortex-m0, newlib-nano" "arm-none-eabi-gcc -std=c99 -Os -mcpu=cortex-m0 -mthumb -ffunction-sections -fdata-sections --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections" \
+        arm-none-eabi-size arm-none-eabi-nm 2>/dev/null
+    hosted "atmega328p, avr-libc" "avr-gcc -std=c99 -Os -mmcu=atmega328p -ffunction-sections -fdata-sections -Wl,--gc-sections" \
+        avr-size avr-nm
     exit 0
 fi
 
@@ -111,4 +129,14 @@ if clang_objs avr "$CL_AVR" "$AVR" $T/avr/port.c &&
 else
     echo "FAIL atmega328p built by clang"; fail=1
 fi
-[ $fail = 0 ] && echo "target tests: 6 passed, 0 failed" || { echo "target tests FAILED"; exit 1; }
+# With the toolchains' own C libraries, tasks and sleeps link no stdio and
+# no allocator (MT_NO_HEAP and the silent report are the defaults off POSIX).
+no_libc() { # name, cc, nm tool
+    $2 -I. multitask.c $T/size_core.c -o "$out/$1-hosted.elf" 2>/dev/null || { echo "FAIL $1 hosted build"; fail=1; return; }
+    libs=$($3 "$out/$1-hosted.elf" | awk '$2 ~ /^[tT]$/ && $3 ~ /^(malloc|free|realloc|_sbrk|fprintf|fiprintf|vfprintf|fputs|printf)$/ { print $3 }' | tr '\n' ' ')
+    if [ -z "$libs" ]; then echo "ok   $1: tasks and sleeps link no stdio, no allocator"
+    else echo "FAIL $1: a program with tasks and sleeps links $libs"; fail=1; fi
+}
+no_libc "cortex-m0 with newlib-nano" "arm-none-eabi-gcc -std=c99 -Os -mcpu=cortex-m0 -mthumb -ffunction-sections -fdata-sections --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections" arm-none-eabi-nm
+no_libc "atmega328p with avr-libc" "avr-gcc -std=c99 -Os -mmcu=atmega328p -ffunction-sections -fdata-sections -Wl,--gc-sections" avr-nm
+[ $fail = 0 ] && echo "target tests: 8 passed, 0 failed" || { echo "target tests FAILED"; exit 1; }
