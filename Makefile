@@ -101,14 +101,15 @@ USER_WARN = -Wall -Wextra -Wpedantic -Werror -Wconversion -Wsign-conversion \
 	-Wcast-qual -Wshadow -Wundef
 USER_CONFIGS = '' '-DMT_POSIX=0' '-DMT_TIMER_LIST=1 -DMT_POSIX=0 -DMT_NO_HEAP=1' \
 	'-DMT_LC_LABELS=1' '-DMT_DEBUG=1'
+USER_CXX = $(if $(findstring clang,$(CC)),clang++,$(CXX))
 user-warnings:
 	@set -e; for c in $(USER_CONFIGS); do \
 		$(CC) -std=c99 $(USER_WARN) $$c $(EXTRA) -I. -c tests/user_warnings.c -o /dev/null || \
 		{ echo "FAILED: $(CC) $$c"; exit 1; }; done; \
 	for c in '' '-DMT_TIMER_LIST=1 -DMT_POSIX=0'; do \
-		$(CXX) -x c++ -std=c++11 $(USER_WARN) $$c -I. -c tests/user_warnings.c -o /dev/null || \
-		{ echo "FAILED: $(CXX) $$c"; exit 1; }; done
-	@echo 'ok   user code clean under $(USER_WARN) ($(CC), $(CXX))'
+		$(USER_CXX) -x c++ -std=c++11 $(USER_WARN) $$c -I. -c tests/user_warnings.c -o /dev/null || \
+		{ echo "FAILED: $(USER_CXX) $$c"; exit 1; }; done
+	@echo 'ok   user code clean under $(USER_WARN) ($(CC), $(USER_CXX))'
 
 # The quick check, for every commit: the default configuration's unit
 # tests, the header-only and private-name checks, and function lengths.

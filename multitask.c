@@ -3892,26 +3892,25 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which)
 
 /* ---- Wake-ups from interrupt handlers and threads ---------------------------
  * The flags are written by handlers (and other threads) and read by the
- * scheduler: with GCC or Clang through atomic builtins (release, acquire)
- * where byte atomics are always lock-free (every multi-core target);
- * else as plain volatile bytes, which a single-core MCU needs no more: a
- * byte load or store is one instruction, and a compiler barrier keeps the
- * order release and acquire would. (Clang has no inline byte atomics on a
- * Cortex-M0 or AVR: it calls __atomic_load_1, which no libc there has.) */
-#if defined(__GNUC__) && defined(__ATOMIC_RELEASE) && defined(__GCC_ATOMIC_CHAR_LOCK_FREE) && \
-    __GCC_ATOMIC_CHAR_LOCK_FREE == 2
+ * scheduler: with GCC or Clang through atomic builtins (release, acquire).
+ * Clang has no inline byte atomics where they are not always lock-free
+ * (Cortex-M0, AVR: it warns, and calls __atomic_load_1, which no libc
+ * there has); there the flags are volatile bytes, ordered by fences, which
+ * it inlines (a byte load or store is one instruction). Other compilers:
+ * plain volatile bytes, which a single-core MCU needs no more. */
+#if defined(__GNUC__) && defined(__ATOMIC_RELEASE) &&                                       \
+    !(defined(__clang__) && defined(__GCC_ATOMIC_CHAR_LOCK_FREE) && __GCC_ATOMIC_CHAR_LOCK_FREE < 2)
 #define MT__FLAG_SET(f) __atomic_store_n(&(f), 1, __ATOMIC_RELEASE)
 #define MT__FLAG_CLEAR(f) __atomic_store_n(&(f), 0, __ATOMIC_RELEASE)
 #define MT__FLAG_GET(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
 #elif defined(__GNUC__)
-#define MT__BARRIER() __asm__ __volatile__("" ::: "memory")
-#define MT__FLAG_SET(f) do { MT__BARRIER(); (f) = 1; } while (0) /* what came before, first */
-#define MT__FLAG_CLEAR(f) do { MT__BARRIER(); (f) = 0; } while (0)
+#define MT__FLAG_SET(f) do { __atomic_thread_fence(__ATOMIC_RELEASE); (f) = 1; } while (0)
+#define MT__FLAG_CLEAR(f) do { __atomic_thread_fence(__ATOMIC_RELEASE); (f) = 0; } while (0)
 #define MT__FLAG_GET(f) mt__flag_get(&(f))
 static int mt__flag_get(const MT_FLAG_T *f)
 {
     int v = *f;
-    MT__BARRIER(); /* what comes after, after */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
     return v;
 }
 #else

@@ -45,6 +45,7 @@
  *                             waiting before it gives way to the others
  *   MT_NO_HEAP      0 POSIX   1: no allocator; unbounded queues are refused
  *                   1 else    (MT_ENOTSUP); 0, or MT_REALLOC, brings them
+ *                             (Arduino: 0)
  *   MT_REALLOC(p,n) realloc   with MT_FREE(p) (free): the allocator of
  *                             unbounded queues; define both or neither
  *   MT_TIMER_LIST   0 POSIX   1: timers in one sorted list (O(n) arming, for
@@ -187,9 +188,10 @@
  * Off POSIX the default is none: the library is one object, so a reference
  * to realloc links the allocator (and sbrk) into every program, queues or
  * not (newlib keeps it once linked); a program that wants unbounded queues
- * there sets MT_NO_HEAP 0 or defines MT_REALLOC and MT_FREE. */
+ * there sets MT_NO_HEAP 0 or defines MT_REALLOC and MT_FREE. Arduino keeps
+ * it: a sketch cannot set options, and the cores link malloc anyway. */
 #ifndef MT_NO_HEAP
-#if (__STDC_HOSTED__ && MT_POSIX) || defined(MT_REALLOC)
+#if (__STDC_HOSTED__ && (MT_POSIX || defined(ARDUINO))) || defined(MT_REALLOC)
 #define MT_NO_HEAP 0
 #else
 #define MT_NO_HEAP 1

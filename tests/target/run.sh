@@ -49,12 +49,13 @@ if [ "$mode" = size ]; then
         $2 -I. multitask.c $T/size_core.c -o "$out/$1-core.elf"
         e=$($3 "$out/$1-empty.elf" | awk 'NR == 2 { print $1 }')
         c=$($3 "$out/$1-core.elf" | awk 'NR == 2 { print $1 }')
-        libs=$($4 "$out/$1-core.elf" | awk '$2 ~ /^[tT]$/ && $3 ~ /^(malloc|free|realloc|_sbrk|fprintf|fiprintf|vfprintf|fputs|printf)$/ { print $3 }' |
+        syms=$($4 "$out/$1-core.elf")
+        libs=$(printf '%s\n' "$syms" | awk '$2 ~ /^[tT]$/ && $3 ~ /^(malloc|free|realloc|_sbrk|fprintf|fiprintf|vfprintf|fputs|printf)$/ { print $3 }' |
                sort | tr '\n' ' ')
         printf '| %s | %s | %s | %s | %s |\n' "$1" "$e" "$c" "$((c - e))" "${libs:-none}"
     }
     hosted "cortex-m0, newlib-nano" "arm-none-eabi-gcc -std=c99 -Os -mcpu=cortex-m0 -mthumb -ffunction-sections -fdata-sections --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections" \
-        arm-none-eabi-size arm-none-eabi-nm 2>/dev/null
+        arm-none-eabi-size arm-none-eabi-nm
     hosted "atmega328p, avr-libc" "avr-gcc -std=c99 -Os -mmcu=atmega328p -ffunction-sections -fdata-sections -Wl,--gc-sections" \
         avr-size avr-nm
     exit 0
@@ -122,7 +123,8 @@ avr_run() { # name, elf: simavr exits 0 whatever happens and shows newlines
 }
 $AVR -I. -I$T multitask.c $T/target_tests.c $T/avr/port.c -Wl,--gc-sections -o "$out/tests-avr.elf"
 avr_run avr "$out/tests-avr.elf" ""
-CL_AVR="--target=avr -mmcu=atmega328p -DF_CPU=16000000UL -DMT_FUNC=0 -DMT_FILE=0 -DMT_DUMP=0 -DMT_MSGS=0"
+# This build has the allocator (MT_NO_HEAP 0): the unbounded queue runs on a target.
+CL_AVR="--target=avr -mmcu=atmega328p -DF_CPU=16000000UL -DMT_FUNC=0 -DMT_FILE=0 -DMT_DUMP=0 -DMT_MSGS=0 -DMT_NO_HEAP=0"
 if clang_objs avr "$CL_AVR" "$AVR" $T/avr/port.c &&
     avr-gcc -mmcu=atmega328p "$out"/clang-avr/*.o -Wl,--gc-sections -o "$out/clang-avr.elf"; then
     avr_run clang-avr "$out/clang-avr.elf" " built by clang,"
@@ -133,7 +135,8 @@ fi
 # no allocator (MT_NO_HEAP and the silent report are the defaults off POSIX).
 no_libc() { # name, cc, nm tool
     $2 -I. multitask.c $T/size_core.c -o "$out/$1-hosted.elf" 2>/dev/null || { echo "FAIL $1 hosted build"; fail=1; return; }
-    libs=$($3 "$out/$1-hosted.elf" | awk '$2 ~ /^[tT]$/ && $3 ~ /^(malloc|free|realloc|_sbrk|fprintf|fiprintf|vfprintf|fputs|printf)$/ { print $3 }' | tr '\n' ' ')
+    syms=$($3 "$out/$1-hosted.elf") || { echo "FAIL $1: $3"; fail=1; return; }
+    libs=$(printf '%s\n' "$syms" | awk '$2 ~ /^[tT]$/ && $3 ~ /^(malloc|free|realloc|_sbrk|fprintf|fiprintf|vfprintf|fputs|printf)$/ { print $3 }' | tr '\n' ' ')
     if [ -z "$libs" ]; then echo "ok   $1: tasks and sleeps link no stdio, no allocator"
     else echo "FAIL $1: a program with tasks and sleeps links $libs"; fail=1; fi
 }
