@@ -31,17 +31,8 @@ static int semihost(int op, const void *arg)
     return a0;
 }
 
-void port_putc(char c) { (void)semihost(0x03, &c); }
+#include "../port_common.h"
 
-void port_exit(int code)
-{
-    static uint32_t block[2];
-    block[0] = 0x20026u; /* ADP_Stopped_ApplicationExit */
-    block[1] = (uint32_t)code;
-    (void)semihost(0x20, block);
-    for (;;) {
-    }
-}
 
 mt_time port_ticks(void) { return ticks; }
 
@@ -114,23 +105,3 @@ __asm__(".section .text.start\n"
         "    la sp, _estack\n"
         "    j port_start\n");
 
-/* The compiler may call these for struct copies; there is no libc here. */
-void *memcpy(void *dst, const void *src, unsigned int n);
-void *memset(void *dst, int c, unsigned int n);
-
-void *memcpy(void *dst, const void *src, unsigned int n)
-{
-    unsigned char *d = (unsigned char *)dst;
-    const unsigned char *s = (const unsigned char *)src;
-    while (n--)
-        *d++ = *s++;
-    return dst;
-}
-
-void *memset(void *dst, int c, unsigned int n)
-{
-    unsigned char *d = (unsigned char *)dst;
-    while (n--)
-        *d++ = (unsigned char)c;
-    return dst;
-}

@@ -1,0 +1,40 @@
+/* What the Cortex-M and RISC-V ports share, included once by each port
+ * after it defines semihost(op, arg), its architecture's semihosting call:
+ * output, the exit code, and the two functions the compiler may call for
+ * structure copies (there is no libc here). */
+#ifndef PORT_COMMON_H
+#define PORT_COMMON_H
+#include <stdint.h>
+
+void port_putc(char c) { (void)semihost(0x03, &c); } /* SYS_WRITEC */
+
+void port_exit(int code)
+{
+    static uint32_t block[2];
+    block[0] = 0x20026u; /* ADP_Stopped_ApplicationExit */
+    block[1] = (uint32_t)code;
+    (void)semihost(0x20, block); /* SYS_EXIT_EXTENDED */
+    for (;;) {
+    }
+}
+
+void *memcpy(void *dst, const void *src, unsigned int n);
+void *memset(void *dst, int c, unsigned int n);
+
+void *memcpy(void *dst, const void *src, unsigned int n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    while (n--)
+        *d++ = *s++;
+    return dst;
+}
+
+void *memset(void *dst, int c, unsigned int n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    while (n--)
+        *d++ = (unsigned char)c;
+    return dst;
+}
+#endif
