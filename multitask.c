@@ -1526,13 +1526,10 @@ __attribute__((__noinline__)) /* cold: keeps mt__resume's frame small */
 #endif
 static mt_task *mt__finish(mt_sched *s, mt_task *t, int r)
 {
-    mt_task *p;
-    mt_group *g;
+    mt_task *p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
+    mt_group *g = p && mt__is_group(p) ? MT__GROUP_OF(p) : NULL; /* t's */
     int code = 0, seen;
     const char *msg = NULL;
-
-    p = (t->bits & MT__F_ROOT) ? NULL : t->up.parent;
-    g = p && mt__is_group(p) ? MT__GROUP_OF(p) : NULL; /* t's */
 
     if (g && g->owner == t) { /* t owns open groups: they end first */
         if (MT__GOP(g, mt__groups_end, end)(s, t, &r))
@@ -4219,6 +4216,10 @@ static void mt__cycle_events(mt_sched *s, long timeout)
     mt__expire(s);
 }
 
+/* Timers armed or descriptors waited on: a cycle has more to do than run
+ * tasks, and a run is not over while there are any. */
+static int mt__has_waits(const mt_sched *s) { return mt__timers_armed(s) || MT__IO_WAITERS(s); }
+
 /* Cycles: one (all 0), or as many as there are tasks that can still run
  * (mt_sched_run). With tasks runnable and nothing else to look at (no
  * descriptor, timer or post), the phases before the tasks would find
@@ -4230,11 +4231,10 @@ static int mt__cycles(mt_sched *s, long timeout, int all)
     s->running = 1;
     for (;;) {
         s->now_valid = 0;
-        if (!s->rq.head || MT__FLAG_GET(s->signalled) || mt__timers_armed(s) ||
-            MT__IO_WAITERS(s))
+        if (!s->rq.head || MT__FLAG_GET(s->signalled) || mt__has_waits(s))
             mt__cycle_events(s, timeout);
         n = mt__run_ready(s);
-        if (!all || !(s->rq.head || mt__timers_armed(s) || MT__IO_WAITERS(s)))
+        if (!all || !(s->rq.head || mt__has_waits(s)))
             break;
     }
     s->running = 0;
@@ -4314,7 +4314,7 @@ MT_API int mt_sched_run(mt_sched *s)
         return MT_EBUSY;
     }
     failed = s->failed;
-    if (s->rq.head || mt__timers_armed(s) || MT__IO_WAITERS(s))
+    if (s->rq.head || mt__has_waits(s))
         (void)mt__cycles(s, MT_FOREVER, 1);
     if (s->live) { /* all parked without a deadline, and no descriptor */
 #if MT_POSIX && !MT_NO_STDIO
