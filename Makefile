@@ -54,7 +54,7 @@ VARIANTS = switch:-DMT_LC_LABELS=0 \
 	labels:'-DMT_LC_LABELS=1 -DMT_WHEEL_BITS=5' \
 	time64:-DMT_TIME_T=uint64_t \
 	time16:'-DMT_TIME_T=uint16_t -DMT_WHEEL_BITS=0' \
-	mcu:'-DMT_TIMER_LIST=1 -DMT_WHEEL_BITS=0 -DMT_NO_HEAP=1' \
+	mcu:'-DMT_TIMER_LIST=1 -DMT_WHEEL_BITS=0 -DMT_NO_HEAP=1 -DMT_RING_INDEX_T=uint8_t' \
 	poll:-DMT_BACKEND=MT_BACKEND_POLL epoll:-DMT_BACKEND=MT_BACKEND_EPOLL \
 	debug:'-DMT_DEBUG=1 -O0'
 
@@ -236,7 +236,7 @@ valgrind:
 # What crosses threads, under ThreadSanitizer, on every backend: posts from
 # threads (test_threads), a foreign loop woken by a thread (test_embed),
 # and the signal tests.
-TSAN_TESTS = test_threads test_embed test_signal
+TSAN_TESTS = test_threads test_embed test_signal test_ring
 TSAN_DIR = $(BUILD)/tsan
 tsan: cmocka
 	@set -e; for b in SELECT POLL EPOLL; do mkdir -p $(TSAN_DIR)/$$b; \

@@ -3894,12 +3894,16 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which)
  * (Cortex-M0, AVR: it warns, and calls __atomic_load_1, which no libc
  * there has); there the flags are volatile bytes, ordered by fences, which
  * it inlines (a byte load or store is one instruction). Other compilers:
- * plain volatile bytes, which a single-core MCU needs no more. */
+ * plain volatile bytes, which a single-core MCU needs no more. A ring's
+ * indices (MT_RING_INDEX_T) go the same way. */
 #if defined(__GNUC__) && defined(__ATOMIC_RELEASE) &&                                       \
-    !(defined(__clang__) && defined(__GCC_ATOMIC_CHAR_LOCK_FREE) && __GCC_ATOMIC_CHAR_LOCK_FREE < 2)
+    !(defined(__clang__) && defined(__GCC_ATOMIC_CHAR_LOCK_FREE) &&                         \
+      (__GCC_ATOMIC_CHAR_LOCK_FREE < 2 || __GCC_ATOMIC_INT_LOCK_FREE < 2))
 #define MT__FLAG_SET(f) __atomic_store_n(&(f), 1, __ATOMIC_RELEASE)
 #define MT__FLAG_CLEAR(f) __atomic_store_n(&(f), 0, __ATOMIC_RELEASE)
 #define MT__FLAG_GET(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
+#define MT__IDX_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#define MT__IDX_GET(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #elif defined(__GNUC__)
 #define MT__FLAG_SET(f) do { __atomic_thread_fence(__ATOMIC_RELEASE); (f) = 1; } while (0)
 #define MT__FLAG_CLEAR(f) do { __atomic_thread_fence(__ATOMIC_RELEASE); (f) = 0; } while (0)
@@ -3910,10 +3914,20 @@ static int mt__flag_get(const MT_FLAG_T *f)
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     return v;
 }
+#define MT__IDX_SET(x, v) do { __atomic_thread_fence(__ATOMIC_RELEASE); (x) = (v); } while (0)
+#define MT__IDX_GET(x) mt__idx_get(&(x))
+static unsigned mt__idx_get(const volatile MT_RING_INDEX_T *x)
+{
+    unsigned v = *x;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return v;
+}
 #else
 #define MT__FLAG_SET(f) ((f) = 1)
 #define MT__FLAG_CLEAR(f) ((f) = 0)
 #define MT__FLAG_GET(f) (f)
+#define MT__IDX_SET(x, v) ((x) = (v))
+#define MT__IDX_GET(x) (x)
 #endif
 
 /* Read and clear: loads and stores only (a Cortex-M0 has no atomic
@@ -3954,6 +3968,8 @@ static void mt__take_signals(mt_sched *s)
     for (sig = s->signals; sig; sig = sig->next) {
         if (!mt__flag_take(&sig->pending))
             continue;
+        if (sig->ring && !mt_ring_count((const mt_ring *)sig))
+            continue; /* its items were taken already: nothing to wake for */
         if (sig->sem.waiters.head || !sig->sem.count)
             (void)mt_sem_signal(&sig->sem);
     }
@@ -4001,6 +4017,7 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
     if (sig->sched && sig->sched != s && mt__signal_of(sig->sched, sig))
         return MT_EBUSY; /* another scheduler's: merge or destroy that first */
     sig->pending = 0;
+    sig->ring = 0; /* mt_ring_init sets it after */
     sig->sched = s;
     mt_sem_init(&sig->sem, 0);
     /* Before anything can fail: a post to a signal whose init failed then
@@ -4045,6 +4062,114 @@ MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout)
         return r != MT__PROCEED ? r : mt__out_set(t, MT_EINVAL, MT__M("MT_SIGNAL_WAIT: NULL signal"));
     }
     return mt__sem_wait(t, &sig->sem, timeout);
+}
+
+/* ---- The ring -------------------------------------------------------------
+ * Indices run over [0, 2 * cap), so a full ring (tail - head == cap) and an
+ * empty one (tail == head) differ and every slot of the caller's buffer is
+ * used; slot i is i mod cap. The producer writes the item, then publishes
+ * it with a release store of tail; the consumer reads tail with acquire,
+ * copies, then frees the slot with a release store of head, which the
+ * producer reads with acquire before it writes the slot again. */
+
+static unsigned mt__rb_next(const mt_ring *r, unsigned i)
+{
+    return i + 1 == 2u * r->cap ? 0 : i + 1;
+}
+
+static unsigned char *mt__rb_slot(const mt_ring *r, unsigned i)
+{
+    return r->buf + (size_t)(i < r->cap ? i : i - r->cap) * r->size;
+}
+
+static size_t mt__rb_held(const mt_ring *r, unsigned head, unsigned tail)
+{
+    return tail >= head ? tail - head : tail + 2u * r->cap - head;
+}
+
+MT_API int mt_ring_init(mt_sched *s, mt_ring *r, void *buf, size_t size, size_t capacity)
+{
+    int e;
+
+    if (!s || !r || !buf || !size || !capacity || capacity > MT_RING_CAP_MAX ||
+        size > (size_t)-1 / capacity)
+        return MT_EINVAL;
+    e = mt_signal_init(s, &r->sig);
+    if (e)
+        return e;
+    r->buf = (unsigned char *)buf;
+    r->size = size;
+    r->cap = (MT_RING_INDEX_T)capacity;
+    r->head = 0;
+    r->tail = 0;
+    r->sig.ring = 1;
+    return 0;
+}
+
+MT_API int mt_ring_put(mt_ring *r, const void *item)
+{
+    unsigned tail;
+
+    if (!r || !item || !r->cap)
+        return MT_EINVAL;
+    tail = r->tail; /* its own index: no ordering needed */
+    if (mt__rb_held(r, MT__IDX_GET(r->head), tail) == r->cap)
+        return MT_EAGAIN;
+    mt__copy(mt__rb_slot(r, tail), item, r->size);
+    MT__IDX_SET(r->tail, (MT_RING_INDEX_T)mt__rb_next(r, tail));
+    mt_signal_post(&r->sig);
+    return 0;
+}
+
+/* Copy the oldest item out: 1, or 0 when empty. */
+static int mt__rb_take(mt_ring *r, void *item)
+{
+    unsigned head = r->head;
+
+    if (head == MT__IDX_GET(r->tail))
+        return 0;
+    mt__copy(item, mt__rb_slot(r, head), r->size);
+    MT__IDX_SET(r->head, (MT_RING_INDEX_T)mt__rb_next(r, head));
+    return 1;
+}
+
+MT_API int mt_ring_get(mt_ring *r, void *item)
+{
+    if (!r || !item || !r->cap)
+        return MT_EINVAL;
+    return mt__rb_take(r, item) ? 0 : MT_EAGAIN;
+}
+
+MT_API size_t mt_ring_count(const mt_ring *r)
+{
+    if (!r || !r->cap)
+        return 0;
+    return mt__rb_held(r, MT__IDX_GET(r->head), MT__IDX_GET(r->tail));
+}
+
+/* Take an item now, or park on the ring's semaphore, whatever unit it
+ * holds (one given while no one waited, for items since taken): the next
+ * put's post wakes the task once the scheduler sees the ring hold an item. */
+MT_API int mt__ring_wait(mt_task *t, mt_ring *r, void *item, long timeout)
+{
+    int rc = mt__wait_begin(t, timeout);
+
+    if (rc != MT__PROCEED)
+        return rc;
+    if (!r || !item || !r->cap)
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_RING_GET: NULL or uninitialised ring, or NULL item"));
+    if (mt__rb_take(r, item))
+        return MT__GO;
+    return mt__park_on(t, &r->sig.sem.waiters, MT__S_SEM, timeout);
+}
+
+/* Woken: the scheduler saw an item, and only this consumer takes them. */
+MT_API void mt__ring_got(mt_task *t, void *item)
+{
+    mt_ring *r = MT__CONTAINER(t->w.obj, mt_ring, sig.sem.waiters);
+
+    if (!mt__rb_take(r, item))
+        (void)mt__out_set(t, MT_EAGAIN, MT__M("MT_RING_GET: another consumer took the item"));
 }
 
 /* ---- The cycle ----------------------------------------------------------------
@@ -4749,7 +4874,7 @@ static void mt__put_wait(mt_sched *s, struct mt__text *x, const mt_task *t)
         for (sig = s->signals; sig && &sig->sem != obj; sig = sig->next) {
         }
         if (sig) { /* a signal's semaphore: name the signal */
-            what = "signal %";
+            what = sig->ring ? "ring %" : "signal %";
             obj = sig;
         }
     }

@@ -75,6 +75,12 @@
  *   MT_ASSERT       MT_DEBUG  1: API misuse stops the program
  *   MT_ASSERT_FAIL(msg)       how: stderr and abort() (POSIX), a trap
  *                             (bare metal, GCC); must not longjmp
+ *   MT_RING_INDEX_T unsigned char where int is 16 bits (GCC, Clang; or
+ *                             16-bit pointer differences), else unsigned:
+ *                             an mt_ring's indices, which an interrupt and a
+ *                             task read and write; an unsigned type the
+ *                             target loads and stores in one instruction.
+ *                             A ring holds at most half its range of items
  *   MT_FLAG_T       volatile unsigned char
  *                             the flag type interrupt handlers store to
  *                             (one store must be atomic on the target)
@@ -269,6 +275,15 @@
 /* The flag an interrupt or signal handler writes: one store, atomic. */
 #ifndef MT_FLAG_T
 #define MT_FLAG_T volatile unsigned char
+#endif
+/* A ring's index: one load or store where an interrupt may cut in between
+ * two instructions (an 8-bit CPU splits an int's). */
+#ifndef MT_RING_INDEX_T
+#if (defined(__SIZEOF_INT__) && __SIZEOF_INT__ < 4) || (defined(PTRDIFF_MAX) && PTRDIFF_MAX <= 0x7FFF)
+#define MT_RING_INDEX_T unsigned char /* int narrower than 32 bits */
+#else
+#define MT_RING_INDEX_T unsigned
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -489,10 +504,23 @@ typedef struct mt_sem {
  * the scheduler turns it into a semaphore signal at its next cycle. */
 typedef struct mt_signal {
     MT_FLAG_T pending;       /* written by the handler */
+    unsigned char ring;      /* an mt_ring's: wake only if it holds items */
     struct mt_signal *next;  /* the scheduler's list */
     mt_sched *sched;
     mt_sem sem;              /* one unit at most */
 } mt_signal;
+
+/* A single-producer single-consumer ring of fixed-size items in the
+ * caller's storage: an interrupt handler (or one thread) puts, one task of
+ * the scheduler gets. Private. */
+typedef struct mt_ring {
+    mt_signal sig;                 /* first: the scheduler finds the ring */
+    unsigned char *buf;
+    size_t size;                   /* bytes per item */
+    MT_RING_INDEX_T cap;           /* items; indices run over 2 * cap */
+    volatile MT_RING_INDEX_T head; /* next to get: the consumer's */
+    volatile MT_RING_INDEX_T tail; /* next to put: the producer's */
+} mt_ring;
 
 /* ---- Error codes ------------------------------------------------------- */
 
@@ -535,7 +563,7 @@ enum mt_state {
     MT_RUNNABLE = 4, /* in the run queue */
     MT_RUNNING = 5,  /* executing now */
     MT_WAITING = 6   /* parked: on a child, a sleep, a condition, a queue,
-                        an event or a semaphore */
+                        an event, a semaphore, a signal or a ring */
 };
 
 /* "Forever": a timeout that never expires. Any other negative timeout is
@@ -908,6 +936,12 @@ MT_API int mt_group_live(const mt_group *g);
  * wait), consuming the post. Raises MT_EINVAL, MT_ETIMEDOUT. */
 #define MT_SIGNAL_WAIT(t, sig, timeout)                                      \
     MT__WAIT(t, mt__signal_wait((t), (sig), (timeout)))
+
+/* Wait up to `timeout` for an item of ring `r` (see mt_ring_init) and copy
+ * it to `*item`; `item` is evaluated again when the task resumes. */
+#define MT_RING_GET(t, r, item, timeout)                                     \
+    MT__WAIT2(t, mt__ring_wait((t), (r), (item), (timeout)),                 \
+              mt__ring_got((t), (item)))
 
 /* ---- Waiting for the first of several ------------------------------------ */
 
@@ -1353,6 +1387,43 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig);
 MT_API void mt_signal_post(mt_signal *sig);
 MT_API int mt_sched_signalled(const mt_sched *s);
 
+/* ---- Data from an interrupt handler: the ring -----------------------------
+ * An mt_ring carries fixed-size items from one producer (an interrupt
+ * handler, a signal handler or one thread) to one consumer (a task of the
+ * scheduler, or plain code between cycles), with no lock and no
+ * allocation: each side writes only its own index, and the producer's
+ * store of an item is ordered before the index that publishes it (the
+ * same atomics, or fences, as mt_signal). A put wakes the consumer through
+ * the ring's own mt_signal, so puts between two cycles cost one wake-up,
+ * and the waiter is woken only when the ring holds an item.
+ *
+ * mt_ring_init(s, r, buf, size, capacity), from plain code before use:
+ * `buf` holds `capacity` items of `size` bytes (all of them usable), and
+ * the ring is registered with `s` as mt_signal_init does (mt_sched_merge
+ * moves it, mt_sched_destroy forgets it: puts then store items but wake
+ * no one). Initialising it again empties it; no put may run meanwhile.
+ * Returns 0, MT_EINVAL (NULL, a size or capacity of 0, a capacity above
+ * MT_RING_CAP_MAX, a buffer larger than memory), or mt_signal_init's
+ * errors.
+ * mt_ring_put(r, item), the producer only (an interrupt handler may call
+ * it): copies `*item` in and wakes the consumer. 0, MT_EAGAIN when the
+ * ring is full (the item is not stored: count drops yourself), MT_EINVAL
+ * (NULL, or a ring never initialised).
+ * mt_ring_get(r, item), the consumer only: copies the oldest item out
+ * without waiting. 0, MT_EAGAIN when empty, MT_EINVAL.
+ * mt_ring_count(r): the items held, as the producer or the consumer sees
+ * it (0 for NULL).
+ * MT_RING_GET(t, r, item, timeout), in a task, the consumer: waits up to
+ * `timeout` for an item and copies it to `*item`. Raises MT_EINVAL,
+ * MT_ETIMEDOUT, and MT_EAGAIN if a second consumer took the item it was
+ * woken for (a misuse: one consumer per ring). Items come in the order
+ * they were put; none is lost or duplicated. */
+#define MT_RING_CAP_MAX ((size_t)(MT_RING_INDEX_T)-1 / 2 + 1)
+MT_API int mt_ring_init(mt_sched *s, mt_ring *r, void *buf, size_t size, size_t capacity);
+MT_API int mt_ring_put(mt_ring *r, const void *item);
+MT_API int mt_ring_get(mt_ring *r, void *item);
+MT_API size_t mt_ring_count(const mt_ring *r);
+
 /* Deadlines. mt_deadline: the tick `timeout` ticks after the task's cycle
  * reading (a negative timeout counts as 0: the deadline is now). mt_until: the timeout that ends at `deadline`, 0
  * if it has passed; pass it to any wait, or hand the deadline itself down
@@ -1425,6 +1496,8 @@ MT_API void mt__queue_putted(mt_task *t, const void *item);
 MT_API int mt__event_wait(mt_task *t, mt_event *e, long timeout);
 MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout);
 MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout);
+MT_API int mt__ring_wait(mt_task *t, mt_ring *r, void *item, long timeout);
+MT_API void mt__ring_got(mt_task *t, void *item);
 
 #ifdef __cplusplus
 }

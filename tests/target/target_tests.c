@@ -48,10 +48,27 @@ static mt_sched sched;
 static mt_signal tick_signal;
 static volatile unsigned ticks_to_post; /* the ISR posts when it reaches 0 */
 
+/* The ring test: while ring_ticks_left, each tick puts a numbered item
+ * (number and complement: a torn copy shows) into a ring of 4. */
+struct sample { unsigned char seq, inv; };
+static mt_ring ring;
+static struct sample ring_buf[4];
+static volatile unsigned char ring_ticks_left, ring_next, ring_drops;
+
 void target_tick_isr(void)
 {
     if (ticks_to_post && --ticks_to_post == 0)
         mt_signal_post(&tick_signal);
+    if (ring_ticks_left) {
+        struct sample x;
+        ring_ticks_left--;
+        x.seq = ring_next;
+        x.inv = (unsigned char)~ring_next;
+        if (mt_ring_put(&ring, &x) == 0)
+            ring_next++;
+        else
+            ring_drops++;
+    }
 }
 
 static char trail[32];
@@ -269,6 +286,27 @@ static int irqforever(mt_task *t)
     MT_END(t);
 }
 
+/* Takes what the tick interrupt puts in the ring: 40 items, in order,
+ * none torn. */
+struct ringreader { mt_task task; struct sample x; unsigned char n, bad; int err; };
+
+static int ringreader(mt_task *t)
+{
+    struct ringreader *f = (struct ringreader *)t;
+    MT_BEGIN(t);
+    ring_ticks_left = 60;
+    while (f->n < 40) {
+        MT_CATCH(t, MT_RING_GET(t, &ring, &f->x, 100));
+        f->err = mt_err(t);
+        if (f->err)
+            break;
+        if (f->x.seq != f->n || f->x.inv != (unsigned char)~f->n)
+            f->bad++;
+        f->n++;
+    }
+    MT_END(t);
+}
+
 static unsigned idle_forever; /* idle hook calls with no deadline */
 
 /* ---- the run ---- */
@@ -298,6 +336,7 @@ int main(void)
     static mt_task rel;
     static struct victim v;
     static struct irqwaiter iw;
+    static struct ringreader rr;
     static struct irqforever fw;
     unsigned cycles = 0;
 
@@ -392,6 +431,12 @@ int main(void)
     CHECK(mt_state(&fw.task) == MT_DONE && fw.err == 0);
     CHECK(idle_forever >= 1);
     CHECK(cycles <= 4);
+
+    CHECK(mt_ring_init(&sched, &ring, ring_buf, sizeof ring_buf[0], 4) == 0);
+    mt_sched_add(&sched, &rr.task, ringreader);
+    CHECK(mt_sched_run(&sched) == 0);
+    CHECK(rr.err == 0 && rr.n == 40 && rr.bad == 0);
+    CHECK(mt_ring_count(&ring) <= 4);
 
     puts_("EXIT ");
     putn(failures);
