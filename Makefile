@@ -273,7 +273,8 @@ coverage: cmocka
 	else cd $(COVDIR) && gcov -b -o . ../../../multitask.c | sed -n '/multitask.c/,/^$$/p'; fi
 
 # Microcontroller targets (arm-none-eabi, riscv64-unknown-elf, avr-gcc,
-# qemu-system-arm, simavr): the core tests run under emulation; sizes.
+# qemu-system-arm, simavr) and big-endian PowerPC Linux (clang, the cross
+# glibc, qemu-user): the core tests run under emulation; sizes.
 target-test:
 	@BUILD='$(BUILD)' tests/target/run.sh test
 

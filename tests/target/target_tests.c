@@ -344,7 +344,11 @@ int main(void)
     puts_("multitask target tests\n");
     mt_sched_init(&sched);
     mt_sched_set_clock(&sched, clock_now, clock_idle, 0);
+#if MT_TIMER_LIST
     CHECK(sizeof(mt_task) <= 4 * sizeof(void *) + 16);
+#else /* the wheel's second link and arming order (the PowerPC Linux build) */
+    CHECK(sizeof(mt_task) <= 6 * sizeof(void *) + 16);
+#endif
 #if !MT_DUMP
     CHECK(mt_sched_dump(&sched, 0, 0) == MT_ENOTSUP);
 #endif
