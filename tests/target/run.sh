@@ -4,7 +4,9 @@
 #                AVR; run them under qemu (Cortex-M, RISC-V) and simavr (AVR);
 #                the Cortex-M0 and AVR ones also built by clang
 #   run.sh size  .text/.data/.bss of the library object per target, the
-#                core's share of a linked program, and sizeof(mt_task)
+#                core's share of a linked program, sizeof(mt_task), the
+#                hosted builds, and what each feature adds to a whole image
+#                (size_features.c)
 set -eu
 cd "$(dirname "$0")/../.."
 mode=${1:-test}
