@@ -6,7 +6,9 @@
 #                (PowerPC, built by clang); the Cortex-M0 and AVR ones also
 #                built by clang
 #   run.sh size  .text/.data/.bss of the library object per target, the
-#                core's share of a linked program, and sizeof(mt_task)
+#                core's share of a linked program, sizeof(mt_task), the
+#                hosted builds, and what each feature adds to a whole image
+#                (size_features.c)
 set -eu
 cd "$(dirname "$0")/../.."
 mode=${1:-test}
@@ -60,6 +62,35 @@ if [ "$mode" = size ]; then
         arm-none-eabi-size arm-none-eabi-nm
     hosted "atmega328p, avr-libc" "avr-gcc -std=c99 -Os -mmcu=atmega328p -ffunction-sections -fdata-sections -Wl,--gc-sections" \
         avr-size avr-nm
+    # What each feature adds to a whole image: size_features.c at LEVEL 1..7.
+    # Cortex-M0: its own vectors and reset code, no libc (flash: .text +
+    # .data; RAM: .data + .bss). AVR: avr-libc's startup; linked with room
+    # to spare so that a program over the ATmega328P's 2 KB is measured too.
+    printf '\n| features (size_features.c) | Cortex-M0 flash | added | Cortex-M0 RAM | ATmega328P RAM | ATmega328P RAM, MT_FUNC/FILE/DUMP/MSGS 0 |\n|---|---|---|---|---|---|\n'
+    avr_ram() { # compile command, level, output name
+        $1 -I. -DLEVEL="$2" multitask.c $T/size_features.c -Wl,--gc-sections \
+            -Wl,--defsym=__DATA_REGION_LENGTH__=0xffa0 -o "$out/$3.elf" || return 1
+        avr-size "$out/$3.elf" | awk 'NR == 2 { r = $2 + $3; print r (r > 2048 ? " (over 2 KB)" : "") }'
+    }
+    prev=0
+    for level in 1 2 3 4 5 6 7; do
+        case $level in
+            1) what="1 task + yield" ;; 2) what="+ sleep" ;; 3) what="+ await a child" ;;
+            4) what="+ queue" ;; 5) what="+ event, semaphore" ;;
+            6) what="+ signal from an ISR" ;; 7) what="+ task dump" ;;
+        esac
+        $ARM -mcpu=cortex-m0 -nostdlib -I. -T $T/arm/microbit.ld -DLEVEL=$level multitask.c \
+            $T/size_features.c -Wl,--gc-sections -lgcc -o "$out/features-$level.elf"
+        set -- $(arm-none-eabi-size "$out/features-$level.elf" | awk 'NR == 2 { print $1 + $2, $2 + $3 }')
+        flash=$1 ram=$2
+        added=-
+        [ $level = 1 ] || added="+$((flash - prev))"
+        prev=$flash
+        avr=$(avr_ram "avr-gcc $W -mmcu=atmega328p" $level features-avr-$level)
+        avr_opts=$(avr_ram "$AVR" $level features-avr-opts-$level)
+        printf '| %s | %s | %s | %s | %s | %s |\n' "$what" "$flash" "$added" "$ram" "$avr" "$avr_opts"
+    done
+    printf '%s\n' "(RAM: .data + .bss, not counting the stack; Cortex-M0: -mcpu=cortex-m0 -mthumb -Os, --gc-sections, tests/target/arm/microbit.ld, whole image without libc)"
     exit 0
 fi
 
