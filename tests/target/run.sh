@@ -62,7 +62,7 @@ if [ "$mode" = size ]; then
         arm-none-eabi-size arm-none-eabi-nm
     hosted "atmega328p, avr-libc" "avr-gcc -std=c99 -Os -mmcu=atmega328p -ffunction-sections -fdata-sections -Wl,--gc-sections" \
         avr-size avr-nm
-    # What each feature adds to a whole image: size_features.c at LEVEL 1..7.
+    # What each feature adds to a whole image: size_features.c at LEVEL 1..8.
     # Cortex-M0: its own vectors and reset code, no libc (flash: .text +
     # .data; RAM: .data + .bss). AVR: avr-libc's startup; linked with room
     # to spare so that a program over the ATmega328P's 2 KB is measured too.
@@ -73,11 +73,11 @@ if [ "$mode" = size ]; then
         avr-size "$out/$3.elf" | awk 'NR == 2 { r = $2 + $3; print r (r > 2048 ? " (over 2 KB)" : "") }'
     }
     prev=0
-    for level in 1 2 3 4 5 6 7; do
+    for level in 1 2 3 4 5 6 7 8; do
         case $level in
             1) what="1 task + yield" ;; 2) what="+ sleep" ;; 3) what="+ await a child" ;;
             4) what="+ queue" ;; 5) what="+ event, semaphore" ;;
-            6) what="+ signal from an ISR" ;; 7) what="+ task dump" ;;
+            6) what="+ signal from an ISR" ;; 7) what="+ ring from an ISR" ;; 8) what="+ task dump" ;;
         esac
         $ARM -mcpu=cortex-m0 -nostdlib -I. -T $T/arm/microbit.ld -DLEVEL=$level multitask.c \
             $T/size_features.c -Wl,--gc-sections -lgcc -o "$out/features-$level.elf"

@@ -6,13 +6,14 @@
  *   4  + a queue hand-off between two tasks
  *   5  + an event and a semaphore
  *   6  + a signal posted from the interrupt handler, waited on by a task
- *   7  + the task dump (written to a UART)
+ *   7  + a ring the interrupt handler puts bytes in, read by a task
+ *   8  + the task dump (written to a UART)
  * Cortex-M0 (-nostdlib, tests/target/arm/microbit.ld): its own vector table
  * and reset code, no port, no libc. AVR: avr-libc's startup and vectors. */
 #include "multitask.h"
 
 #ifndef LEVEL
-#define LEVEL 7
+#define LEVEL 8
 #endif
 
 #if defined(__AVR__)
@@ -38,6 +39,10 @@ static volatile mt_time ticks;
 static mt_signal sig;
 static volatile uint8_t to_post;
 #endif
+#if LEVEL >= 7
+static mt_ring ring;
+static uint8_t ring_buf[8];
+#endif
 
 /* The 1 kHz tick interrupt (ARM: SysTick, in the vector table below). */
 static void tick_isr(void)
@@ -47,6 +52,12 @@ static void tick_isr(void)
     if (++to_post == 10) {
         to_post = 0;
         mt_signal_post(&sig);
+    }
+#endif
+#if LEVEL >= 7
+    if (to_post == 5) {
+        uint8_t b = (uint8_t)ticks;
+        (void)mt_ring_put(&ring, &b);
     }
 #endif
 }
@@ -116,7 +127,7 @@ static int helper(mt_task *t)
 static struct helper h;
 #endif
 
-#if LEVEL >= 7
+#if LEVEL >= 8
 static void out(void *arg, const char *line)
 {
     (void)arg;
@@ -131,6 +142,9 @@ struct job { mt_task task; int i, sum;
 #endif
 #if LEVEL >= 4
     int item;
+#endif
+#if LEVEL >= 7
+    uint8_t byte;
 #endif
 };
 static int job(mt_task *t)
@@ -160,6 +174,10 @@ static int job(mt_task *t)
     MT_SIGNAL_WAIT(t, &sig, 100); /* mt_sched_run returns when no timer is left */
 #endif
 #if LEVEL >= 7
+    MT_RING_GET(t, &ring, &f->byte, 100);
+    f->sum += f->byte;
+#endif
+#if LEVEL >= 8
     (void)mt_sched_dump(&sched, out, 0);
 #endif
     done = 1 + f->sum;
@@ -201,6 +219,9 @@ int main(void)
 #endif
 #if LEVEL >= 6
     (void)mt_signal_init(&sched, &sig);
+#endif
+#if LEVEL >= 7
+    (void)mt_ring_init(&sched, &ring, ring_buf, 1, sizeof ring_buf);
 #endif
     (void)mt_sched_add(&sched, &j.task, job);
     r = mt_sched_run(&sched);
