@@ -3904,6 +3904,7 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which)
 #define MT__FLAG_GET(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
 #define MT__IDX_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 #define MT__IDX_GET(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define MT__FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #elif defined(__GNUC__)
 #define MT__FLAG_SET(f) do { __atomic_thread_fence(__ATOMIC_RELEASE); (f) = 1; } while (0)
 #define MT__FLAG_CLEAR(f) do { __atomic_thread_fence(__ATOMIC_RELEASE); (f) = 0; } while (0)
@@ -3914,6 +3915,7 @@ static int mt__flag_get(const MT_FLAG_T *f)
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     return v;
 }
+#define MT__FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define MT__IDX_SET(x, v) do { __atomic_thread_fence(__ATOMIC_RELEASE); (x) = (v); } while (0)
 #define MT__IDX_GET(x) mt__idx_get(&(x))
 static unsigned mt__idx_get(const volatile MT_RING_INDEX_T *x)
@@ -3928,6 +3930,7 @@ static unsigned mt__idx_get(const volatile MT_RING_INDEX_T *x)
 #define MT__FLAG_GET(f) (f)
 #define MT__IDX_SET(x, v) ((x) = (v))
 #define MT__IDX_GET(x) (x)
+#define MT__FENCE() ((void)0)
 #endif
 
 /* Read and clear: loads and stores only (a Cortex-M0 has no atomic
@@ -3955,12 +3958,19 @@ static void mt__wake_pipe_drain(mt_sched *s)
 #endif
 
 /* Turn posts into wake-ups. The flag is cleared before the scan, so a post
- * that lands during the scan is seen now or at the next cycle. */
+ * that lands during the scan is seen now or at the next cycle. A post
+ * stores pending, then signalled; here signalled is cleared, then pending
+ * read: a store then a load, which another core (and x86's store buffer)
+ * may reorder, so that the scan misses a pending flag whose signalled was
+ * then cleared, and the post waits for the next one. The sequentially
+ * consistent fences here and in mt_signal_post between the two accesses
+ * forbid that: either the scan sees the flag or signalled stays set. */
 static void mt__take_signals(mt_sched *s)
 {
     mt_signal *sig;
 
     (void)mt__flag_take(&s->signalled);
+    MT__FENCE();
 #if MT_IO
     if (s->wake_pipe)
         mt__wake_pipe_drain(s);
@@ -4041,6 +4051,7 @@ MT_API void mt_signal_post(mt_signal *sig)
         return; /* never initialised, or its scheduler destroyed: nothing */
     /* Two stores and no read-modify-write: safe in a handler. */
     MT__FLAG_SET(sig->pending);
+    MT__FENCE(); /* see mt__take_signals */
     MT__FLAG_SET(sig->sched->signalled);
 #if MT_IO
     if (sig->sched->wake_pipe) { /* write(2) is async-signal-safe */
