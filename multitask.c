@@ -4686,31 +4686,68 @@ MT_API const char *mt_version(void)
     return MT__STR(MT_VERSION_MAJOR) "." MT__STR(MT_VERSION_MINOR) "." MT__STR(MT_VERSION_PATCH);
 }
 
+/* The texts of mt_strerror and mt_errname. With avr-gcc they stay in flash
+ * (avr-gcc copies string literals to RAM at startup: these would be 600
+ * bytes of it), and each function copies its answer into a buffer of its
+ * own that the next call overwrites, as C's strerror may; linked, the two
+ * buffers take 61 bytes of RAM. Clang has no flash data on AVR: literals
+ * there. */
+#if defined(__AVR__) && defined(__GNUC__) && !defined(__clang__)
+#include <avr/pgmspace.h>
+#define MT__FLASH_TEXTS 1
+#define MT__T(text) PSTR(text)
+#define MT__T_OUT(p, buf) (strncpy_P((buf), (p), sizeof(buf) - 1), (const char *)(buf))
+/* Room for the longest text, and for the longest name. */
+#define MT__T_LEN(name, value, text) char name[sizeof(text)];
+union mt__texts {
+    char ok[sizeof("success")], user[sizeof("user-defined error")], unknown[sizeof("unknown error")];
+    MT__ERRORS(MT__T_LEN)
+};
+#undef MT__T_LEN
+#define MT__T_LEN(name, value, text) char name[sizeof(#name)];
+union mt__names {
+    char ok[sizeof("MT_OK")], user[sizeof("MT_EUSER")], other[sizeof("MT_E?")], sys[sizeof("MT_ESYS")];
+    MT__ERRORS(MT__T_LEN)
+};
+#undef MT__T_LEN
+#else
+#define MT__FLASH_TEXTS 0
+#define MT__T(text) text
+#define MT__T_OUT(p, buf) (p)
+#endif
+
 MT_API const char *mt_strerror(int code)
 {
+#if MT__FLASH_TEXTS
+    static char buf[sizeof(union mt__texts)];
+#endif
+    const char *p;
     switch (code) {
     case 0:
-        return "success";
+        p = MT__T("success");
+        break;
 #define MT__TEXT(name, value, text)                                          \
     case value:                                                              \
-        return text;
+        p = MT__T(text);                                                     \
+        break;
         MT__ERRORS(MT__TEXT)
 #undef MT__TEXT
     default:
+#if MT_IO
+        if (code <= MT_ESYS_BASE && code > MT_ESYS_BASE - 4096)
+            return strerror(MT_ESYS_BASE - code);
+#endif
+        p = code <= MT_EUSER ? MT__T("user-defined error") : MT__T("unknown error");
         break;
     }
-#if MT_IO
-    if (code <= MT_ESYS_BASE && code > MT_ESYS_BASE - 4096)
-        return strerror(MT_ESYS_BASE - code);
-#endif
-    return code <= MT_EUSER ? "user-defined error" : "unknown error";
+    return MT__T_OUT(p, buf);
 }
 
 /* The name of a system error code: MT_ESYS(ECONNRESET) for the common
  * ones, MT_ESYS for the rest. */
+#if MT_IO
 static const char *mt__errno_name(int e)
 {
-#if MT_IO
 #define MT__ERRNOS(X)                                                        \
     X(EPERM) X(ENOENT) X(EINTR) X(EIO) X(EBADF) X(EAGAIN) X(ENOMEM) X(EACCES) \
     X(EFAULT) X(EBUSY) X(EEXIST) X(EINVAL) X(ENFILE) X(EMFILE) X(ENOSPC)     \
@@ -4727,28 +4764,38 @@ static const char *mt__errno_name(int e)
     default:
         break;
     }
-#else
-    (void)e;
-#endif
     return "MT_ESYS";
 }
+#endif
 
 MT_API const char *mt_errname(int code)
 {
+#if MT__FLASH_TEXTS
+    static char buf[sizeof(union mt__names)];
+#endif
+    const char *p;
     switch (code) {
     case 0:
-        return "MT_OK";
+        p = MT__T("MT_OK");
+        break;
 #define MT__NAME(name, value, text)                                          \
     case value:                                                              \
-        return #name;
+        p = MT__T(#name);                                                    \
+        break;
         MT__ERRORS(MT__NAME)
 #undef MT__NAME
     default:
+        if (code <= MT_ESYS_BASE && code > MT_ESYS_BASE - 4096) {
+#if MT_IO
+            return mt__errno_name(MT_ESYS_BASE - code);
+#else
+            p = MT__T("MT_ESYS");
+#endif
+        } else
+            p = code <= MT_EUSER ? MT__T("MT_EUSER") : MT__T("MT_E?");
         break;
     }
-    if (code <= MT_ESYS_BASE && code > MT_ESYS_BASE - 4096)
-        return mt__errno_name(MT_ESYS_BASE - code);
-    return code <= MT_EUSER ? "MT_EUSER" : "MT_E?";
+    return MT__T_OUT(p, buf);
 }
 
 /* ---- Diagnostics -----------------------------------------------------------

@@ -38,7 +38,9 @@
  *                             (off POSIX it is silent anyway: reports go only
  *                             to the hooks you set, and no stdio is linked)
  *   MT_FUNC         __func__  how reports and dumps name a task; 0: no names
+ *                   0 on AVR  (avr-gcc keeps strings in RAM: see MT_DUMP)
  *   MT_FILE         __FILE__  how dumps name a task's source file; 0: not
+ *                   0 on AVR
  *   MT_IO           MT_POSIX  the I/O layer (descriptors, sockets)
  *   MT_BACKEND      SELECT    MT_BACKEND_SELECT, _POLL or _EPOLL (Linux)
  *   MT_IO_BURST     16        I/O operations a task completes without
@@ -65,9 +67,16 @@
  *                             and 12 bytes: 528 on 64-bit hosts, 276 on a
  *                             32-bit MCU at 6; 16 and 20 at 0
  *   MT_DUMP         1         0: no task dump nor stranded-task report
- *                             (their strings cost RAM on AVR)
+ *                   0 on AVR  (avr-gcc copies string literals to RAM: its
+ *                             texts, MT_MSGS's, MT_FUNC's and MT_FILE's
+ *                             would be 1.2 KB of a one-task program's RAM;
+ *                             left out, it has 42 bytes of .data. Define
+ *                             them (MT_FUNC __func__, MT_FILE __FILE__,
+ *                             these two 1) to have them, at that cost)
  *   MT_MSGS         1         0: no messages of the library's own (mt_errmsg
- *                             gives mt_strerror's text; RAM on AVR)
+ *                   0 on AVR  gives mt_strerror's text). mt_strerror's and
+ *                             mt_errname's texts stay in flash on AVR with
+ *                             avr-gcc (see mt_strerror)
  *   MT_DEBUG        0         1: task names (mt_set_name), the lost-locals
  *                             detector and per-wait statistics
  *   MT_DEBUG_POISON 2048      bytes of stack poisoned before each resume
@@ -230,22 +239,36 @@
 #endif
 
 /* How a failing task is named in reports: its function's name; and the
- * source file that dumps name. Where strings cost RAM (AVR), -DMT_FUNC=0
- * and -DMT_FILE=0 drop them. */
+ * source file that dumps name. On AVR, where avr-gcc copies every string
+ * literal and __func__ to RAM at startup, these texts and the library's
+ * own (MT_DUMP, MT_MSGS) are left out unless asked for: with them a
+ * one-task program has 1.2 KB of .data, without 42 bytes. */
 #ifndef MT_FUNC
+#if defined(__AVR__)
+#define MT_FUNC 0
+#else
 #define MT_FUNC __func__
 #endif
+#endif
 #ifndef MT_FILE
+#if defined(__AVR__)
+#define MT_FILE 0
+#else
 #define MT_FILE __FILE__
+#endif
 #endif
 
 /* The task dump and the stranded-task report; and debugging aids that
  * cost time or memory (see the README, "Debugging"). */
-#ifndef MT_DUMP
+#ifndef MT_DUMP /* its texts: about 420 bytes of RAM on AVR */
+#if defined(__AVR__)
+#define MT_DUMP 0
+#else
 #define MT_DUMP 1
 #endif
-#ifndef MT_MSGS /* the library's messages for its errors: RAM on AVR */
-#if defined(ARDUINO) && defined(__AVR__)
+#endif
+#ifndef MT_MSGS /* the library's messages for its errors: 670 B of RAM on AVR */
+#if defined(__AVR__)
 #define MT_MSGS 0
 #else
 #define MT_MSGS 1
@@ -1307,7 +1330,11 @@ MT_API int mt_err(const mt_task *t);
  * mt_strerror(mt_err(t)) when it gave none; "" when mt_err is 0. */
 MT_API const char *mt_errmsg(const mt_task *t);
 
-/* Text and name ("MT_ETIMEDOUT") of an error code; never NULL. */
+/* Text and name ("MT_ETIMEDOUT") of an error code; never NULL. On AVR
+ * built by avr-gcc the texts stay in flash: each function copies its
+ * answer into a static buffer of its own (47 and 14 bytes, in RAM only if
+ * the function is linked), which its next call overwrites, as C's strerror
+ * may. Built by clang (no flash data), they are in RAM: 600 bytes. */
 MT_API const char *mt_strerror(int code);
 MT_API const char *mt_errname(int code);
 

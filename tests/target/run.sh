@@ -7,8 +7,9 @@
 #                built by clang
 #   run.sh size  .text/.data/.bss of the library object per target, the
 #                core's share of a linked program, sizeof(mt_task), the
-#                hosted builds, and what each feature adds to a whole image
-#                (size_features.c)
+#                hosted builds, what each feature adds to a whole image
+#                (size_features.c), and the RAM of a one-task program on AVR
+#                with the defaults (run.sh test fails above 256 bytes)
 set -eu
 cd "$(dirname "$0")/../.."
 mode=${1:-test}
@@ -17,9 +18,19 @@ mkdir -p "$out"
 W="-std=c99 -Wall -Wextra -Wpedantic -Werror -Os -ffunction-sections -fdata-sections"
 ARM="arm-none-eabi-gcc $W -mthumb -ffreestanding -fno-tree-loop-distribute-patterns"
 RV="riscv64-unknown-elf-gcc $W -march=rv32imac -mabi=ilp32 -ffreestanding -fno-tree-loop-distribute-patterns"
-AVR="avr-gcc $W -mmcu=atmega328p -DF_CPU=16000000UL -DMT_FUNC=0 -DMT_FILE=0 -DMT_DUMP=0 -DMT_MSGS=0"
+AVR="avr-gcc $W -mmcu=atmega328p -DF_CPU=16000000UL"
 T=tests/target
 fail=0
+
+# RAM of a one-task program on AVR with the library's defaults (no -D):
+# sets avr_data, avr_bss, avr_ram.
+AVR_RAM_MAX=256
+avr_ram() {
+    avr-gcc -std=c99 -Os -mmcu=atmega328p -ffunction-sections -fdata-sections -Wl,--gc-sections \
+        -I. multitask.c $T/size_avr_ram.c -o "$out/avr-ram.elf" || return 1
+    set -- $(avr-size "$out/avr-ram.elf" | awk 'NR == 2 { print $2, $3 }')
+    avr_data=$1 avr_bss=$2 avr_ram=$(($1 + $2))
+}
 
 if [ "$mode" = size ]; then
     printf '| target | .text | .data | .bss | sizeof(mt_task) | core in a linked program |\n|---|---|---|---|---|---|\n'
@@ -66,8 +77,8 @@ if [ "$mode" = size ]; then
     # Cortex-M0: its own vectors and reset code, no libc (flash: .text +
     # .data; RAM: .data + .bss). AVR: avr-libc's startup; linked with room
     # to spare so that a program over the ATmega328P's 2 KB is measured too.
-    printf '\n| features (size_features.c) | Cortex-M0 flash | added | Cortex-M0 RAM | ATmega328P RAM | ATmega328P RAM, MT_FUNC/FILE/DUMP/MSGS 0 |\n|---|---|---|---|---|---|\n'
-    avr_ram() { # compile command, level, output name
+    printf '\n| features (size_features.c) | Cortex-M0 flash | added | Cortex-M0 RAM | ATmega328P RAM | ATmega328P RAM with names, messages, dump on |\n|---|---|---|---|---|---|\n'
+    feature_ram() { # compile command, level, output name
         $1 -I. -DLEVEL="$2" multitask.c $T/size_features.c -Wl,--gc-sections \
             -Wl,--defsym=__DATA_REGION_LENGTH__=0xffa0 -o "$out/$3.elf" || return 1
         avr-size "$out/$3.elf" | awk 'NR == 2 { r = $2 + $3; print r (r > 2048 ? " (over 2 KB)" : "") }'
@@ -86,11 +97,14 @@ if [ "$mode" = size ]; then
         added=-
         [ $level = 1 ] || added="+$((flash - prev))"
         prev=$flash
-        avr=$(avr_ram "avr-gcc $W -mmcu=atmega328p" $level features-avr-$level)
-        avr_opts=$(avr_ram "$AVR" $level features-avr-opts-$level)
+        avr=$(feature_ram "avr-gcc $W -mmcu=atmega328p" $level features-avr-$level)
+        avr_opts=$(feature_ram "$AVR -DMT_FUNC=__func__ -DMT_FILE=__FILE__ -DMT_DUMP=1 -DMT_MSGS=1" $level features-avr-opts-$level)
         printf '| %s | %s | %s | %s | %s | %s |\n' "$what" "$flash" "$added" "$ram" "$avr" "$avr_opts"
     done
     printf '%s\n' "(RAM: .data + .bss, not counting the stack; Cortex-M0: -mcpu=cortex-m0 -mthumb -Os, --gc-sections, tests/target/arm/microbit.ld, whole image without libc)"
+    avr_ram
+    printf '\nAVR one task + sleep, default settings: .data %s + .bss %s = %s B (target <= %s)\n' \
+        "$avr_data" "$avr_bss" "$avr_ram" "$AVR_RAM_MAX"
     exit 0
 fi
 
@@ -157,7 +171,7 @@ avr_run() { # name, elf: simavr exits 0 whatever happens and shows newlines
 $AVR -I. -I$T multitask.c $T/target_tests.c $T/avr/port.c -Wl,--gc-sections -o "$out/tests-avr.elf"
 avr_run avr "$out/tests-avr.elf" ""
 # This build has the allocator (MT_NO_HEAP 0): the unbounded queue runs on a target.
-CL_AVR="--target=avr -mmcu=atmega328p -DF_CPU=16000000UL -DMT_FUNC=0 -DMT_FILE=0 -DMT_DUMP=0 -DMT_MSGS=0 -DMT_NO_HEAP=0"
+CL_AVR="--target=avr -mmcu=atmega328p -DF_CPU=16000000UL -DMT_NO_HEAP=0"
 if clang_objs avr "$CL_AVR" "$AVR" $T/avr/port.c &&
     avr-gcc -mmcu=atmega328p "$out"/clang-avr/*.o -Wl,--gc-sections -o "$out/clang-avr.elf"; then
     avr_run clang-avr "$out/clang-avr.elf" " built by clang,"
@@ -200,4 +214,10 @@ no_libc() { # name, cc, nm tool
 }
 no_libc "cortex-m0 with newlib-nano" "arm-none-eabi-gcc -std=c99 -Os -mcpu=cortex-m0 -mthumb -ffunction-sections -fdata-sections --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections" arm-none-eabi-nm
 no_libc "atmega328p with avr-libc" "avr-gcc -std=c99 -Os -mmcu=atmega328p -ffunction-sections -fdata-sections -Wl,--gc-sections" avr-nm
-[ $fail = 0 ] && echo "target tests: 10 passed, 0 failed" || { echo "target tests FAILED"; exit 1; }
+# RAM with the defaults on AVR: a regression check.
+if avr_ram && [ "$avr_ram" -le $AVR_RAM_MAX ]; then
+    echo "ok   atmega328p: one task + sleep, default settings, ${avr_ram} B of .data + .bss (at most $AVR_RAM_MAX)"
+else
+    echo "FAIL atmega328p: one task + sleep, default settings, ${avr_ram:-?} B of .data + .bss (at most $AVR_RAM_MAX)"; fail=1
+fi
+[ $fail = 0 ] && echo "target tests: 11 passed, 0 failed" || { echo "target tests FAILED"; exit 1; }

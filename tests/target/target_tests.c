@@ -352,6 +352,10 @@ int main(void)
 #if !MT_DUMP
     CHECK(mt_sched_dump(&sched, 0, 0) == MT_ENOTSUP);
 #endif
+    /* On AVR (avr-gcc) the texts come from flash, through a buffer. */
+    CHECK(same(mt_strerror(MT_ETIMEDOUT), "timed out"));
+    CHECK(same(mt_strerror(MT_EUNHANDLED), "a top-level task ended with an unhandled error"));
+    CHECK(same(mt_errname(MT_ECANCELED), "MT_ECANCELED") && same(mt_strerror(MT_EUSER - 1), "user-defined error"));
 
     a.c = 'a', b.c = 'b';
     mt_sched_add(&sched, &a.task, turn);
