@@ -94,7 +94,8 @@ m32:
 			dpkg --add-architecture i386 && apt-get update -qq && \
 			apt-get install -y -qq gcc-multilib libcmocka-dev:i386 >/dev/null; \
 		else echo 'skip the 32-bit variant: it needs gcc-multilib and libcmocka-dev:i386'; exit 0; fi; fi; \
-	run=; printf 'int main(void){return 0;}\n' | $(CC) -m32 -x c - -o $(BUILD)/m32-probe && \
+	mkdir -p $(BUILD); run=; \
+	printf 'int main(void){return 0;}\n' | $(CC) -m32 -x c - -o $(BUILD)/m32-probe || exit 1; \
 	if ! $(BUILD)/m32-probe 2>/dev/null; then \
 		command -v qemu-i386 >/dev/null || { echo 'FAIL m32: this kernel runs no 32-bit binaries, and qemu-i386 (qemu-user) is missing'; exit 1; }; \
 		echo 'm32: this kernel runs no 32-bit binaries: under qemu-i386'; run=qemu-i386; fi; \

@@ -3889,25 +3889,45 @@ MT_API void mt__chosen(mt_task *t, mt_clause *c, int *which)
 
 /* ---- Wake-ups from interrupt handlers and threads ---------------------------
  * The flags are written by handlers (and other threads) and read by the
- * scheduler: with GCC or Clang through atomic builtins (release, acquire).
- * Clang has no inline byte atomics where they are not always lock-free
- * (Cortex-M0, AVR: it warns, and calls __atomic_load_1, which no libc
- * there has); there the flags are volatile bytes, ordered by fences, which
- * it inlines (a byte load or store is one instruction). Other compilers:
- * plain volatile bytes, which a single-core MCU needs no more. A ring's
- * indices (MT_RING_INDEX_T) go the same way. */
+ * scheduler: with GCC or Clang through atomic builtins. Clang has no
+ * inline byte atomics where they are not always lock-free (Cortex-M0, AVR:
+ * it warns, and calls __atomic_load_1, which no libc there has); there the
+ * flags are volatile bytes ordered by fences, which it inlines (a byte load
+ * or store is one instruction). Other compilers: plain volatile bytes,
+ * which a single-core MCU needs no more, provided the compiler keeps other
+ * memory accesses in order around volatile ones (GCC and Clang do not
+ * promise that: hence the builtins). A ring's indices (MT_RING_INDEX_T) go
+ * the same way.
+ *
+ * A post stores pending, then signalled; the scheduler clears signalled,
+ * then reads pending. A store then a load: another core (or x86's store
+ * buffer) may reorder them, so the scan could miss a pending flag whose
+ * signalled was then cleared, and the post would wait for the next one.
+ * Those four accesses are sequentially consistent (SC stores and loads, or
+ * fences around them), which forbids it: the scan sees the flag, or
+ * signalled stays set and the next cycle scans again. Where byte exchange
+ * is lock-free the take is one (a load and a store could let a post that
+ * lands between them be cleared unseen, its data not yet visible here). */
 #if defined(__GNUC__) && defined(__ATOMIC_RELEASE) &&                                       \
     !(defined(__clang__) && defined(__GCC_ATOMIC_CHAR_LOCK_FREE) &&                         \
       (__GCC_ATOMIC_CHAR_LOCK_FREE < 2 || __GCC_ATOMIC_INT_LOCK_FREE < 2))
-#define MT__FLAG_SET(f) __atomic_store_n(&(f), 1, __ATOMIC_RELEASE)
-#define MT__FLAG_CLEAR(f) __atomic_store_n(&(f), 0, __ATOMIC_RELEASE)
+#define MT__FLAG_SET(f) __atomic_store_n(&(f), 1, __ATOMIC_SEQ_CST)
 #define MT__FLAG_GET(f) __atomic_load_n(&(f), __ATOMIC_ACQUIRE)
 #define MT__IDX_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 #define MT__IDX_GET(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-#define MT__FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+static int mt__flag_take(MT_FLAG_T *f)
+{
+    if (!__atomic_load_n(f, __ATOMIC_SEQ_CST))
+        return 0;
+#if __GCC_ATOMIC_CHAR_LOCK_FREE == 2
+    return __atomic_exchange_n(f, 0, __ATOMIC_SEQ_CST) != 0;
+#else
+    __atomic_store_n(f, 0, __ATOMIC_SEQ_CST); /* no exchange (Cortex-M0) */
+    return 1;
+#endif
+}
 #elif defined(__GNUC__)
-#define MT__FLAG_SET(f) do { __atomic_thread_fence(__ATOMIC_RELEASE); (f) = 1; } while (0)
-#define MT__FLAG_CLEAR(f) do { __atomic_thread_fence(__ATOMIC_RELEASE); (f) = 0; } while (0)
+#define MT__FLAG_SET(f) do { __atomic_thread_fence(__ATOMIC_SEQ_CST); (f) = 1; } while (0)
 #define MT__FLAG_GET(f) mt__flag_get(&(f))
 static int mt__flag_get(const MT_FLAG_T *f)
 {
@@ -3915,7 +3935,16 @@ static int mt__flag_get(const MT_FLAG_T *f)
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     return v;
 }
-#define MT__FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+static int mt__flag_take(MT_FLAG_T *f)
+{
+    int v = *f;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!v)
+        return 0;
+    *f = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the clear, before later reads */
+    return 1;
+}
 #define MT__IDX_SET(x, v) do { __atomic_thread_fence(__ATOMIC_RELEASE); (x) = (v); } while (0)
 #define MT__IDX_GET(x) mt__idx_get(&(x))
 static unsigned mt__idx_get(const volatile MT_RING_INDEX_T *x)
@@ -3926,23 +3955,17 @@ static unsigned mt__idx_get(const volatile MT_RING_INDEX_T *x)
 }
 #else
 #define MT__FLAG_SET(f) ((f) = 1)
-#define MT__FLAG_CLEAR(f) ((f) = 0)
 #define MT__FLAG_GET(f) (f)
 #define MT__IDX_SET(x, v) ((x) = (v))
 #define MT__IDX_GET(x) (x)
-#define MT__FENCE() ((void)0)
-#endif
-
-/* Read and clear: loads and stores only (a Cortex-M0 has no atomic
- * exchange). A post landing between the two is merged with the one being
- * taken, which is what a post means: "at least once since". */
 static int mt__flag_take(MT_FLAG_T *f)
 {
-    if (!MT__FLAG_GET(*f))
+    if (!*f)
         return 0;
-    MT__FLAG_CLEAR(*f);
+    *f = 0;
     return 1;
 }
+#endif
 
 #if MT_IO
 /* Empty the wake pipe. A post stores its flags first and writes its byte
@@ -3958,28 +3981,23 @@ static void mt__wake_pipe_drain(mt_sched *s)
 #endif
 
 /* Turn posts into wake-ups. The flag is cleared before the scan, so a post
- * that lands during the scan is seen now or at the next cycle. A post
- * stores pending, then signalled; here signalled is cleared, then pending
- * read: a store then a load, which another core (and x86's store buffer)
- * may reorder, so that the scan misses a pending flag whose signalled was
- * then cleared, and the post waits for the next one. The sequentially
- * consistent fences here and in mt_signal_post between the two accesses
- * forbid that: either the scan sees the flag or signalled stays set. */
+ * that lands during the scan is seen now or at the next cycle (see the
+ * ordering above). A ring's wake-up is decided by its count, not by its
+ * flag: a post merged into an earlier one, whose item was taken, still
+ * leaves its item to be seen here or at the next cycle. */
 static void mt__take_signals(mt_sched *s)
 {
     mt_signal *sig;
 
     (void)mt__flag_take(&s->signalled);
-    MT__FENCE();
 #if MT_IO
     if (s->wake_pipe)
         mt__wake_pipe_drain(s);
 #endif
     for (sig = s->signals; sig; sig = sig->next) {
-        if (!mt__flag_take(&sig->pending))
-            continue;
-        if (sig->ring && !mt_ring_count((const mt_ring *)sig))
-            continue; /* its items were taken already: nothing to wake for */
+        int posted = mt__flag_take(&sig->pending);
+        if (sig->ring ? !mt_ring_count((const mt_ring *)sig) : !posted)
+            continue; /* a ring whose items were taken: nothing to wake for */
         if (sig->sem.waiters.head || !sig->sem.count)
             (void)mt_sem_signal(&sig->sem);
     }
@@ -4051,7 +4069,6 @@ MT_API void mt_signal_post(mt_signal *sig)
         return; /* never initialised, or its scheduler destroyed: nothing */
     /* Two stores and no read-modify-write: safe in a handler. */
     MT__FLAG_SET(sig->pending);
-    MT__FENCE(); /* see mt__take_signals */
     MT__FLAG_SET(sig->sched->signalled);
 #if MT_IO
     if (sig->sched->wake_pipe) { /* write(2) is async-signal-safe */
@@ -4103,7 +4120,7 @@ MT_API int mt_ring_init(mt_sched *s, mt_ring *r, void *buf, size_t size, size_t 
     int e;
 
     if (!s || !r || !buf || !size || !capacity || capacity > MT_RING_CAP_MAX ||
-        size > (size_t)-1 / capacity)
+        size > (size_t)PTRDIFF_MAX / capacity)
         return MT_EINVAL;
     e = mt_signal_init(s, &r->sig);
     if (e)

@@ -1424,14 +1424,16 @@ MT_API int mt_sched_signalled(const mt_sched *s);
  * the ring's own mt_signal, so puts between two cycles cost one wake-up,
  * and the waiter is woken only when the ring holds an item.
  *
- * mt_ring_init(s, r, buf, size, capacity), from plain code before use:
+ * mt_ring_init(s, r, buf, size, capacity), from plain code before use, on
+ * a zeroed ring (static storage, "= {0}") or one initialised before:
  * `buf` holds `capacity` items of `size` bytes (all of them usable), and
  * the ring is registered with `s` as mt_signal_init does (mt_sched_merge
  * moves it, mt_sched_destroy forgets it: puts then store items but wake
- * no one). Initialising it again empties it; no put may run meanwhile.
- * Returns 0, MT_EINVAL (NULL, a size or capacity of 0, a capacity above
- * MT_RING_CAP_MAX, a buffer larger than memory), or mt_signal_init's
- * errors.
+ * no one). Initialising it again empties it; no put may run meanwhile, nor
+ * a consumer wait. Returns 0, MT_EINVAL (NULL, a size or capacity of 0, a
+ * capacity above MT_RING_CAP_MAX, a buffer over PTRDIFF_MAX bytes), or
+ * mt_signal_init's errors. The ring's signal is its own: a ring cannot be
+ * a clause of MT_CHOOSE.
  * mt_ring_put(r, item), the producer only (an interrupt handler may call
  * it): copies `*item` in and wakes the consumer. 0, MT_EAGAIN when the
  * ring is full (the item is not stored: count drops yourself), MT_EINVAL
@@ -1441,11 +1443,15 @@ MT_API int mt_sched_signalled(const mt_sched *s);
  * mt_ring_count(r): the items held, as the producer or the consumer sees
  * it (0 for NULL).
  * MT_RING_GET(t, r, item, timeout), in a task, the consumer: waits up to
- * `timeout` for an item and copies it to `*item`. Raises MT_EINVAL,
- * MT_ETIMEDOUT, and MT_EAGAIN if a second consumer took the item it was
- * woken for (a misuse: one consumer per ring). Items come in the order
- * they were put; none is lost or duplicated. */
-#define MT_RING_CAP_MAX ((size_t)(MT_RING_INDEX_T)-1 / 2 + 1)
+ * `timeout` for an item and copies it to `*item` (evaluated again when the
+ * task resumes). Raises MT_EINVAL, MT_ETIMEDOUT, and MT_EAGAIN if a second
+ * consumer took the item it was woken for (a misuse: one consumer per
+ * ring). Items come in the order they were put; none is lost or
+ * duplicated. As with signals, a task that waits on a ring with no
+ * timeout is stranded for mt_sched_run when nothing else can run: a
+ * low-power loop calls mt_sched_run_once(s, MT_FOREVER) instead. */
+#define MT_RING_CAP_MAX                                                      \
+    ((size_t)((MT_RING_INDEX_T)-1 < (unsigned)-1 ? (MT_RING_INDEX_T)-1 : (unsigned)-1) / 2 + 1)
 MT_API int mt_ring_init(mt_sched *s, mt_ring *r, void *buf, size_t size, size_t capacity);
 MT_API int mt_ring_put(mt_ring *r, const void *item);
 MT_API int mt_ring_get(mt_ring *r, void *item);

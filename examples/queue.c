@@ -91,7 +91,10 @@ static int printer(mt_task *t)
         if (!f->item)
             break;
         printf("printer: %d\n", f->item);
-        MT_SLEEP(t, 1); /* a slow consumer: the queues fill up */
+        /* A slow consumer: the queues fill up meanwhile. Counted in turns,
+         * not milliseconds, so the output is the same on any machine. */
+        for (f->i = 0; f->i < 10; f->i++)
+            MT_YIELD(t);
     }
     MT_END(t);
 }

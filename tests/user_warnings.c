@@ -33,6 +33,8 @@ struct frame {
     mt_event *ev;
     mt_sem *sem;
     mt_signal *sig;
+    mt_ring *ring;
+    unsigned char byte;
     mt_clause cl[2];
     int item, which, flag;
 #if MT_IO
@@ -61,6 +63,9 @@ static int user_fn(mt_task *t)
     MT_EVENT_WAIT(t, f->ev, MT_FOREVER);
     MT_SEM_WAIT(t, f->sem, 1);
     MT_SIGNAL_WAIT(t, f->sig, MT_FOREVER);
+    MT_RING_GET(t, f->ring, &f->byte, 10);
+    if (mt_ring_count(f->ring) && mt_ring_get(f->ring, &f->byte) == 0)
+        (void)mt_ring_put(f->ring, &f->byte);
     mt_group_init(&f->g, f->slots, 2);
     MT_SPAWN(t, &f->g, &f->kids[0].task, child_fn);
     MT_SPAWN(t, &f->g, &f->kids[1].task, child_fn);
