@@ -106,9 +106,15 @@
 
 /* A zeroed constant of type T, to reset an object with one store: C++
  * (which compiles this file in the single-header edition) wants it
- * initialised. */
+ * initialised. SDCC (8051) places a const object in code memory and,
+ * without an initialiser, reserves the space but writes no bytes: it reads
+ * as erased flash (0xFF), not zero; and SDCC 4.2 takes no {0} for a type
+ * whose first member is an aggregate. There it is a variable, zeroed in
+ * RAM at startup like any other, and never written. */
 #ifdef __cplusplus
 #define MT__ZERO(T, name) static const T name = T()
+#elif defined(__SDCC)
+#define MT__ZERO(T, name) static T name
 #else
 #define MT__ZERO(T, name) static const T name
 #endif

@@ -235,7 +235,10 @@
 #define MT_API static
 #endif
 #else
-#define MT_API extern
+/* Not `extern`: SDCC 4.2 drops the .globl of a function whose definition
+ * and earlier declaration both say `extern`, and no other file can link
+ * to it. A function has external linkage without it. */
+#define MT_API
 #endif
 
 /* How a failing task is named in reports: its function's name; and the
