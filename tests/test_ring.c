@@ -41,6 +41,28 @@ static int consumer(mt_task *t)
     MT_END(t);
 }
 
+/* Most tests: a scheduler on the fake clock, a ring of `cap` ints, and a
+ * consumer on it with `timeout` (not added yet). */
+struct fixture { mt_sched s; mt_ring r; struct fake_clock c; int buf[8]; };
+
+static void setup(struct fixture *x, size_t cap, struct consumer *f, long timeout)
+{
+    memset(x, 0, sizeof *x);
+    memset(f, 0, sizeof *f);
+    mt_sched_init(&x->s);
+    use_fake_clock(&x->s, &x->c, 0);
+    assert_int_equal(mt_ring_init(&x->s, &x->r, x->buf, sizeof x->buf[0], cap), 0);
+    f->r = &x->r;
+    f->timeout = timeout;
+}
+
+/* Every test ends with the scheduler empty and destroyed cleanly. */
+static void finish(struct fixture *x)
+{
+    assert_sched_empty(&x->s);
+    assert_int_equal(mt_sched_destroy(&x->s), 0);
+}
+
 static void test_init_errors(void **state)
 {
     mt_sched s;
@@ -153,35 +175,26 @@ static void test_full_keeps_items(void **state)
  * costs it one resume, and it takes them all in order. */
 static void test_wait_then_burst(void **state)
 {
-    mt_sched s;
-    mt_ring r;
-    struct fake_clock c;
+    static struct fixture fx;
     static struct consumer f;
-    int buf[8], i;
+    int i;
     (void)state;
+    setup(&fx, 8, &f, MT_FOREVER);
 
-    memset(&r, 0, sizeof r);
-    memset(&f, 0, sizeof f);
-    mt_sched_init(&s);
-    use_fake_clock(&s, &c, 0);
-    assert_int_equal(mt_ring_init(&s, &r, buf, sizeof buf[0], 8), 0);
-    f.r = &r;
-    f.timeout = MT_FOREVER;
     f.want = 4;
-    mt_sched_add(&s, &f.task, consumer);
-    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    mt_sched_add(&fx.s, &f.task, consumer);
+    assert_int_equal(mt_sched_run_once(&fx.s, 0), 1);
     assert_int_equal(mt_state(&f.task), MT_WAITING);
     for (i = 10; i < 14; i++)
-        assert_int_equal(mt_ring_put(&r, &i), 0); /* as an interrupt would */
-    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+        assert_int_equal(mt_ring_put(&fx.r, &i), 0); /* as an interrupt would */
+    assert_int_equal(mt_sched_run_once(&fx.s, 0), 1);
     assert_int_equal(f.n, 4);
     for (i = 0; i < 4; i++)
         assert_int_equal(f.got[i], 10 + i);
     assert_int_equal(f.err, 0);
-    assert_int_equal(mt_sched_run(&s), 0);
-    assert_int_equal(c.now, 0);
-    assert_sched_empty(&s);
-    assert_int_equal(mt_sched_destroy(&s), 0);
+    assert_int_equal(mt_sched_run(&fx.s), 0);
+    assert_int_equal(fx.c.now, 0);
+    finish(&fx);
 }
 
 /* The producer runs in the idle wait, as an interrupt during a sleep. */
@@ -243,29 +256,20 @@ static void test_put_during_idle_then_timeout(void **state)
 /* Timeout 0 takes what is there and never parks. */
 static void test_timeout_zero(void **state)
 {
-    mt_sched s;
-    mt_ring r;
-    struct fake_clock c;
+    static struct fixture fx;
     static struct consumer f;
-    int buf[2], x = 5;
+    int x = 5;
     (void)state;
+    setup(&fx, 2, &f, 0);
 
-    memset(&r, 0, sizeof r);
-    memset(&f, 0, sizeof f);
-    mt_sched_init(&s);
-    use_fake_clock(&s, &c, 0);
-    assert_int_equal(mt_ring_init(&s, &r, buf, sizeof x, 2), 0);
-    assert_int_equal(mt_ring_put(&r, &x), 0);
-    f.r = &r;
-    f.timeout = 0;
-    mt_sched_add(&s, &f.task, consumer);
-    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(mt_ring_put(&fx.r, &x), 0);
+    mt_sched_add(&fx.s, &f.task, consumer);
+    assert_int_equal(mt_sched_run(&fx.s), 0);
     assert_int_equal(f.n, 1);
     assert_int_equal(f.got[0], 5);
     assert_int_equal(f.err, MT_ETIMEDOUT);
-    assert_int_equal(c.now, 0);
-    assert_sched_empty(&s);
-    assert_int_equal(mt_sched_destroy(&s), 0);
+    assert_int_equal(fx.c.now, 0);
+    finish(&fx);
 }
 
 /* A producer task that puts then yields, `n` times. */
@@ -352,65 +356,47 @@ static void test_no_wake_for_taken_items(void **state)
  * wake-up is decided by its count. */
 static void test_item_without_pending_flag_wakes(void **state)
 {
-    mt_sched s;
-    mt_ring r;
-    struct fake_clock c;
+    static struct fixture fx;
     static struct consumer f;
-    int buf[2], x = 9;
+    int x = 9;
     (void)state;
+    setup(&fx, 2, &f, MT_FOREVER);
 
-    memset(&r, 0, sizeof r);
-    memset(&f, 0, sizeof f);
-    mt_sched_init(&s);
-    use_fake_clock(&s, &c, 0);
-    assert_int_equal(mt_ring_init(&s, &r, buf, sizeof x, 2), 0);
-    f.r = &r;
-    f.timeout = MT_FOREVER;
     f.want = 1;
-    mt_sched_add(&s, &f.task, consumer);
-    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    mt_sched_add(&fx.s, &f.task, consumer);
+    assert_int_equal(mt_sched_run_once(&fx.s, 0), 1);
     assert_int_equal(mt_state(&f.task), MT_WAITING);
-    assert_int_equal(mt_ring_put(&r, &x), 0);
-    r.sig.pending = 0; /* as the reordered clear would leave it */
-    assert_int_equal(mt_sched_signalled(&s), 1);
-    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    assert_int_equal(mt_ring_put(&fx.r, &x), 0);
+    fx.r.sig.pending = 0; /* as the reordered clear would leave it */
+    assert_int_equal(mt_sched_signalled(&fx.s), 1);
+    assert_int_equal(mt_sched_run_once(&fx.s, 0), 1);
     assert_int_equal(f.n, 1);
     assert_int_equal(f.got[0], 9);
     assert_int_equal(mt_state(&f.task), MT_DONE);
-    assert_sched_empty(&s);
-    assert_int_equal(mt_sched_destroy(&s), 0);
+    finish(&fx);
 }
 
 /* A cancelled wait leaves the ring as it was. */
 static void test_cancel_wait(void **state)
 {
-    mt_sched s;
-    mt_ring r;
-    struct fake_clock c;
+    static struct fixture fx;
     static struct consumer f;
-    int buf[2], x = 3;
+    int x = 3;
     (void)state;
+    setup(&fx, 2, &f, 50);
 
-    memset(&r, 0, sizeof r);
-    memset(&f, 0, sizeof f);
-    mt_sched_init(&s);
-    use_fake_clock(&s, &c, 0);
-    assert_int_equal(mt_ring_init(&s, &r, buf, sizeof x, 2), 0);
-    f.r = &r;
-    f.timeout = 50;
-    mt_sched_add(&s, &f.task, consumer);
-    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    mt_sched_add(&fx.s, &f.task, consumer);
+    assert_int_equal(mt_sched_run_once(&fx.s, 0), 1);
     assert_int_equal(mt_cancel(&f.task), 0);
-    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(mt_sched_run(&fx.s), 0);
     assert_int_equal(mt_err(&f.task), MT_ECANCELED);
     assert_int_equal(f.n, 0);
-    assert_int_equal(mt_ring_put(&r, &x), 0);
-    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(mt_ring_put(&fx.r, &x), 0);
+    assert_int_equal(mt_sched_run(&fx.s), 0);
     x = 0;
-    assert_int_equal(mt_ring_get(&r, &x), 0);
+    assert_int_equal(mt_ring_get(&fx.r, &x), 0);
     assert_int_equal(x, 3);
-    assert_sched_empty(&s);
-    assert_int_equal(mt_sched_destroy(&s), 0);
+    finish(&fx);
 }
 
 /* MT_RING_GET on NULL raises MT_EINVAL; so does an uninitialised ring. */
@@ -455,31 +441,22 @@ static void collect(void *arg, const char *line)
 
 static void test_dump_names_ring(void **state)
 {
-    mt_sched s;
-    mt_ring r;
-    struct fake_clock c;
+    static struct fixture fx;
     static struct consumer f;
     static struct text x;
-    int buf[2];
     (void)state;
 
     if (!MT_DUMP)
         skip();
-    memset(&r, 0, sizeof r);
-    memset(&f, 0, sizeof f);
-    mt_sched_init(&s);
-    use_fake_clock(&s, &c, 0);
-    assert_int_equal(mt_ring_init(&s, &r, buf, sizeof buf[0], 2), 0);
-    f.r = &r;
-    f.timeout = MT_FOREVER;
-    mt_sched_add(&s, &f.task, consumer);
-    assert_int_equal(mt_sched_run_once(&s, 0), 1);
+    setup(&fx, 2, &f, MT_FOREVER);
+    mt_sched_add(&fx.s, &f.task, consumer);
+    assert_int_equal(mt_sched_run_once(&fx.s, 0), 1);
     x.n = 0;
-    assert_int_equal(mt_sched_dump(&s, collect, &x), 1);
+    assert_int_equal(mt_sched_dump(&fx.s, collect, &x), 1);
     assert_non_null(strstr(x.buf, "ring "));
     mt_cancel(&f.task);
-    assert_int_equal(mt_sched_run(&s), 0);
-    assert_int_equal(mt_sched_destroy(&s), 0);
+    assert_int_equal(mt_sched_run(&fx.s), 0);
+    assert_int_equal(mt_sched_destroy(&fx.s), 0);
 }
 
 #if MT_IO

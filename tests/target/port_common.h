@@ -1,7 +1,7 @@
 /* What the Cortex-M and RISC-V ports share, included once by each port
  * after it defines semihost(op, arg), its architecture's semihosting call:
- * output, the exit code, and the two functions the compiler may call for
- * structure copies (there is no libc here). */
+ * output, the exit code, and (mem.h) the two functions the compiler may
+ * call for structure copies (there is no libc here). */
 #ifndef PORT_COMMON_H
 #define PORT_COMMON_H
 #include <stdint.h>
@@ -18,23 +18,5 @@ void port_exit(int code)
     }
 }
 
-void *memcpy(void *dst, const void *src, unsigned int n);
-void *memset(void *dst, int c, unsigned int n);
-
-void *memcpy(void *dst, const void *src, unsigned int n)
-{
-    unsigned char *d = (unsigned char *)dst;
-    const unsigned char *s = (const unsigned char *)src;
-    while (n--)
-        *d++ = *s++;
-    return dst;
-}
-
-void *memset(void *dst, int c, unsigned int n)
-{
-    unsigned char *d = (unsigned char *)dst;
-    while (n--)
-        *d++ = (unsigned char)c;
-    return dst;
-}
+#include "mem.h"
 #endif

@@ -268,21 +268,5 @@ __attribute__((section(".vectors"), used)) static const uintptr_t vectors[16] = 
     V(TICK_HANDLER),
 };
 
-void *memcpy(void *dst, const void *src, unsigned int n);
-void *memset(void *dst, int c, unsigned int n);
-void *memcpy(void *dst, const void *src, unsigned int n)
-{
-    unsigned char *d = (unsigned char *)dst;
-    const unsigned char *s = (const unsigned char *)src;
-    while (n--)
-        *d++ = *s++;
-    return dst;
-}
-void *memset(void *dst, int c, unsigned int n)
-{
-    unsigned char *d = (unsigned char *)dst;
-    while (n--)
-        *d++ = (unsigned char)c;
-    return dst;
-}
+#include "mem.h"
 #endif
