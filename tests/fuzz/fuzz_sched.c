@@ -217,6 +217,9 @@ typedef char fuzz_needs_32bit_ticks[sizeof(mt_time) >= 4 ? 1 : -1];
 enum {
     NSLOT = 32, DEPTH = 4, NQ = 4, NE = 2, NS = 2, NFLAG = 4,
     NSCH = 2, NSG = 3, /* schedulers (the main one and a second), signals */
+    /* rings (their signals follow the plain ones: g = NSG + r; g == NG is
+     * NULL), a ring's largest capacity and item */
+    NRG = 2, NG = NSG + NRG, RCAP = 4, RSIZE = 2,
     MAXOPS = 4096, MAXCYC = 4096, MAXPROG = 1024, PLEN = 8,
     /* group children: rows of frames after the top-level slots' (each a
      * child at depth 0 and its awaited chain); a group's slots */
@@ -329,6 +332,7 @@ struct tf {
     int fin_state;        /* once ended */
     unsigned long calls, fin_runs;
     /* its current wait */
+    int w_ring; /* K_SIGWAIT: MT_RING_GET (w_obj NSG + the ring, or NG: NULL) */
     int w_kind, w_obj, w_catch, w_ylike, w_until, w_pending, w_parked, w_imm;
     int w_shield, w_nf; /* inside MT_SHIELD; MT_JOIN_FIRST's n (0: MT_JOIN) */
     int w_armed, w_has_v, w_v, w_imm_v;
@@ -420,11 +424,21 @@ static struct {
      * resumed + kept units a new registration dropped. irq: a post the idle
      * hook makes (an interrupt during the idle wait), after irq_ticks. */
     mt_signal sig[NSG];
-    int sg_reg[NSG], sg_pend[NSG], sg_kept[NSG];
-    int sg_list[NSCH][NSG], sg_n[NSCH], signalled[NSCH];
-    unsigned long sg_units[NSG], sg_waits[NSG], sg_dropped[NSG];
-    int irq;
+    int sg_reg[NG], sg_pend[NG], sg_kept[NG];
+    int sg_list[NSCH][NG], sg_n[NSCH], signalled[NSCH];
+    unsigned long sg_units[NG], sg_waits[NG], sg_dropped[NG];
+    int irq, irq_put; /* irq_put: the interrupt puts to ring irq - NSG */
     long irq_ticks;
+    /* Rings (multitask.h "The ring"): signals NSG.. of the lists above
+     * (their kept post is the semaphore's unit, which a ring wait never
+     * takes), and the items held, oldest first, as sequence numbers (an
+     * item's bytes: its number's, RSIZE at most); capacity and size (0:
+     * never initialised); stored, taken and emptied by a new init. */
+    mt_ring ring[NRG];
+    unsigned char rbuf[NRG][RCAP * RSIZE];
+    uint32_t rg_ids[NRG][RCAP], rg_seq[NRG];
+    unsigned rg_head[NRG], rg_n[NRG], rg_cap[NRG], rg_size[NRG];
+    unsigned long rg_puts[NRG], rg_gets[NRG], rg_dropped[NRG];
 
     /* Descriptors: the pairs; per scheduler whether it has its wake pipe,
      * a byte in it, the I/O operations of the task being resumed (the
@@ -556,6 +570,7 @@ static mt_sched *S(int k) { return &M.sc[k]; }
 static int sch_of(const struct tf *f) { return M.fr[f->slot][0].sch; }
 
 static void do_post(struct tf *f, int g);
+static void do_rput(int r);
 
 static mt_time fake_now(void *arg)
 {
@@ -578,8 +593,11 @@ static void fake_idle(void *arg, long ms)
         if (ms < 0 || M.irq_ticks < ms)
             ms = M.irq_ticks;
         M.vnow += (uint64_t)ms;
-        trace(NULL, "interrupt after %ld ticks: post %d", ms, g);
-        do_post(NULL, g);
+        trace(NULL, "interrupt after %ld ticks: %s %d", ms, M.irq_put ? "put" : "post", g);
+        if (M.irq_put)
+            do_rput(g - NSG);
+        else
+            do_post(NULL, g);
         return;
     }
     if (ms > 0)
@@ -1035,11 +1053,22 @@ static void do_ev_clear(int ei)
  * nothing. A cycle takes its scheduler's posts (before it works out its
  * idle wait, and again after it, before its timers), walking the signals
  * in list order: a post becomes a hand-off to the signal's first parked
- * waiter, else the kept post (at most one: posts merge). */
+ * waiter, else the kept post (at most one: posts merge). A ring's signal
+ * (g >= NSG) is decided by the ring's count, not by its flag: every take
+ * looks at every ring of the list, and one that holds an item wakes its
+ * parked consumer, else keeps a unit; its flag is cleared either way. */
+
+static mt_signal *SG(int g)
+{
+    return g < NSG ? &M.sig[g] : g < NG ? &M.ring[g - NSG].sig : NULL;
+}
+
+/* A signal argument a&3 of the input: 0-2, or NULL (3). */
+static int sg_arg(unsigned a) { return (a & 3) < NSG ? (int)(a & 3) : NG; }
 
 static void model_post(int g)
 {
-    int k = g < NSG ? M.sg_reg[g] : -1;
+    int k = g < NG ? M.sg_reg[g] : -1;
     trace(NULL, "post %d (%s)", g, k < 0 ? "nothing" : k ? "scheduler 1" : "scheduler 0");
     if (k < 0)
         return;
@@ -1058,9 +1087,11 @@ static void model_take(int k)
     for (i = 0; i < M.sg_n[k]; i++) {
         int g = M.sg_list[k][i];
         struct tf *w;
-        if (!M.sg_pend[g])
+        if (!M.sg_pend[g] && g < NSG)
             continue;
         M.sg_pend[g] = 0;
+        if (g >= NSG && !M.rg_n[g - NSG])
+            continue; /* a ring whose items were taken: nothing to wake for */
         if ((w = first_parked(K_SIGWAIT, g)) != NULL) {
             trace(w, "signal %d wakes", g);
             M.sg_units[g]++;
@@ -1073,12 +1104,27 @@ static void model_take(int k)
     }
 }
 
-/* A post: g < NSG a signal, g == NSG (or more) NULL. */
+/* A post: g < NSG a signal, g == NG (or more) NULL. */
 static void do_post(struct tf *f, int g)
 {
     (void)f;
     model_post(g);
-    mt_signal_post(g < NSG ? &M.sig[g] : NULL);
+    mt_signal_post(SG(g));
+}
+
+/* g, registered nowhere, afresh with k: first in k's list, its kept post
+ * (a unit its last registration left) dropped. */
+static void sg_register(int k, int g)
+{
+    int i;
+    M.sg_dropped[g] += (unsigned long)M.sg_kept[g];
+    M.sg_kept[g] = M.sg_pend[g] = 0;
+    M.sg_reg[g] = k;
+    M.haspipe[k] = FUZZ_IO; /* the first init opens it */
+    for (i = M.sg_n[k]; i > 0; i--)
+        M.sg_list[k][i] = M.sg_list[k][i - 1];
+    M.sg_list[k][0] = g;
+    M.sg_n[k]++;
 }
 
 /* mt_signal_init(k, g): a signal registered nowhere (zeroed, or forgotten
@@ -1089,7 +1135,7 @@ static void do_post(struct tf *f, int g)
  * the signal's successors from the first one's list). */
 static void do_init(int k, int g)
 {
-    int r, i;
+    int r;
     if (g >= NSG) { /* NULL scheduler or signal */
         r = mt_signal_init(S(k), NULL);
         CHECK(NULL, r == MT_EINVAL, "mt_signal_init(s, NULL) returned %d", r);
@@ -1104,14 +1150,160 @@ static void do_init(int k, int g)
     trace(NULL, "init %d with scheduler %d%s", g, k, M.sg_reg[g] == k ? " (again)" : "");
     if (M.sg_reg[g] == k)
         return;
-    M.sg_dropped[g] += (unsigned long)M.sg_kept[g];
-    M.sg_kept[g] = M.sg_pend[g] = 0;
-    M.sg_reg[g] = k;
-    M.haspipe[k] = FUZZ_IO; /* the first init opens it */
-    for (i = M.sg_n[k]; i > 0; i--)
-        M.sg_list[k][i] = M.sg_list[k][i - 1];
-    M.sg_list[k][0] = g;
-    M.sg_n[k]++;
+    sg_register(k, g);
+}
+
+/* ---- Rings: the model's side ----------------------------------------------
+ * multitask.h "The ring": one producer (plain code, or the idle hook as an
+ * interrupt), one consumer (plain code between cycles, or one task at a
+ * time: the harness makes a second MT_RING_GET on a ring a yield while a
+ * task waits on it or is woken for it). A put stores the item (MT_EAGAIN
+ * when full: not stored) and posts the ring's signal; a get takes the
+ * oldest (MT_EAGAIN when empty); mt_ring_init registers the ring as
+ * mt_signal_init does (MT_EBUSY if the other scheduler's) and empties it
+ * (the harness does not init again while a consumer waits). Items are
+ * sequence numbers: each get or wake-up must find the model's oldest. */
+
+static void rg_item(unsigned char *b, unsigned size, uint32_t id)
+{
+    b[0] = (unsigned char)id;
+    if (size > 1)
+        b[1] = (unsigned char)((id >> 8) ^ 0x5a);
+}
+
+/* The consumer took *b from ring r: the model's oldest item, and nothing
+ * written past the item's size. */
+static void rg_take(struct tf *f, int r, const unsigned char *b)
+{
+    unsigned char want[8];
+    uint32_t id;
+    unsigned j;
+    CHECK(f, M.rg_n[r] > 0, "ring %d: an item taken, the model holds none", r);
+    id = M.rg_ids[r][M.rg_head[r]];
+    memset(want, 0xEE, sizeof want);
+    rg_item(want, M.rg_size[r], id);
+    for (j = 0; j < sizeof want; j++)
+        CHECK(f, b[j] == want[j], "ring %d: got byte %u = %#x, expected item %u (%#x)", r, j,
+              b[j], (unsigned)id, want[j]);
+    trace(f, "ring %d: took item %u", r, (unsigned)id);
+    M.rg_head[r] = (M.rg_head[r] + 1) % RCAP;
+    M.rg_n[r]--;
+    M.rg_gets[r]++;
+}
+
+/* mt_ring_put from plain code or the idle hook. */
+static void do_rput(int r)
+{
+    unsigned char b[RSIZE] = {0};
+    int rc, want;
+    uint32_t id;
+    if (r >= NRG) {
+        rc = mt_ring_put(NULL, b);
+        CHECK(NULL, rc == MT_EINVAL, "mt_ring_put(NULL) returned %d", rc);
+        rc = mt_ring_put(&M.ring[0], NULL);
+        CHECK(NULL, rc == MT_EINVAL, "mt_ring_put(r, NULL) returned %d", rc);
+        return;
+    }
+    id = M.rg_seq[r];
+    rg_item(b, M.rg_size[r] ? M.rg_size[r] : 1, id);
+    want = !M.rg_cap[r] ? MT_EINVAL : M.rg_n[r] == M.rg_cap[r] ? MT_EAGAIN : 0;
+    rc = mt_ring_put(&M.ring[r], b);
+    trace(NULL, "ring %d: put item %u: %d", r, (unsigned)id, rc);
+    CHECK(NULL, rc == want, "mt_ring_put on ring %d returned %d, model %d (%u of %u held)", r,
+          rc, want, M.rg_n[r], M.rg_cap[r]);
+    if (rc)
+        return;
+    M.rg_ids[r][(M.rg_head[r] + M.rg_n[r]) % RCAP] = id;
+    M.rg_n[r]++;
+    M.rg_seq[r]++;
+    M.rg_puts[r]++;
+    model_post(NSG + r);
+}
+
+/* mt_ring_get from plain code (r >= NRG: NULL arguments). */
+static void do_rget(int r)
+{
+    unsigned char b[8];
+    int rc, want;
+    if (r >= NRG) {
+        rc = mt_ring_get(NULL, b);
+        CHECK(NULL, rc == MT_EINVAL, "mt_ring_get(NULL) returned %d", rc);
+        rc = mt_ring_get(&M.ring[0], NULL);
+        CHECK(NULL, rc == MT_EINVAL, "mt_ring_get(r, NULL) returned %d", rc);
+        CHECK(NULL, mt_ring_count(NULL) == 0, "mt_ring_count(NULL) is not 0");
+        return;
+    }
+    memset(b, 0xEE, sizeof b);
+    want = !M.rg_cap[r] ? MT_EINVAL : !M.rg_n[r] ? MT_EAGAIN : 0;
+    rc = mt_ring_get(&M.ring[r], b);
+    CHECK(NULL, rc == want, "mt_ring_get on ring %d returned %d, model %d", r, rc, want);
+    if (!rc)
+        rg_take(NULL, r, b);
+    else
+        CHECK(NULL, b[0] == 0xEE, "mt_ring_get failed and wrote the item");
+}
+
+/* A task waits on g (in MT_RING_GET), or is woken for it and not yet
+ * resumed (other than f). */
+static struct tf *rg_consumer(const struct tf *f, int g)
+{
+    int i;
+    for (i = 0; i < NFRAMES; i++) {
+        struct tf *w = frame_at(i);
+        if (w != f && live(w) && w->w_pending && w->w_kind == K_SIGWAIT && w->w_obj == g)
+            return w;
+    }
+    return NULL;
+}
+
+/* mt_ring_init(k, r) with capacity cap and items of size bytes; bad: 0, or
+ * which argument is wrong (1: NULL scheduler, 2: NULL ring or buffer, 3: a
+ * size of 0, 4: a capacity of 0 or above MT_RING_CAP_MAX), all MT_EINVAL
+ * with nothing changed. */
+static void do_rinit(int k, int r, unsigned cap, unsigned size, int bad)
+{
+    int g = NSG + r, rc, want;
+    mt_ring *R = &M.ring[r];
+    switch (bad) {
+    case 1:
+        rc = mt_ring_init(NULL, R, M.rbuf[r], size, cap);
+        break;
+    case 2:
+        rc = mt_ring_init(S(k), NULL, M.rbuf[r], size, cap);
+        CHECK(NULL, rc == MT_EINVAL, "mt_ring_init(s, NULL, ...) returned %d", rc);
+        rc = mt_ring_init(S(k), R, NULL, size, cap);
+        break;
+    case 3:
+        rc = mt_ring_init(S(k), R, M.rbuf[r], 0, cap);
+        break;
+    case 4:
+        rc = mt_ring_init(S(k), R, M.rbuf[r], size, 0);
+        CHECK(NULL, rc == MT_EINVAL, "mt_ring_init with capacity 0 returned %d", rc);
+        rc = mt_ring_init(S(k), R, M.rbuf[r], size, MT_RING_CAP_MAX + 1);
+        break;
+    default:
+        rc = 0;
+        break;
+    }
+    if (bad) {
+        CHECK(NULL, rc == MT_EINVAL, "mt_ring_init with bad argument %d returned %d", bad, rc);
+        return;
+    }
+    if (M.sg_reg[g] == k && rg_consumer(NULL, g))
+        return; /* the contract: no init again while a consumer waits */
+    want = M.sg_reg[g] >= 0 && M.sg_reg[g] != k ? MT_EBUSY : 0;
+    rc = mt_ring_init(S(k), R, M.rbuf[r], size, cap);
+    trace(NULL, "ring %d: init with scheduler %d, capacity %u, size %u: %d%s", r, k, cap, size,
+          rc, M.sg_reg[g] == k ? " (again)" : "");
+    CHECK(NULL, rc == want, "mt_ring_init returned %d, model %d", rc, want);
+    if (rc)
+        return;
+    if (M.sg_reg[g] != k)
+        sg_register(k, g); /* registered again with k: its post and unit stay */
+    M.rg_dropped[r] += M.rg_n[r];
+    M.rg_n[r] = M.rg_head[r] = 0;
+    M.rg_cap[r] = cap;
+    M.rg_size[r] = size;
 }
 
 /* ---- Descriptors: the pairs, and the model of descriptor waits ------------
@@ -2298,6 +2490,15 @@ static void check_group(struct tf *f)
           g->lost);
 }
 
+/* The object of a K_SIGWAIT step: signal a&3 (3: NULL), or with a&8
+ * MT_RING_GET on ring a&1 (a&3 == 3: NULL). */
+static int sigwait_obj(unsigned a)
+{
+    if (a & 8)
+        return (a & 3) == 3 ? NG : NSG + (int)(a & 1);
+    return sg_arg(a);
+}
+
 /* The wait a step runs: MT_SHIELD's (w_shield; it wants a finite
  * timeout: *bad), a join for MT_JOIN_FIRST (n: w_nf), or a yield where the
  * harness keeps to the contract. */
@@ -2318,7 +2519,12 @@ static int wait_kind(struct tf *f, const struct step *o, long tmo, int *bad)
      * wait before mt_signal_init is a use before init; so is one on a
      * signal of another scheduler, which a destroy of that one could leave
      * to a new init, which empties the wait list). NULL (3) is refused. */
-    if (k == K_SIGWAIT && (o->a & 3) < NSG && M.sg_reg[o->a & 3] != sch_of(f))
+    if (k == K_SIGWAIT && sigwait_obj(o->a) < NG && M.sg_reg[sigwait_obj(o->a)] != sch_of(f))
+        k = K_YIELD;
+    /* A ring has one consumer: no second MT_RING_GET while a task waits on
+     * it or is woken for it. */
+    if (k == K_SIGWAIT && (o->a & 8) && sigwait_obj(o->a) < NG &&
+        rg_consumer(f, sigwait_obj(o->a)))
         k = K_YIELD;
     if (IO_KIND(k) && !FUZZ_IO)
         k = K_YIELD;
@@ -2340,7 +2546,9 @@ static void wait_start(struct tf *f)
     f->w_kind = k;
     f->w_catch = o->catch_it || f->w_shield;
     f->w_obj = k == K_EVWAIT || k == K_SEMWAIT ? o->a & 1
-               : k == K_QGET || k == K_QPUT || k == K_COND || k == K_SIGWAIT ? o->a & 3 : 0;
+               : k == K_QGET || k == K_QPUT || k == K_COND ? o->a & 3
+               : k == K_SIGWAIT ? sigwait_obj(o->a) : 0;
+    f->w_ring = k == K_SIGWAIT && (o->a & 8);
     if (f->w_shield && k == K_EVWAIT)
         f->w_obj = (o->a >> 2) & 1;
     f->w_ylike = k == K_YIELD;
@@ -2439,6 +2647,16 @@ static void wait_start(struct tf *f)
             IMM(MT_ETIMEDOUT, NULL);
         break;
     case K_SIGWAIT:
+        if (f->w_ring) { /* MT_RING_GET: an item at once, or it parks */
+            memset(f->qitem, 0xEE, sizeof f->qitem);
+            if (bad || f->w_obj >= NG)
+                IMM(MT_EINVAL, msg_any);
+            else if (M.rg_n[f->w_obj - NSG])
+                IMM(0, "");
+            else if (!tmo)
+                IMM(MT_ETIMEDOUT, NULL);
+            break;
+        }
         if (bad || f->w_obj >= NSG)
             IMM(MT_EINVAL, msg_any);
         else if (M.sg_kept[f->w_obj])
@@ -2561,6 +2779,12 @@ static void wait_done(struct tf *f)
             M.sem_waits[qi]++;
             break;
         case K_SIGWAIT:
+            if (f->w_ring) { /* the oldest item; woken, it took the unit */
+                rg_take(f, qi - NSG, f->qitem);
+                if (!imm)
+                    M.sg_waits[qi]++;
+                break;
+            }
             if (imm)
                 M.sg_kept[qi]--;
             M.sg_waits[qi]++;
@@ -2880,7 +3104,7 @@ static int plain_step(struct tf *f)
         do_add(f, sch_of(f), (int)(a % NSLOT), o->sub); /* to its own scheduler */
         break;
     case K_SIGPOST: /* a signal (0-2) or NULL (3) */
-        do_post(f, (int)(a & 3));
+        do_post(f, sg_arg(a));
         break;
     default:
         fail(f, "model: not a step");
@@ -2893,6 +3117,7 @@ static int plain_step(struct tf *f)
 #define EOF_(f) (&M.ev[(f)->w_obj])
 #define SOF(f) (&M.sem[(f)->w_obj])
 #define GOF(f) ((f)->w_obj < NSG ? &M.sig[(f)->w_obj] : NULL)
+#define ROF(f) ((f)->w_obj < NG ? &M.ring[(f)->w_obj - NSG] : NULL)
 #define CHILD(f) (&(f)->child->task)
 #define IOFD(f) ((f)->w_p < 0 ? -1 : fd_a((f)->w_p))
 
@@ -2983,6 +3208,11 @@ static int prog_body(mt_task *t)
                 MT_CATCH(t, MT_WAIT_UNTIL(t, M.flag[f->w_obj], f->w_tmo));
             else
                 MT_WAIT_UNTIL(t, M.flag[f->w_obj], f->w_tmo);
+        } else if (f->w_kind == K_SIGWAIT && f->w_ring) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_RING_GET(t, ROF(f), f->qitem, f->w_tmo));
+            else
+                MT_RING_GET(t, ROF(f), f->qitem, f->w_tmo);
         } else if (f->w_kind == K_SIGWAIT) {
             if (f->w_catch)
                 MT_CATCH(t, MT_SIGNAL_WAIT(t, GOF(f), f->w_tmo));
@@ -3138,7 +3368,7 @@ static void check_sched(int k)
     tmo = mt_sched_timeout(s);
     CHECK(NULL, tmo == want, "scheduler %d: mt_sched_timeout %ld, model %ld", k, tmo, want);
     for (i = 0, p = s->signals; p && i <= M.sg_n[k]; p = p->next, i++)
-        CHECK(NULL, i < M.sg_n[k] && p == &M.sig[M.sg_list[k][i]],
+        CHECK(NULL, i < M.sg_n[k] && p == SG(M.sg_list[k][i]),
               "scheduler %d: signal list entry %d is %s, model signal %d of %d", k, i,
               i < M.sg_n[k] ? "another" : "one too many (a loop?)",
               i < M.sg_n[k] ? M.sg_list[k][i] : -1, M.sg_n[k]);
@@ -3150,8 +3380,8 @@ static void check_sched(int k)
 static void check_signals(void)
 {
     int g, j;
-    for (g = 0; g < NSG; g++) {
-        const mt_signal *sig = &M.sig[g];
+    for (g = 0; g < NG; g++) {
+        const mt_signal *sig = SG(g);
         unsigned long handed = 0;
         for (j = 0; j < NFRAMES; j++) {
             const struct tf *f = frame_at(j);
@@ -3172,6 +3402,13 @@ static void check_signals(void)
               "signal %d: posts not conserved (%lu made, %lu waits, %d kept, %lu handed, "
               "%lu dropped)", g, M.sg_units[g], M.sg_waits[g], M.sg_kept[g], handed,
               M.sg_dropped[g]);
+    }
+    for (g = 0; g < NRG; g++) {
+        CHECK(NULL, mt_ring_count(&M.ring[g]) == M.rg_n[g], "ring %d: count %u, model %u", g,
+              (unsigned)mt_ring_count(&M.ring[g]), M.rg_n[g]);
+        CHECK(NULL, M.rg_puts[g] == M.rg_gets[g] + M.rg_n[g] + M.rg_dropped[g],
+              "ring %d: items not conserved (%lu put, %lu taken, %u held, %lu emptied)", g,
+              M.rg_puts[g], M.rg_gets[g], M.rg_n[g], M.rg_dropped[g]);
     }
 }
 
@@ -3427,14 +3664,20 @@ static void setup(void)
         mt_sched_init(S(i));
         set_hooks(i);
     }
-    /* Signals start zeroed: never registered. */
+    /* Signals and rings start zeroed: never registered. */
     memset(M.sig, 0, sizeof M.sig);
-    for (i = 0; i < NSG; i++) {
+    memset(M.ring, 0, sizeof M.ring);
+    for (i = 0; i < NRG; i++) {
+        M.rg_seq[i] = M.rg_head[i] = M.rg_n[i] = M.rg_cap[i] = M.rg_size[i] = 0;
+        M.rg_puts[i] = M.rg_gets[i] = M.rg_dropped[i] = 0;
+    }
+    for (i = 0; i < NG; i++) {
         M.sg_reg[i] = -1;
         M.sg_pend[i] = M.sg_kept[i] = 0;
         M.sg_units[i] = M.sg_waits[i] = M.sg_dropped[i] = 0;
     }
     M.irq = -1;
+    M.irq_put = 0;
     for (i = 0; i < NSCH; i++) {
         M.haspipe[i] = M.pipe_byte[i] = 0;
         M.burst[i] = 0;
@@ -3527,6 +3770,11 @@ static void teardown(void)
                         !mt_sched_has_io_waits(S(i)),
               "an empty scheduler has work left");
     }
+    for (i = 0; i < NRG; i++) { /* the rings drain to the model's items */
+        while (M.rg_n[i])
+            do_rget(i);
+        do_rget(i);
+    }
     for (i = 0; i < NQ; i++) {
         struct mq *m = &M.mq[i];
         int r;
@@ -3542,13 +3790,40 @@ static void teardown(void)
     /* Both destroyed (their pipes closed); a post then does nothing. */
     for (i = 0; i < NSCH; i++)
         do_destroy(i);
-    for (i = 0; i <= NSG; i++)
+    for (i = 0; i < NSG; i++)
         do_post(NULL, i);
+    do_post(NULL, NG);
+    for (i = 0; i < NRG; i++) /* a ring's put stores, and wakes no one */
+        do_rput(i);
     check_all();
 #if FUZZ_IO
     for (i = 0; i < NP; i++)
         pair_close(i);
 #endif
+}
+
+/* Operations 28-31: rings. */
+static void ring_op(unsigned op)
+{
+    unsigned a = byte();
+    switch (op) {
+    case 28: /* ring a&1 registered with scheduler a>>1&1, capacity 1-4 (a>>2&3),
+              * items of 1-2 bytes (a>>4&1); a>>5: 4-7 a bad argument */
+        do_rinit((int)((a >> 1) & 1), (int)(a & 1), 1 + ((a >> 2) & 3), 1 + ((a >> 4) & 1),
+                 a >> 5 >= 4 ? (int)(a >> 5) - 3 : 0);
+        break;
+    case 29: /* a put from plain code: ring a&1 (a&6 == 6: NULL arguments) */
+        do_rput((a & 6) == 6 ? NRG : (int)(a & 1));
+        break;
+    case 30: /* a get from plain code: ring a&1 (a&6 == 6: NULL arguments) */
+        do_rget((a & 6) == 6 ? NRG : (int)(a & 1));
+        break;
+    default: /* an interrupt puts to ring a&1 during the next idle wait, after a>>1 ticks */
+        M.irq = NSG + (int)(a & 1);
+        M.irq_put = 1;
+        M.irq_ticks = (long)(a >> 1);
+        break;
+    }
 }
 
 /* Operations 16-23: signals, destroy, the second scheduler. */
@@ -3557,14 +3832,15 @@ static void signal_op(unsigned op)
     unsigned a = byte();
     switch (op) {
     case 16: /* signal a&3 (3: NULL) registered with scheduler a>>2&1 */
-        do_init((int)((a >> 2) & 1), (int)(a & 3));
+        do_init((int)((a >> 2) & 1), sg_arg(a));
         break;
     case 17:
     case 18: /* a post from plain code: signal a&3 (3: NULL) */
-        do_post(NULL, (int)(a & 3));
+        do_post(NULL, sg_arg(a));
         break;
     case 19: /* an interrupt posts a&3 during the next idle wait, after a>>2 ticks */
-        M.irq = (int)(a & 3);
+        M.irq = sg_arg(a);
+        M.irq_put = 0;
         M.irq_ticks = (long)(a >> 2);
         break;
     case 20:
@@ -3598,7 +3874,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     M.pos = 0;
     setup();
     while (M.pos < M.len && M.ops < MAXOPS && M.cycles < MAXCYC) {
-        unsigned op = byte() % 28, a;
+        unsigned op = byte() % 32, a;
         M.ops++;
         switch (op) {
         case 0:
@@ -3657,6 +3933,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #else
             (void)byte();
 #endif
+            break;
+        case 28:
+        case 29:
+        case 30:
+        case 31:
+            ring_op(op);
             break;
         default:
             signal_op(op);

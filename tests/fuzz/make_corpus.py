@@ -4,7 +4,7 @@ input per behaviour, in the harness's byte format:
 
   header: base (clock start: 0, 1000, 2^32-1500, 2^31-256), init (queue 1
           starts with init&3 % 3 items; semaphore i with (init >> 2+2i) & 1)
-  then operations, first byte % 28 (see LLVMFuzzerTestOneInput), and task
+  then operations, first byte % 32 (see LLVMFuzzerTestOneInput), and task
   programs: a length byte (% 8 + 1), then per step a kind byte (kind % 30,
   >= 128: caught) and an argument byte; AWAIT, SPAWN, GSPAWN (and SHIELD
   of an await) are followed by their sub-program, CHOOSE by two bytes of
@@ -26,6 +26,11 @@ NULLSIG = 3
 # Descriptor pairs (io_op): B writes, B shuts down or closes, A's buffer
 # filled or drained by B, A closed or the pair made afresh
 IOPUT, IOB, IOFILL, IOA = 24, 25, 26, 27
+# Rings (ring_op): RINIT ring | sched << 1 | (cap - 1) << 2 | (size - 1) << 4
+# (a bad argument 1-4: | (bad + 3) << 5), RPUT and RGET ring (NULLRING: the
+# NULL-argument calls), RIRQ ring | ticks << 1 (a put from the next idle wait)
+RINIT, RPUT, RGET, RIRQ = 28, 29, 30, 31
+NULLRING = 6
 # Steps
 (YIELD, SLEEP, QGET, QPUT, EVWAIT, SEMWAIT, COND, AWAIT, SIGWAIT, FDWAIT, READ,
  SEND, CHOOSE, RAISE, EXIT, S_SEMSIG, S_EVSET, S_EVCLR, S_FLAG, S_TRYPUT, S_TRYGET,
@@ -84,6 +89,10 @@ def qa(q, t):      # queue step argument
 
 def oa(o, t):      # event, semaphore, condition, signal argument
     return o | T[t] << 4
+
+
+def ra(r, t):      # MT_RING_GET argument: ring r (NULLRING: NULL), a SIGWAIT step
+    return (3 if r == NULLRING else r) | 8 | T[t] << 4
 
 
 def ta(t):         # await argument
@@ -198,6 +207,23 @@ def post(sig):
 
 def irq(sig, ticks=0):
     return [IRQ, sig | ticks << 2]
+
+
+def rinit(r, cap, size=1, sched=0, bad=0):  # bad: 1 NULL scheduler, 2 NULL ring
+    return [RINIT, r | sched << 1 | (cap - 1) << 2 | (size - 1) << 4 |  # or buffer,
+            ((bad + 3) << 5 if bad else 0)]  # 3 size 0, 4 capacity 0 or too large
+
+
+def rput(r):
+    return [RPUT, r]
+
+
+def rget(r):
+    return [RGET, r]
+
+
+def rirq(r, ticks=0):
+    return [RIRQ, r | ticks << 1]
 
 
 assert CAUGHT >= 128 and CAUGHT % NK == 0 and SPAWN + CAUGHT < 256
@@ -391,6 +417,63 @@ SEEDS = {
                                                        step(SIGWAIT, oa(0, 'forever')))) +
     [RUN0] + irq(0) + [RUNT, RT['forever']] + add(1, prog(step(SLEEP, sa(1100)))) + [RUN0] +
     irq(0, 20) + [RUNT, RT['forever'], RUNT, RT['forever']],
+    # Rings (multitask.h "The ring"). Plain code: puts until full
+    # (MT_EAGAIN), gets in order until empty (MT_EAGAIN), count; NULL
+    # arguments and a ring never initialised (MT_EINVAL); init with bad
+    # arguments (MT_EINVAL), with the other scheduler (MT_EBUSY).
+    'ring_plain': [0, 0] + rput(1) + rget(1) + rput(NULLRING) + rget(NULLRING) +
+    sum((rinit(0, 2, 2, 0, b) for b in range(1, 5)), []) + rinit(0, 2, 2) +
+    rput(0) + rput(0) + rput(0) + rget(0) + rput(0) + rget(0) + rget(0) + rget(0) +
+    rinit(0, 3, 1, 1) + rinit(1, 1, 1, 1) + rinit(1, 4, 2, 0) + run(1) + [DESTROY, 1] +
+    rinit(1, 4, 2, 0) + rput(1) + rput(1) + [RUN0] + rget(1),
+    # Indices wrap (over twice the capacity): puts and gets in turn, and
+    # full and empty told apart, on each capacity.
+    'ring_wrap': [0, 0] + sum((rinit(0, c, 1 + c % 2) + sum(
+        (rput(0) * k + rget(0) * k for k in (1, c, c - 1 or 1, c, 1, c)), []) for c in (1, 2, 3, 4)),
+        []),
+    # A consumer task: takes at once, parks, is woken at the next cycle by
+    # puts from plain code (several puts, one wake-up; it then takes the
+    # rest at once), in order.
+    'ring_consumer': [0, 0] + rinit(0, 3, 2) + rput(0) +
+    add(0, prog(step(SIGWAIT, ra(0, 'forever')), step(LOOP, 3))) + [RUN0, RUN0] + rput(0) +
+    rput(0) + [RUN0] + rput(0) + rput(0) + rput(0) + rput(0) + run(4),
+    # A put whose item plain code took before the cycle wakes no one; the
+    # next put does; the unit kept for no waiter is never a wake-up.
+    'ring_taken_before': [0, 0] + rinit(1, 2) + rput(1) + run(1) + rget(1) +
+    add(0, prog(step(SIGWAIT, ra(1, 'forever')), step(SIGWAIT, ra(1, 'forever')))) +
+    [RUN0] + rput(1) + rget(1) + run(2) + rput(1) + run(1) + rput(1) + rput(1) + rget(1) +
+    run(2),
+    # Timeouts (caught, 0, bad) and cancels leave the ring intact; a woken
+    # consumer cancelled before it resumes still takes its item; a second
+    # consumer is a yield while one waits; MT_RING_GET on NULL.
+    'ring_timeout_cancel': [0, 0] + rinit(0, 2) +
+    add(0, prog(step(SIGWAIT, ra(0, 5), True), step(SIGWAIT, ra(0, 0), True),
+                step(SIGWAIT, ra(0, 'bad'), True), step(SIGWAIT, ra(NULLRING, 1), True),
+                step(SIGWAIT, ra(0, 'forever')))) +
+    add(1, prog(step(SIGWAIT, ra(0, 'forever')))) + run(2) + adv(5) + run(2) + [CANCEL, 1] +
+    run(1) + add(2, prog(step(YIELD), step(S_CANCEL, 0), step(YIELD))) + run(1) + rput(0) +
+    rput(0) + run(3) + rget(0) + rget(0),
+    # Initialising again empties the ring (a new capacity); not while a
+    # consumer waits (the harness skips it); its kept unit stays.
+    'ring_init_again': [0, 0] + rinit(0, 4) + rput(0) + rput(0) + run(1) + rinit(0, 1, 2) +
+    rput(0) + rput(0) + add(0, prog(step(SIGWAIT, ra(0, 'forever')),
+                                    step(SIGWAIT, ra(0, 'forever')))) + run(1) +
+    rinit(0, 2) + run(1) + rput(0) + run(2),
+    # Puts from the idle hook (an interrupt): MT_FOREVER with only a ring
+    # registered, and a wait cut short before a sleeper's deadline.
+    'ring_irq': [0, 0] + rinit(1, 2, 2) + add(0, prog(step(SIGWAIT, ra(1, 'forever')),
+                                                   step(SIGWAIT, ra(1, 'forever')))) +
+    [RUN0] + rirq(1) + [RUNT, RT['forever']] + add(1, prog(step(SLEEP, sa(1100)))) + [RUN0] +
+    rirq(1, 20) + [RUNT, RT['forever'], RUNT, RT['forever']] + rput(1) + rirq(1, 3) +
+    [RUNT, RT['forever']],
+    # A ring and its consumer on the second scheduler, merged into the main
+    # one (its pending post moves); destroyed, the ring keeps puts and wakes
+    # no one, until a new init empties it.
+    'ring_merge_destroy': [0, 0] + rinit(0, 2, 1, 1) + rinit(1, 2, 2) +
+    add2(0, prog(step(SIGWAIT, ra(0, 'forever')), step(SIGWAIT, ra(0, 30), True))) +
+    [RUN2, RT[0]] + rput(0) + [MERGE, 0] + run(2) + rput(0) + run(1) + adv(30) + run(1) +
+    [MERGE, 1] + [RUN2, RT[0]] + [DESTROY, 1] + [DESTROY, 0] + rput(0) + rput(1) + rput(0) +
+    rput(0) + run(1) + rinit(0, 1, 1, 1) + rput(0) + rget(0),
     # MT_CHOOSE: gets from two queues: at once, parked then served by a
     # put to either, ready ones in turn (after the last chosen).
     'choose_queues': [0, 2] + [TRYPUT, 0, TRYPUT, 0] +
