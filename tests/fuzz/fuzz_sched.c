@@ -8,13 +8,17 @@
  * to a zeroed or forgotten signal too; from plain code, or from the idle
  * hook as an interrupt that ends the idle wait), destroy a scheduler (with
  * tasks live: MT_EBUSY), and run a second scheduler, with tasks and signals
- * of its own, merged into the main one or the main one into it; play the
+ * of its own, merged into the main one or the main one into it; register
+ * two rings (mt_ring_init: capacities 1-4, items of 1-2 bytes; again; bad
+ * arguments; with the other scheduler), put to them (from plain code, or
+ * from the idle hook as an interrupt), get from them and count; play the
  * peers of two socket pairs (write, shut down, close, fill A's buffer and
  * drain it, close A under its waiters with close(2) or mt_sched_close from
  * either scheduler, make the pair afresh).
  * Every task runs one interpreter (prog_task) over a small program decoded
  * from the input: waits of every kind (yield, sleep, sleep-until, queue
- * get/put, event, semaphore, condition, signal, await of a child running
+ * get/put, event, semaphore, condition, signal, MT_RING_GET, await of a
+ * child running
  * its own program, up to three deep; MT_WAIT_FD, MT_READ and MT_SEND on a
  * pair's A; MT_CHOOSE over queues, events, semaphores and the pairs'
  * descriptors; MT_JOIN and MT_JOIN_FIRST of the task's group; MT_SHIELD
@@ -82,6 +86,19 @@
  *   kept + handed to waiters not yet resumed + kept posts a new init
  *   dropped; mt_sched_signalled and mt_sched_timeout; MT_FOREVER idles
  *   (idle hook told MT_FOREVER) only with a signal registered;
+ * - rings (multitask.h "The ring"), signals of the same lists: a put
+ *   stores (0) or, full, does not (MT_EAGAIN); a get, or MT_RING_GET at
+ *   once, takes the oldest item; mt_ring_count; NULL or never initialised:
+ *   MT_EINVAL; mt_ring_init's bad arguments MT_EINVAL, the other
+ *   scheduler's ring MT_EBUSY, again: emptied (its post and unit stay);
+ *   every take of the ring's scheduler wakes its parked consumer only if
+ *   the ring holds an item then (a put whose item plain code took before
+ *   the cycle wakes no one), and the woken consumer gets the oldest item;
+ *   items (sequence numbers) in order, none lost or twice, nothing written
+ *   past an item's size: put = taken + held + emptied by an init;
+ *   timeouts and cancels leave the ring intact; the harness keeps one
+ *   consumer task per ring at a time (a second MT_RING_GET is a yield);
+ *   merge moves a ring, destroy forgets it (its puts store, wake no one);
  * - MT_CHOOSE: the first ready clause from the one after `which`, else a
  *   wait served among each object's waiters in arrival order; exactly the
  *   fired clause completes; `which`;
@@ -115,10 +132,11 @@
  *   appends the run queue, re-arms the timers in firing order, moves the
  *   signals and an untaken post; a destroy refuses while a task is live,
  *   else forgets its signals and closes its self-pipe (MT_IO).
- * Each input gets fresh schedulers and zeroed signals and ends by
- * cancelling everything, running until nothing is live, checking the
- * schedulers are empty and mt_sched_destroy returns 0, then posting to
- * every signal (nothing). The harness allocates nothing (the library's
+ * Each input gets fresh schedulers and zeroed signals and rings and ends by
+ * cancelling everything, running until nothing is live, draining the
+ * rings, checking the schedulers are empty and mt_sched_destroy returns 0,
+ * then posting to every signal (nothing) and putting to every ring
+ * (stored, no wake-up). The harness allocates nothing (the library's
  * unbounded queue does); descriptors: a self-pipe per scheduler, an epoll
  * instance, and the two pairs at fixed numbers (900-903); work is bounded (MAXOPS operations, MAXCYC cycles, programs of PLEN
  * steps that loop at most 4 times; teardown moves the clock on while a
