@@ -46,6 +46,9 @@ static void check(int ok, int line)
 
 static mt_sched sched;
 static mt_signal tick_signal;
+/* The tick has work only while ticks_to_post or ring_ticks_left is not 0:
+ * the 8051 port's interrupt reads them, and calls target_tick_isr only
+ * then, for its stack. */
 static volatile unsigned ticks_to_post; /* the ISR posts when it reaches 0 */
 
 /* The ring test: while ring_ticks_left, each tick puts a numbered item
