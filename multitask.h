@@ -84,8 +84,8 @@
  *   MT_ASSERT       MT_DEBUG  1: API misuse stops the program
  *   MT_ASSERT_FAIL(msg)       how: stderr and abort() (POSIX), a trap
  *                             (bare metal, GCC); must not longjmp
- *   MT_RING_INDEX_T unsigned char where int is 16 bits (GCC, Clang; or
- *                             16-bit pointer differences), else unsigned:
+ *   MT_RING_INDEX_T unsigned char where int is 16 bits (GCC, Clang, SDCC;
+ *                             or 16-bit pointer differences), else unsigned:
  *                             an mt_ring's indices, which an interrupt and a
  *                             task read and write; an unsigned type the
  *                             target loads and stores in one instruction.
@@ -264,7 +264,7 @@
 /* The task dump and the stranded-task report; and debugging aids that
  * cost time or memory (see the README, "Debugging"). */
 #ifndef MT_DUMP /* its texts: about 420 bytes of RAM on AVR */
-#if defined(__AVR__)
+#if defined(__AVR__) && !(defined(MT_DEBUG) && MT_DEBUG) /* MT_DEBUG writes through it */
 #define MT_DUMP 0
 #else
 #define MT_DUMP 1
@@ -305,7 +305,8 @@
 /* A ring's index: one load or store where an interrupt may cut in between
  * two instructions (an 8-bit CPU splits an int's). */
 #ifndef MT_RING_INDEX_T
-#if (defined(__SIZEOF_INT__) && __SIZEOF_INT__ < 4) || (defined(PTRDIFF_MAX) && PTRDIFF_MAX <= 0x7FFF)
+#if (defined(__SIZEOF_INT__) && __SIZEOF_INT__ < 4) || defined(__SDCC) ||                         \
+    (defined(PTRDIFF_MAX) && PTRDIFF_MAX <= 0x7FFF)
 #define MT_RING_INDEX_T unsigned char /* int narrower than 32 bits */
 #else
 #define MT_RING_INDEX_T unsigned

@@ -235,9 +235,17 @@ if $SDCC --nogcse --fomit-frame-pointer -I. -c multitask.c -o "$m51/multitask.re
         "$(awk '/ROM\/EPROM\/FLASH/ { print $4 }' "$m51/tests.mem") bytes of code)"
 else
     echo "FAIL 8051 (mcs51) built by SDCC, on s51"
-    if [ -f "$m51/tests.log" ]; then cat "$m51/tests.log"; grep -a 'overflow\|Stop at' "$m51/s51.log" || true
-    else cat "$m51/build.log"; fi; fail=1
+    cat "$m51/build.log" "$m51/tests.log" "$m51/s51.log" 2>/dev/null | tail -n 40; fail=1
 fi
+# User code with the AVR defaults (names, dump and messages off unless
+# asked; MT_DEBUG turns the dump back on) under the embedded warning set.
+uw=ok
+for c in "" "-DMT_DEBUG=1"; do
+    avr-gcc -mmcu=atmega328p -Os -std=c99 -Wall -Wextra -Wpedantic -Werror -Wconversion -Wsign-conversion \
+        -Wcast-qual -Wshadow -Wundef $c -I. -c tests/user_warnings.c -o "$out/uw-avr.o" || uw="FAIL ($c)"
+done
+if [ "$uw" = ok ]; then echo "ok   atmega328p: user code clean under the embedded warning set, with and without MT_DEBUG"
+else echo "FAIL atmega328p user code $uw"; fail=1; fi
 # With the toolchains' own C libraries, tasks and sleeps link no stdio and
 # no allocator (MT_NO_HEAP and the silent report are the defaults off POSIX).
 no_libc() { # name, cc, nm tool
@@ -255,4 +263,4 @@ if avr_ram && [ "$avr_ram" -le $AVR_RAM_MAX ]; then
 else
     echo "FAIL atmega328p: one task + sleep, default settings, ${avr_ram:-?} B of .data + .bss (at most $AVR_RAM_MAX)"; fail=1
 fi
-[ $fail = 0 ] && echo "target tests: 12 passed, 0 failed" || { echo "target tests FAILED"; exit 1; }
+[ $fail = 0 ] && echo "target tests: 13 passed, 0 failed" || { echo "target tests FAILED"; exit 1; }

@@ -54,10 +54,14 @@ static volatile unsigned ticks_to_post; /* the ISR posts when it reaches 0 */
 /* The ring test: while ring_ticks_left, each tick puts a numbered item
  * (number and complement: a torn copy shows) into a ring of 4. */
 struct sample { unsigned char seq, inv; };
+/* Where int is 16 bits the CPU may split a wider index: it must be a byte. */
+typedef char ring_index_fits[sizeof(int) >= 4 || sizeof(MT_RING_INDEX_T) == 1 ? 1 : -1];
 static mt_ring ring;
 static struct sample ring_buf[4];
 static volatile unsigned char ring_ticks_left, ring_next, ring_drops;
 
+/* The 8051 port's tick calls this only while ticks_to_post or
+ * ring_ticks_left is non-zero: other per-tick work goes there too. */
 void target_tick_isr(void)
 {
     if (ticks_to_post && --ticks_to_post == 0)

@@ -226,3 +226,9 @@ void port_timer2_isr(void) __interrupt(5) __naked
 }
 
 #include "../target_tests.c"
+
+/* The tick above is assembly that knows these objects' sizes (and gates
+ * on the two counters): a change to them must fail the build, not the run. */
+typedef char port_ticks_is_4_bytes[sizeof ticks == 4 ? 1 : -1];
+typedef char port_ticks_to_post_is_2_bytes[sizeof ticks_to_post == 2 ? 1 : -1];
+typedef char port_ring_ticks_left_is_1_byte[sizeof ring_ticks_left == 1 ? 1 : -1];
