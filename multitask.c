@@ -56,6 +56,9 @@
 #if __STDC_HOSTED__
 #include <string.h>
 #endif
+#if MT_THREADS
+#include <sched.h> /* sched_yield */
+#endif
 #if MT_IO
 #include <errno.h>
 #include <fcntl.h>
@@ -207,6 +210,7 @@
     X(CHOOSE, MT__K_WAITING | MT__K_PARKED, "waiting", "first of", 0)        \
     X(JOIN, MT__K_WAITING | MT__K_PARKED | MT__K_CHILD, "waiting", "join group %", 0) \
     X(CLOSING, MT__K_WAITING, "ending", "its groups' children", 0)          \
+    X(ROOM, MT__K_WAITING | MT__K_ONLIST, "waiting", "room in a channel", 0) \
     X(GROUP, 0, "group", "-", 0)                                             \
     X(CL_QGET, MT__K_LIST, "clause", "queue % (get)", offsetof(mt_queue, getters)) \
     X(CL_QPUT, MT__K_LIST, "clause", "queue % (put)", offsetof(mt_queue, putters)) \
@@ -1283,6 +1287,10 @@ static inline long mt__next_wait(mt_sched *s, long timeout)
 #if MT_WHEEL_BITS
     if (!s->nwheel && s->ncoarse)
         timeout = mt__coarse_wait(s, timeout);
+#endif
+#if MT_THREADS
+    if (s->roomq.head && (timeout < 0 || timeout > 1))
+        timeout = 1; /* producers waiting for room try again each tick */
 #endif
     return timeout;
 }
@@ -3973,6 +3981,14 @@ static int mt__flag_take(MT_FLAG_T *f)
 }
 #endif
 
+/* A post skips the self-pipe when an earlier one's byte stands for it:
+ * that takes an exchange that is safe in a signal handler (lock-free). */
+#if MT_IO && defined(__GNUC__) && defined(__ATOMIC_RELEASE) && defined(__GCC_ATOMIC_CHAR_LOCK_FREE)
+#define MT__POST_COALESCES (__GCC_ATOMIC_CHAR_LOCK_FREE == 2)
+#else
+#define MT__POST_COALESCES 0
+#endif
+
 #if MT_IO
 /* Empty the wake pipe. A post stores its flags first and writes its byte
  * last, so a byte may come after the flags were taken: whenever the backend
@@ -4075,7 +4091,15 @@ MT_API void mt_signal_post(mt_signal *sig)
         return; /* never initialised, or its scheduler destroyed: nothing */
     /* Two stores and no read-modify-write: safe in a handler. */
     MT__FLAG_SET(sig->pending);
+#if MT__POST_COALESCES
+    /* The first post since the scheduler took its flags writes the byte;
+     * a later one finds signalled set, so that byte (or the take still to
+     * come, which will see this pending flag) stands for it too. */
+    if (__atomic_exchange_n(&sig->sched->signalled, 1, __ATOMIC_SEQ_CST))
+        return;
+#else
     MT__FLAG_SET(sig->sched->signalled);
+#endif
 #if MT_IO
     if (sig->sched->wake_pipe) { /* write(2) is async-signal-safe */
         int e = errno;
@@ -4140,17 +4164,24 @@ MT_API int mt_ring_init(mt_sched *s, mt_ring *r, void *buf, size_t size, size_t 
     return 0;
 }
 
-MT_API int mt_ring_put(mt_ring *r, const void *item)
+/* Copy an item in: 1, or 0 when full. The producer's (one at a time). */
+static int mt__rb_put(mt_ring *r, const void *item)
 {
-    unsigned tail;
+    unsigned tail = r->tail; /* its own index: no ordering needed */
 
-    if (!r || !item || !r->cap)
-        return MT_EINVAL;
-    tail = r->tail; /* its own index: no ordering needed */
     if (mt__rb_held(r, MT__IDX_GET(r->head), tail) == r->cap)
-        return MT_EAGAIN;
+        return 0;
     mt__copy(mt__rb_slot(r, tail), item, r->size);
     MT__IDX_SET(r->tail, (MT_RING_INDEX_T)mt__rb_next(r, tail));
+    return 1;
+}
+
+MT_API int mt_ring_put(mt_ring *r, const void *item)
+{
+    if (!r || !item || !r->cap)
+        return MT_EINVAL;
+    if (!mt__rb_put(r, item))
+        return MT_EAGAIN;
     mt_signal_post(&r->sig);
     return 0;
 }
@@ -4205,6 +4236,116 @@ MT_API void mt__ring_got(mt_task *t, void *item)
     if (!mt__rb_take(r, item))
         (void)mt__out_set(t, MT_EAGAIN, MT__M("MT_RING_GET: another consumer took the item"));
 }
+
+#if MT_THREADS
+/* ---- The channel --------------------------------------------------------------
+ * A ring whose producers take turns under a lock: the one holding it is,
+ * for its put, the ring's one producer (the lock's acquire shows it the
+ * tail the last one stored). The lock covers the copy and two index
+ * accesses; the post comes after it. The consumer's side is the ring's. */
+
+static void mt__chan_lock(mt_chan *c)
+{
+    unsigned spins = 0;
+
+    while (__atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&c->lock, __ATOMIC_RELAXED))
+            if (++spins % 64 == 0)
+                (void)sched_yield(); /* its holder may be preempted: let it on */
+}
+
+/* A put: 1, or 0 when full. */
+static int mt__chan_try(mt_chan *c, const void *item)
+{
+    int put;
+
+    mt__chan_lock(c);
+    put = mt__rb_put(&c->ring, item);
+    __atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
+    if (put)
+        mt_signal_post(&c->ring.sig);
+    return put;
+}
+
+MT_API int mt_chan_init(mt_sched *s, mt_chan *c, void *buf, size_t size, size_t capacity)
+{
+    if (!c)
+        return MT_EINVAL;
+    c->lock = 0;
+    return mt_ring_init(s, &c->ring, buf, size, capacity);
+}
+
+MT_API int mt_chan_put(mt_chan *c, const void *item)
+{
+    if (!c || !item || !c->ring.cap)
+        return MT_EINVAL;
+    return mt__chan_try(c, item) ? 0 : MT_EAGAIN;
+}
+
+MT_API int mt_chan_get(mt_chan *c, void *item) { return mt_ring_get(mt__chan_ring(c), item); }
+
+MT_API size_t mt_chan_count(const mt_chan *c) { return c ? mt_ring_count(&c->ring) : 0; }
+
+MT_API mt_ring *mt__chan_ring(mt_chan *c) { return c ? &c->ring : NULL; }
+
+/* Put now, or park on the scheduler's list of producers waiting for room
+ * (see mt__room_poll). */
+static int mt__chan_put_try(mt_task *t, mt_chan *c, const void *item, long timeout)
+{
+    if (!c || !item || !c->ring.cap)
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_CHAN_PUT: NULL or uninitialised channel, or NULL item"));
+    if (mt__chan_try(c, item))
+        return MT__GO;
+    return mt__park_on(t, &mt__sched_of(t)->roomq, MT__S_ROOM, timeout);
+}
+
+MT_API int mt__chan_put_wait(mt_task *t, mt_chan *c, const void *item, long timeout)
+{
+    int r = mt__wait_begin(t, timeout);
+
+    return r != MT__PROCEED ? r : mt__chan_put_try(t, c, item, timeout);
+}
+
+/* Resumed: timed out or cancelled (t->err: raise it), or woken to try
+ * again, within what is left of the first timeout (the timer is gone, its
+ * deadline kept). */
+MT_API int mt__chan_put_again(mt_task *t, mt_chan *c, const void *item, long timeout)
+{
+    if (t->err)
+        return MT__GO;
+    if (MT__DOOMED(t))
+        return mt__out_cancelled(t);
+    if (timeout > 0) {
+        mt_time left = (mt_time)(t->deadline - mt__cycle_now(mt__sched_of(t)));
+        timeout = left > (mt_time)MT_TIMEOUT_MAX ? 0 : (long)left;
+    }
+    return mt__chan_put_try(t, c, item, timeout);
+}
+
+/* Wake the producers waiting for room, once a tick, to try again: the
+ * consumer is on another thread and knows nothing of them. */
+static void mt__room_poll(mt_sched *s)
+{
+    mt_time now = mt__cycle_now(s);
+
+    if (now == s->room_tick)
+        return;
+    s->room_tick = now;
+    while (mt__wake_first(&s->roomq)) {
+    }
+}
+
+/* Producers waiting for room move with their scheduler. */
+static void mt__merge_room(mt_sched *dst, mt_sched *src)
+{
+    mt_task *t;
+
+    while ((t = mt__waitq_pop(&src->roomq)) != NULL) {
+        mt__waitq_push(&dst->roomq, t);
+        t->w.obj = &dst->roomq;
+    }
+}
+#endif
 
 /* ---- The cycle ----------------------------------------------------------------
  * mt_sched_run_once is its phases: take posts, work out how long it may
@@ -4373,11 +4514,23 @@ static void mt__cycle_events(mt_sched *s, long timeout)
     mt__wait_events(s, mt__next_wait(s, timeout));
     mt__take_posts(s);
     mt__expire(s);
+#if MT_THREADS
+    if (s->roomq.head)
+        mt__room_poll(s);
+#endif
 }
 
 /* Timers armed or descriptors waited on: a cycle has more to do than run
  * tasks, and a run is not over while there are any. */
-static int mt__has_waits(const mt_sched *s) { return mt__timers_armed(s) || MT__IO_WAITERS(s); }
+#if MT_THREADS
+#define MT__ROOM_WAITERS(s) ((s)->roomq.head != NULL)
+#else
+#define MT__ROOM_WAITERS(s) 0
+#endif
+static int mt__has_waits(const mt_sched *s)
+{
+    return mt__timers_armed(s) || MT__IO_WAITERS(s) || MT__ROOM_WAITERS(s);
+}
 
 /* Cycles: one (all 0), or as many as there are tasks that can still run
  * (mt_sched_run). With tasks runnable and nothing else to look at (no
@@ -4580,6 +4733,9 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
     mt__merge_signals(dst, src);
     mt__merge_runq(dst, src);
     mt__merge_parked(dst, src);
+#if MT_THREADS
+    mt__merge_room(dst, src);
+#endif
 #if MT_IO
     mt__io_merge(dst, src); /* its waiters are parked in dst by now */
 #endif
@@ -4642,7 +4798,7 @@ MT_API void mt_sched_set_report(mt_sched *s,
     s->report_arg = arg;
 }
 
-static mt_sched mt__default_sched; /* zeroed: valid */
+static MT_THREAD_LOCAL mt_sched mt__default_sched; /* zeroed: valid */
 
 MT_API mt_sched *mt_default(void) { return &mt__default_sched; }
 

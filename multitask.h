@@ -90,6 +90,11 @@
  *                             task read and write; an unsigned type the
  *                             target loads and stores in one instruction.
  *                             A ring holds at most half its range of items
+ *   MT_THREADS      1 on POSIX threads: the default scheduler is per thread
+ *                   with GCC  (MT_THREAD_LOCAL), and mt_chan, the channel
+ *                   or Clang  between threads, is compiled; 0: neither
+ *   MT_THREAD_LOCAL __thread  the storage class of the default scheduler
+ *                             (empty: one for the process)
  *   MT_FLAG_T       volatile unsigned char
  *                             the flag type interrupt handlers store to
  *                             (one store must be atomic on the target)
@@ -197,6 +202,23 @@
 #define MT_BACKEND_EPOLL 3
 #ifndef MT_BACKEND
 #define MT_BACKEND MT_BACKEND_SELECT
+#endif
+
+/* Threads: a default scheduler per thread, and the channel, which needs
+ * the GCC/Clang atomic builtins (an exchange for the producers' lock). */
+#ifndef MT_THREADS
+#if MT_POSIX && defined(__GNUC__) && defined(__ATOMIC_ACQUIRE)
+#define MT_THREADS 1
+#else
+#define MT_THREADS 0
+#endif
+#endif
+#ifndef MT_THREAD_LOCAL
+#if MT_THREADS
+#define MT_THREAD_LOCAL __thread
+#else
+#define MT_THREAD_LOCAL
+#endif
 #endif
 
 /* The allocator, used only by unbounded queues. Define both or neither.
@@ -487,6 +509,10 @@ struct mt_sched {
     int wake_pipe;              /* 1: wake_fd[] is a self-pipe for posts */
     int wake_fd[2];
 #endif
+#if MT_THREADS
+    mt__waitq roomq;            /* tasks waiting for room in a channel */
+    mt_time room_tick;          /* when they were last woken to try */
+#endif
     struct mt_signal *signals;  /* registered interrupt wake-ups */
     void (*take_signals)(mt_sched *s);
     MT_FLAG_T signalled;        /* one of them was posted */
@@ -548,6 +574,15 @@ typedef struct mt_ring {
     volatile MT_RING_INDEX_T head; /* next to get: the consumer's */
     volatile MT_RING_INDEX_T tail; /* next to put: the producer's */
 } mt_ring;
+
+#if MT_THREADS
+/* A bounded channel between threads: a ring whose producers, on any
+ * thread, take turns. Private. */
+typedef struct mt_chan {
+    mt_ring ring;        /* first: the consumer's side is the ring's */
+    MT_FLAG_T lock;      /* held by the producer putting now */
+} mt_chan;
+#endif
 
 /* ---- Error codes ------------------------------------------------------- */
 
@@ -970,6 +1005,33 @@ MT_API int mt_group_live(const mt_group *g);
     MT__WAIT2(t, mt__ring_wait((t), (r), (item), (timeout)),                 \
               mt__ring_got((t), (item)))
 
+#if MT_THREADS
+/* Wait up to `timeout` for an item of channel `c` (see mt_chan_init), a
+ * task of its owning scheduler; `item` is evaluated again on resuming. */
+#define MT_CHAN_GET(t, c, item, timeout)                                     \
+    MT_RING_GET(t, mt__chan_ring(c), item, timeout)
+
+/* Put `*item` into channel `c`, from a task of any scheduler on any
+ * thread, waiting up to `timeout` for room; `c`, `item` and `timeout` are
+ * evaluated again each time it tries. */
+#define MT_CHAN_PUT(t, c, item, timeout)                                     \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        if (0) {                                                             \
+            MT__LC_RESUME(t)                                                 \
+            {                                                                \
+                int mt__r = mt__chan_put_again((t), (c), (item), (timeout)); \
+                if (mt__r != MT__GO) return mt__r;                           \
+            }                                                                \
+        } else {                                                             \
+            int mt__r = mt__chan_put_wait((t), (c), (item), (timeout));      \
+            if (mt__r != MT__GO) return mt__r;                               \
+        }                                                                    \
+        MT__CHECK(t);                                                        \
+    } while (0)
+#endif
+
 /* ---- Waiting for the first of several ------------------------------------ */
 
 #ifndef MT_CHOOSE_MAX
@@ -1299,7 +1361,11 @@ MT_API void mt_sched_set_report(mt_sched *s,
                                         void *arg),
                          void *arg);
 
-/* The default scheduler, and short forms that use it. */
+/* The default scheduler, and short forms that use it. With MT_THREADS
+ * (POSIX, GCC or Clang) each thread has its own (thread-local: a thread
+ * that used it calls mt_sched_destroy(mt_default()) before it exits, to
+ * close its descriptors); without, one for the process, which only one
+ * thread may use. */
 MT_API mt_sched *mt_default(void);
 MT_API int mt_add(mt_task *t, mt_fn fn);
 MT_API int mt_run(void);
@@ -1461,6 +1527,45 @@ MT_API int mt_ring_put(mt_ring *r, const void *item);
 MT_API int mt_ring_get(mt_ring *r, void *item);
 MT_API size_t mt_ring_count(const mt_ring *r);
 
+#if MT_THREADS
+/* ---- Threads: the channel ---------------------------------------------------
+ * A scheduler belongs to the thread that runs it: only that thread may
+ * call its functions, and its tasks' (the default scheduler is one per
+ * thread, see mt_default). Between threads there are two ways in, both
+ * safe from any thread: mt_signal_post (a wake-up) and the channel (data
+ * and a wake-up). Posts to one scheduler coalesce: the first since its
+ * last cycle writes one byte to its self-pipe, the rest only set flags.
+ *
+ * An mt_chan is a bounded queue of fixed-size items in the caller's
+ * storage that producers on any thread put into and the tasks of one
+ * scheduler, its owner, get from. Items keep each producer's order; none
+ * is lost or duplicated. Producers take turns through a lock held for one
+ * copy (a producer that finds it held spins, and yields its core every 64
+ * turns); the consumer takes no lock. A put wakes the owner as a post
+ * does: a burst of puts between two of its cycles costs one wake-up.
+ *
+ * mt_chan_init(s, c, buf, size, capacity), on the owner's thread, before
+ * any producer starts (starting a thread after it orders it; otherwise
+ * hand the channel over as you would any data): as mt_ring_init, with the
+ * same errors; `buf` holds `capacity` items of `size` bytes.
+ * mt_chan_put(c, item), any thread, never waits: 0, MT_EAGAIN when full
+ * (the item is not stored), MT_EINVAL (NULL, or a channel never
+ * initialised).
+ * mt_chan_get(c, item), the owner's thread, never waits: 0, MT_EAGAIN
+ * when empty, MT_EINVAL. mt_chan_count(c): the items held (0 for NULL).
+ * MT_CHAN_GET(t, c, item, timeout), a task of the owner: as MT_RING_GET.
+ * MT_CHAN_PUT(t, c, item, timeout), a task of any scheduler: puts, waiting
+ * up to `timeout` for room. Raises MT_EINVAL, MT_ETIMEDOUT. The consumer
+ * runs on another thread and cannot wake it, so while the channel is full
+ * the task is woken to try again once a tick (its scheduler blocks at most
+ * a tick meanwhile): size channels so that a full one is rare, the back
+ * pressure it is. Producers waiting for room are not served in order. */
+MT_API int mt_chan_init(mt_sched *s, mt_chan *c, void *buf, size_t size, size_t capacity);
+MT_API int mt_chan_put(mt_chan *c, const void *item);
+MT_API int mt_chan_get(mt_chan *c, void *item);
+MT_API size_t mt_chan_count(const mt_chan *c);
+#endif
+
 /* Deadlines. mt_deadline: the tick `timeout` ticks after the task's cycle
  * reading (a negative timeout counts as 0: the deadline is now). mt_until: the timeout that ends at `deadline`, 0
  * if it has passed; pass it to any wait, or hand the deadline itself down
@@ -1534,6 +1639,11 @@ MT_API int mt__event_wait(mt_task *t, mt_event *e, long timeout);
 MT_API int mt__sem_wait(mt_task *t, mt_sem *sem, long timeout);
 MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout);
 MT_API int mt__ring_wait(mt_task *t, mt_ring *r, void *item, long timeout);
+#if MT_THREADS
+MT_API mt_ring *mt__chan_ring(mt_chan *c);
+MT_API int mt__chan_put_wait(mt_task *t, mt_chan *c, const void *item, long timeout);
+MT_API int mt__chan_put_again(mt_task *t, mt_chan *c, const void *item, long timeout);
+#endif
 MT_API void mt__ring_got(mt_task *t, void *item);
 
 #ifdef __cplusplus
