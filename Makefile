@@ -248,7 +248,7 @@ valgrind:
 # What crosses threads, under ThreadSanitizer, on every backend: posts from
 # threads (test_threads), a foreign loop woken by a thread (test_embed),
 # and the signal tests.
-TSAN_TESTS = test_threads test_embed test_signal test_ring
+TSAN_TESTS = test_threads test_embed test_signal test_ring test_chan
 TSAN_DIR = $(BUILD)/tsan
 tsan: cmocka
 	@set -e; for b in SELECT POLL EPOLL; do mkdir -p $(TSAN_DIR)/$$b; \
