@@ -248,7 +248,7 @@ valgrind:
 # What crosses threads, under ThreadSanitizer, on every backend: posts from
 # threads (test_threads), a foreign loop woken by a thread (test_embed),
 # and the signal tests.
-TSAN_TESTS = test_threads test_embed test_signal test_ring test_chan
+TSAN_TESTS = test_threads test_embed test_signal test_ring test_chan test_offload
 TSAN_DIR = $(BUILD)/tsan
 tsan: cmocka
 	@set -e; for b in SELECT POLL EPOLL; do mkdir -p $(TSAN_DIR)/$$b; \
@@ -328,7 +328,7 @@ $(LIBOUT)/multitask.pc: multitask.h FORCE
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' \
 		'config=$(CONFIG)' '' 'Name: multitask' \
 		'Description: stackless cooperative multitasking for C99 (tasks, timers, queues, I/O)' \
-		'Version: $(MT_VERSION)' 'Libs: -L$${libdir} -lmultitask' 'Cflags: -I$${includedir}' > $@
+		'Version: $(MT_VERSION)' 'Libs: -L$${libdir} -lmultitask' 'Libs.private: -pthread' 'Cflags: -I$${includedir}' > $@
 
 install: lib
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)

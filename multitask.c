@@ -58,6 +58,7 @@
 #endif
 #if MT_THREADS
 #include <sched.h> /* sched_yield */
+#include <signal.h> /* the workers' signal mask */
 #endif
 #if MT_IO
 #include <errno.h>
@@ -4058,6 +4059,21 @@ static int mt__signal_of(const mt_sched *s, const mt_signal *sig)
     return p != NULL;
 }
 
+#if MT_THREADS
+/* Take sig off s's list (it is there): posts to it are then nothing. */
+static void mt__signal_drop(mt_sched *s, mt_signal *sig)
+{
+    mt_signal **l;
+
+    for (l = &s->signals; *l && *l != sig; l = &(*l)->next) {
+    }
+    if (*l)
+        *l = sig->next;
+    sig->next = NULL;
+    sig->sched = NULL; /* registered nowhere: init need not look */
+}
+#endif
+
 MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
 {
     if (!s || !sig)
@@ -4345,6 +4361,218 @@ static void mt__merge_room(mt_sched *dst, mt_sched *src)
         t->w.obj = &dst->roomq;
     }
 }
+
+/* ---- Work offloaded to a pool of threads --------------------------------------
+ * The queue and every work's state change under the pool's lock; a worker
+ * posts a finished work's signal under it too, so whoever takes the lock
+ * after sees the state and the post together. The state is also stored
+ * and loaded atomically, so that a new wait can see a work is busy
+ * without the lock of the pool it was last in (which may be stopped).
+ * A work's signal is registered with the waiting task's scheduler for the
+ * wait only: no post can come after the wait (its work done, dropped or
+ * left to a worker that drops it), so its storage need not outlive the
+ * scheduler, and the next registration clears a post the wait missed. */
+enum { MT__W_IDLE, MT__W_QUEUED, MT__W_RUNNING, MT__W_DONE, MT__W_LEFT };
+
+#define MT__W_GET(w) __atomic_load_n(&(w)->state, __ATOMIC_ACQUIRE)
+#define MT__W_SET(w, v) __atomic_store_n(&(w)->state, (v), __ATOMIC_RELEASE)
+
+static mt_work *mt__work_pop(mt_pool *p)
+{
+    mt_work *w = p->head;
+
+    if (w) {
+        p->head = w->next;
+        if (!p->head)
+            p->tail = NULL;
+        w->next = NULL;
+    }
+    return w;
+}
+
+/* Run one work, the lock released meanwhile. Its waiter gone, the result
+ * is dropped here, and only then is the work free for another wait. */
+static void mt__work_run(mt_pool *p, mt_work *w)
+{
+    MT__W_SET(w, MT__W_RUNNING);
+    pthread_mutex_unlock(&p->lock);
+    w->fn(w);
+    pthread_mutex_lock(&p->lock);
+    if (MT__W_GET(w) == MT__W_LEFT) {
+        pthread_mutex_unlock(&p->lock);
+        if (w->drop)
+            w->drop(w);
+        pthread_mutex_lock(&p->lock);
+        MT__W_SET(w, MT__W_IDLE);
+    } else {
+        MT__W_SET(w, MT__W_DONE);
+        mt_signal_post(&w->sig);
+    }
+}
+
+static void *mt__worker(void *arg)
+{
+    mt_pool *p = (mt_pool *)arg;
+    mt_work *w;
+    sigset_t all;
+
+    (void)sigfillset(&all);
+    (void)pthread_sigmask(SIG_BLOCK, &all, NULL); /* handlers: the schedulers' threads */
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->more, &p->lock);
+        if ((w = mt__work_pop(p)) == NULL)
+            break; /* stopping, nothing left */
+        mt__work_run(p, w);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+MT_API int mt_pool_start(mt_pool *p, size_t n)
+{
+    size_t i;
+    int e = 0;
+
+    if (!p || !n || n > MT_POOL_MAX)
+        return MT_EINVAL;
+    if (p->n)
+        return MT_EBUSY;
+    if ((e = pthread_mutex_init(&p->lock, NULL)) != 0)
+        return MT_ESYS(e);
+    if ((e = pthread_cond_init(&p->more, NULL)) != 0) {
+        pthread_mutex_destroy(&p->lock);
+        return MT_ESYS(e);
+    }
+    p->head = p->tail = NULL;
+    p->stopping = 0;
+    for (i = 0; i < n && !e; i++)
+        if ((e = pthread_create(&p->threads[i], NULL, mt__worker, p)) != 0)
+            i--;
+    p->n = i;
+    if (e) {
+        (void)mt_pool_stop(p);
+        return MT_ESYS(e);
+    }
+    return 0;
+}
+
+MT_API int mt_pool_stop(mt_pool *p)
+{
+    size_t i;
+
+    if (!p || !p->n)
+        return MT_EINVAL;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->more);
+    pthread_mutex_unlock(&p->lock);
+    for (i = 0; i < p->n; i++)
+        (void)pthread_join(p->threads[i], NULL);
+    p->n = 0;
+    pthread_cond_destroy(&p->more);
+    pthread_mutex_destroy(&p->lock);
+    return 0;
+}
+
+/* The wait is over. With the result (kept: false) the lock is only taken
+ * so that the worker's post, made under it, is over before the signal
+ * goes. Without (timed out, cancelled): a queued work leaves the queue, a
+ * running one is left to its worker (which drops the result), a finished
+ * one is dropped here. */
+static void mt__work_settle(mt_work *w, int kept)
+{
+    mt_pool *p = w->pool;
+    mt_work **l;
+    int done;
+
+    pthread_mutex_lock(&p->lock);
+    if (kept) {
+        pthread_mutex_unlock(&p->lock);
+        return;
+    }
+    if (MT__W_GET(w) == MT__W_QUEUED) {
+        for (l = &p->head; *l != w; l = &(*l)->next) {
+        }
+        *l = w->next;
+        if (p->tail == w)
+            p->tail = p->head ? MT__CONTAINER(l, mt_work, next) : NULL;
+        MT__W_SET(w, MT__W_IDLE);
+    } else if (MT__W_GET(w) == MT__W_RUNNING) {
+        MT__W_SET(w, MT__W_LEFT);
+    }
+    done = MT__W_GET(w) == MT__W_DONE;
+    if (done)
+        MT__W_SET(w, MT__W_IDLE);
+    pthread_mutex_unlock(&p->lock);
+    if (done && w->drop)
+        w->drop(w);
+}
+
+/* The wait is over: no post can come now, and w's signal leaves the
+ * scheduler. */
+static void mt__work_over(mt_task *t, mt_work *w)
+{
+    mt__work_settle(w, !t->err);
+    mt__signal_drop(mt__sched_of(t), &w->sig);
+}
+
+/* Queue w: 0, or MT_EINVAL when the pool is stopping. */
+static int mt__work_queue(mt_pool *p, mt_work *w)
+{
+    int e = 0;
+
+    pthread_mutex_lock(&p->lock);
+    if (p->stopping)
+        e = MT_EINVAL;
+    if (!e) {
+        w->pool = p;
+        MT__W_SET(w, MT__W_QUEUED);
+        w->next = NULL;
+        if (p->tail)
+            p->tail->next = w;
+        else
+            p->head = w;
+        p->tail = w;
+        pthread_cond_signal(&p->more);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return e;
+}
+
+MT_API int mt__work_start(mt_task *t, mt_pool *p, mt_work *w, long timeout)
+{
+    int r = mt__wait_begin(t, timeout);
+
+    if (r != MT__PROCEED)
+        return r;
+    if (!p || !p->n || !w || !w->fn)
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_OFFLOAD: NULL, no fn, or a pool not started"));
+    if (w->pool && MT__W_GET(w) != MT__W_IDLE && MT__W_GET(w) != MT__W_DONE)
+        return mt__out_set(t, MT_EBUSY, MT__M("MT_OFFLOAD: the work is queued or running"));
+    r = mt_signal_init(mt__sched_of(t), &w->sig); /* clears an old post */
+    if (r)
+        return mt__out_set(t, r, MT__M("MT_OFFLOAD: its wake-up cannot be registered"));
+    r = mt__work_queue(p, w);
+    if (r) {
+        mt__signal_drop(mt__sched_of(t), &w->sig);
+        return mt__out_set(t, r, MT__M("MT_OFFLOAD: the pool is stopping"));
+    }
+    r = mt__park_on(t, &w->sig.sem.waiters, MT__S_SEM, timeout);
+    if (r != MT__WAITING)
+        mt__work_over(t, w); /* timeout 0, or no timer: the work goes */
+    else
+        mt__sched_of(t)->offloads++; /* a run waits for it */
+    return r;
+}
+
+MT_API void mt__work_end(mt_task *t, mt_work *w)
+{
+    mt__sched_of(t)->offloads--;
+    if (w)
+        mt__work_over(t, w);
+}
 #endif
 
 /* ---- The cycle ----------------------------------------------------------------
@@ -4522,14 +4750,14 @@ static void mt__cycle_events(mt_sched *s, long timeout)
 
 /* Timers armed or descriptors waited on: a cycle has more to do than run
  * tasks, and a run is not over while there are any. */
-#if MT_THREADS
-#define MT__ROOM_WAITERS(s) ((s)->roomq.head != NULL)
+#if MT_THREADS /* waits that other threads end */
+#define MT__THREAD_WAITS(s) ((s)->roomq.head != NULL || (s)->offloads)
 #else
-#define MT__ROOM_WAITERS(s) 0
+#define MT__THREAD_WAITS(s) 0
 #endif
 static int mt__has_waits(const mt_sched *s)
 {
-    return mt__timers_armed(s) || MT__IO_WAITERS(s) || MT__ROOM_WAITERS(s);
+    return mt__timers_armed(s) || MT__IO_WAITERS(s) || MT__THREAD_WAITS(s);
 }
 
 /* Cycles: one (all 0), or as many as there are tasks that can still run
@@ -4741,6 +4969,10 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
 #endif
     dst->live += src->live;
     dst->failed += src->failed;
+#if MT_THREADS
+    dst->offloads += src->offloads;
+    src->offloads = 0;
+#endif
     src->live = src->failed = 0;
     return 0;
 }

@@ -512,6 +512,7 @@ struct mt_sched {
 #if MT_THREADS
     mt__waitq roomq;            /* tasks waiting for room in a channel */
     mt_time room_tick;          /* when they were last woken to try */
+    unsigned long offloads;     /* tasks waiting for work on a pool */
 #endif
     struct mt_signal *signals;  /* registered interrupt wake-ups */
     void (*take_signals)(mt_sched *s);
@@ -576,12 +577,39 @@ typedef struct mt_ring {
 } mt_ring;
 
 #if MT_THREADS
+#include <pthread.h>
+
 /* A bounded channel between threads: a ring whose producers, on any
  * thread, take turns. Private. */
 typedef struct mt_chan {
     mt_ring ring;        /* first: the consumer's side is the ring's */
     MT_FLAG_T lock;      /* held by the producer putting now */
 } mt_chan;
+
+/* Blocking work for a worker thread (see mt_pool_start). Put it first in a
+ * struct of your own that holds the work's input and result; set fn (and
+ * drop, if a result holds resources). The other fields are private. */
+typedef struct mt_work {
+    void (*fn)(struct mt_work *w);   /* runs on a worker thread */
+    void (*drop)(struct mt_work *w); /* releases a result no one waits for */
+    mt_signal sig;                   /* wakes the waiting task */
+    struct mt_pool *pool;            /* of its last wait */
+    struct mt_work *next;            /* the pool's queue */
+    int state;                       /* under the pool's lock */
+} mt_work;
+
+#ifndef MT_POOL_MAX
+#define MT_POOL_MAX 64
+#endif
+/* A pool of worker threads. Private. */
+typedef struct mt_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t more;             /* work queued, or stopping */
+    mt_work *head, *tail;
+    int stopping;
+    size_t n;                        /* threads running */
+    pthread_t threads[MT_POOL_MAX];
+} mt_pool;
 #endif
 
 /* ---- Error codes ------------------------------------------------------- */
@@ -1026,6 +1054,24 @@ MT_API int mt_group_live(const mt_group *g);
             }                                                                \
         } else {                                                             \
             int mt__r = mt__chan_put_wait((t), (c), (item), (timeout));      \
+            if (mt__r != MT__GO) return mt__r;                               \
+        }                                                                    \
+        MT__CHECK(t);                                                        \
+    } while (0)
+#endif
+
+#if MT_THREADS
+/* Run work `w` on a worker thread of pool `p` and wait up to `timeout` for
+ * it to finish (see mt_pool_start); `w` is evaluated again on resuming. */
+#define MT_OFFLOAD(t, p, w, timeout)                                         \
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        if (0) {                                                             \
+            MT__LC_RESUME(t)                                                 \
+            mt__work_end((t), (w));                                          \
+        } else {                                                             \
+            int mt__r = mt__work_start((t), (p), (w), (timeout));            \
             if (mt__r != MT__GO) return mt__r;                               \
         }                                                                    \
         MT__CHECK(t);                                                        \
@@ -1564,6 +1610,36 @@ MT_API int mt_chan_init(mt_sched *s, mt_chan *c, void *buf, size_t size, size_t 
 MT_API int mt_chan_put(mt_chan *c, const void *item);
 MT_API int mt_chan_get(mt_chan *c, void *item);
 MT_API size_t mt_chan_count(const mt_chan *c);
+
+/* ---- Threads: blocking work offloaded -------------------------------------
+ * A task that must make a blocking call (getaddrinfo, a file read, a
+ * compression) hands it to a pool of worker threads and waits, while its
+ * scheduler runs the others. The pool is shared: tasks of any scheduler,
+ * on any thread, may use it.
+ *
+ * mt_pool_start(p, n), any thread, on a zeroed or stopped pool: starts
+ * `n` worker threads (1 to MT_POOL_MAX), which block every signal (so
+ * handlers run on your threads). 0, MT_EINVAL, MT_EBUSY (started already), MT_ESYS(e)
+ * (nothing is left started).
+ * mt_pool_stop(p): lets the work queued and running finish, then joins the
+ * workers; the pool may be started again. 0, MT_EINVAL (NULL, or not
+ * started). A scheduler whose tasks used the pool is destroyed after it.
+ *
+ * MT_OFFLOAD(t, p, w, timeout), in a task: queues `w`, whose fn a worker
+ * calls with `w`, and waits up to `timeout` for it to return; then w's
+ * result is the task's to read. Raises MT_EINVAL (NULL, a pool not
+ * started or stopping, no fn), MT_EBUSY (w is queued or running: one wait
+ * per work at a time), MT_ETIMEDOUT, mt_signal_init's errors (a work's
+ * wake-up is registered with the scheduler of its first wait, for good:
+ * another scheduler's wait on it is MT_EBUSY until that one is destroyed).
+ * A wait that times out or is cancelled leaves the work: unstarted, it is
+ * taken off the queue; running, it finishes on its worker, which then
+ * calls drop(w) if set (so drop must be safe on a worker thread), and w is
+ * free again after that (MT_EBUSY till then). So the storage of `w` must
+ * outlive the work, not only the wait: static, or in a frame that lives
+ * on. The work itself cannot be interrupted: a timeout abandons it. */
+MT_API int mt_pool_start(mt_pool *p, size_t n);
+MT_API int mt_pool_stop(mt_pool *p);
 #endif
 
 /* Deadlines. mt_deadline: the tick `timeout` ticks after the task's cycle
@@ -1643,6 +1719,8 @@ MT_API int mt__ring_wait(mt_task *t, mt_ring *r, void *item, long timeout);
 MT_API mt_ring *mt__chan_ring(mt_chan *c);
 MT_API int mt__chan_put_wait(mt_task *t, mt_chan *c, const void *item, long timeout);
 MT_API int mt__chan_put_again(mt_task *t, mt_chan *c, const void *item, long timeout);
+MT_API int mt__work_start(mt_task *t, mt_pool *p, mt_work *w, long timeout);
+MT_API void mt__work_end(mt_task *t, mt_work *w);
 #endif
 MT_API void mt__ring_got(mt_task *t, void *item);
 

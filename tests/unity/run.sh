@@ -26,7 +26,7 @@ for cfg in "" "-DMT_LC_LABELS=1" "-DMT_BACKEND=MT_BACKEND_POLL" \
     # shellcheck disable=SC2086
     printf '%s\n' '#define _POSIX_C_SOURCE 200809L' '#include <stddef.h>' '#include <stdint.h>' \
         '#include <stdio.h>' '#include <stdlib.h>' '#include <string.h>' '#include <time.h>' \
-        '#include <errno.h>' '#include <fcntl.h>' '#include <unistd.h>' '#include <poll.h>' '#include <sched.h>' \
+        '#include <errno.h>' '#include <fcntl.h>' '#include <unistd.h>' '#include <poll.h>' '#include <sched.h>' '#include <pthread.h>' '#include <signal.h>' \
         '#include <sys/select.h>' '#include <sys/types.h>' '#include <sys/socket.h>' \
         '#ifdef __linux__' '#include <sys/epoll.h>' '#endif' |
         $CC -std=c99 $cfg -dM -E -x c - | sed -n 's/^#define \([A-Za-z0-9_]*\).*/\1/p' | sort -u > "$out/base.txt"
