@@ -12,7 +12,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA) -I.
 BUILD ?= build/$(notdir $(firstword $(CC)))
 RUNNER ?=
 
-EXAMPLES = printer children sleepers queue worker echo_server echo_client chat kvserver httpd race fetch
+EXAMPLES = printer children sleepers queue worker echo_server echo_client chat kvserver httpd race fetch resolve
 TESTS = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=all --show-leak-kinds=all

@@ -17,6 +17,22 @@ check() {
     fi
 }
 
+# Lookups on worker threads: numeric names resolve without a resolver, an
+# empty one fails at once; with each lookup slowed past the timeout, the
+# tasks time out while the workers finish and free the results.
+check "resolve (getaddrinfo offloaded)" sh -c '"$0" 127.0.0.1 ::1 ""; echo "exit $?"' "$bin/resolve" <<'OUT'
+127.0.0.1: 127.0.0.1
+::1: ::1
+: Name or service not known
+exit 1
+OUT
+check "resolve: timeouts leave the lookups to finish" sh -c '"$0" --workers 2 --timeout 20 --slow 200 127.0.0.1 ::1; echo "exit $?"' "$bin/resolve" <<'OUT'
+127.0.0.1: timed out after 20 ms
+::1: timed out after 20 ms
+resolve: 2 timed-out lookup(s) finished later; results freed
+exit 1
+OUT
+
 check printer "$bin/printer" 2 <<'OUT'
 hello
 goodbye
