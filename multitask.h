@@ -1518,7 +1518,8 @@ MT_API unsigned long mt_sem_count(const mt_sem *sem);
  * mt_signal_post may be called from an interrupt or signal handler: it only
  * stores two flags (and, with the I/O layer, writes a byte to a self-pipe
  * the scheduler polls, so a blocked cycle wakes at once; this also makes it
- * safe from another thread). A post to NULL, or to a signal registered
+ * safe from another thread; where byte exchange is lock-free only the first
+ * post since the scheduler took its flags writes). A post to NULL, or to a signal registered
  * nowhere, does nothing. The scheduler's next cycle turns the post into a
  * wake-up of the first task in MT_SIGNAL_WAIT. No post is lost: posts that
  * come between two cycles merge into one, and a post before anyone waits
