@@ -4308,11 +4308,16 @@ MT_API mt_ring *mt__chan_ring(mt_chan *c) { return c ? &c->ring : NULL; }
  * (see mt__room_poll). */
 static int mt__chan_put_try(mt_task *t, mt_chan *c, const void *item, long timeout)
 {
+    int r;
+
     if (!c || !item || !c->ring.cap)
         return mt__out_set(t, MT_EINVAL, MT__M("MT_CHAN_PUT: NULL or uninitialised channel, or NULL item"));
     if (mt__chan_try(c, item))
         return MT__GO;
-    return mt__park_on(t, &mt__sched_of(t)->roomq, MT__S_ROOM, timeout);
+    r = mt__park_on(t, &mt__sched_of(t)->roomq, MT__S_ROOM, timeout);
+    if (r == MT__WAITING)
+        mt__sched_of(t)->xwaits++; /* a run goes on while it waits */
+    return r;
 }
 
 MT_API int mt__chan_put_wait(mt_task *t, mt_chan *c, const void *item, long timeout)
@@ -4327,6 +4332,7 @@ MT_API int mt__chan_put_wait(mt_task *t, mt_chan *c, const void *item, long time
  * deadline kept). */
 MT_API int mt__chan_put_again(mt_task *t, mt_chan *c, const void *item, long timeout)
 {
+    mt__sched_of(t)->xwaits--; /* every park resumes here */
     if (t->err)
         return MT__GO;
     if (MT__DOOMED(t))
@@ -4563,13 +4569,13 @@ MT_API int mt__work_start(mt_task *t, mt_pool *p, mt_work *w, long timeout)
     if (r != MT__WAITING)
         mt__work_over(t, w); /* timeout 0, or no timer: the work goes */
     else
-        mt__sched_of(t)->offloads++; /* a run waits for it */
+        mt__sched_of(t)->xwaits++; /* a run waits for it */
     return r;
 }
 
 MT_API void mt__work_end(mt_task *t, mt_work *w)
 {
-    mt__sched_of(t)->offloads--;
+    mt__sched_of(t)->xwaits--; /* every park resumes here */
     if (w)
         mt__work_over(t, w);
 }
@@ -4751,7 +4757,7 @@ static void mt__cycle_events(mt_sched *s, long timeout)
 /* Timers armed or descriptors waited on: a cycle has more to do than run
  * tasks, and a run is not over while there are any. */
 #if MT_THREADS /* waits that other threads end */
-#define MT__THREAD_WAITS(s) ((s)->roomq.head != NULL || (s)->offloads)
+#define MT__THREAD_WAITS(s) ((s)->xwaits) /* one load: the cycles of yields test it */
 #else
 #define MT__THREAD_WAITS(s) 0
 #endif
@@ -4970,8 +4976,8 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
     dst->live += src->live;
     dst->failed += src->failed;
 #if MT_THREADS
-    dst->offloads += src->offloads;
-    src->offloads = 0;
+    dst->xwaits += src->xwaits;
+    src->xwaits = 0;
 #endif
     src->live = src->failed = 0;
     return 0;

@@ -512,7 +512,8 @@ struct mt_sched {
 #if MT_THREADS
     mt__waitq roomq;            /* tasks waiting for room in a channel */
     mt_time room_tick;          /* when they were last woken to try */
-    unsigned long offloads;     /* tasks waiting for work on a pool */
+    unsigned long xwaits;       /* tasks that other threads' work wakes: in
+                                   roomq, or waiting for offloaded work */
 #endif
     struct mt_signal *signals;  /* registered interrupt wake-ups */
     void (*take_signals)(mt_sched *s);
