@@ -1583,6 +1583,9 @@ MT_API size_t mt_ring_count(const mt_ring *r);
  * safe from any thread: mt_signal_post (a wake-up) and the channel (data
  * and a wake-up). Posts to one scheduler coalesce: the first since its
  * last cycle writes one byte to its self-pipe, the rest only set flags.
+ * A post reads the scheduler it wakes: destroy or merge a scheduler only
+ * once no other thread can post to it or put into its channels (stop
+ * them, join them), as you would free any memory other threads use.
  *
  * An mt_chan is a bounded queue of fixed-size items in the caller's
  * storage that producers on any thread put into and the tasks of one
