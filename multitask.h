@@ -94,7 +94,8 @@
  *                   with GCC  (MT_THREAD_LOCAL), and mt_chan, the channel
  *                   or Clang  between threads, is compiled; 0: neither
  *   MT_THREAD_LOCAL __thread  the storage class of the default scheduler
- *                             (empty: one for the process)
+ *                             (empty: one for the process); every thread
+ *                             then carries its sizeof(mt_sched), used or not
  *   MT_FLAG_T       volatile unsigned char
  *                             the flag type interrupt handlers store to
  *                             (one store must be atomic on the target)
