@@ -187,6 +187,11 @@
                                more before the timer counts (mt__expire) */
 #define MT__K_ONLIST (MT__K_PARKED | MT__K_LIST)
 
+#if MT_THREADS
+#define MT__ROOM_STATE(X) X(ROOM, MT__K_WAITING | MT__K_ONLIST, "waiting", "room in a channel", 0)
+#else
+#define MT__ROOM_STATE(X)
+#endif
 #define MT__STATES(X)                                                        \
     X(NEW, 0, "new", "-", 0)                                                 \
     X(DONE, 0, "done", "-", 0)                                               \
@@ -211,7 +216,7 @@
     X(CHOOSE, MT__K_WAITING | MT__K_PARKED, "waiting", "first of", 0)        \
     X(JOIN, MT__K_WAITING | MT__K_PARKED | MT__K_CHILD, "waiting", "join group %", 0) \
     X(CLOSING, MT__K_WAITING, "ending", "its groups' children", 0)          \
-    X(ROOM, MT__K_WAITING | MT__K_ONLIST, "waiting", "room in a channel", 0) \
+    MT__ROOM_STATE(X)                                                        \
     X(GROUP, 0, "group", "-", 0)                                             \
     X(CL_QGET, MT__K_LIST, "clause", "queue % (get)", offsetof(mt_queue, getters)) \
     X(CL_QPUT, MT__K_LIST, "clause", "queue % (put)", offsetof(mt_queue, putters)) \
@@ -4103,24 +4108,26 @@ MT_API int mt_signal_init(mt_sched *s, mt_signal *sig)
 
 MT_API void mt_signal_post(mt_signal *sig)
 {
-    if (!sig || !sig->sched)
+    mt_sched *s = sig ? sig->sched : NULL; /* read once */
+
+    if (!s)
         return; /* never initialised, or its scheduler destroyed: nothing */
-    /* Two stores and no read-modify-write: safe in a handler. */
+    /* Stores, or a lock-free exchange: safe in a handler. */
     MT__FLAG_SET(sig->pending);
 #if MT__POST_COALESCES
     /* The first post since the scheduler took its flags writes the byte;
      * a later one finds signalled set, so that byte (or the take still to
      * come, which will see this pending flag) stands for it too. */
-    if (__atomic_exchange_n(&sig->sched->signalled, 1, __ATOMIC_SEQ_CST))
+    if (__atomic_exchange_n(&s->signalled, 1, __ATOMIC_SEQ_CST))
         return;
 #else
-    MT__FLAG_SET(sig->sched->signalled);
+    MT__FLAG_SET(s->signalled);
 #endif
 #if MT_IO
-    if (sig->sched->wake_pipe) { /* write(2) is async-signal-safe */
+    if (s->wake_pipe) { /* write(2) is async-signal-safe */
         int e = errno;
         char b = 1;
-        ssize_t r = write(sig->sched->wake_fd[1], &b, 1); /* full: it wakes anyway */
+        ssize_t r = write(s->wake_fd[1], &b, 1); /* full: it wakes anyway */
         (void)r;
         errno = e;
     }
@@ -4304,6 +4311,24 @@ MT_API size_t mt_chan_count(const mt_chan *c) { return c ? mt_ring_count(&c->rin
 
 MT_API mt_ring *mt__chan_ring(mt_chan *c) { return c ? &c->ring : NULL; }
 
+/* A ring wait that counts among the waits other threads end, so that a
+ * consumer waiting for ever is not stranded. */
+MT_API int mt__chan_get_wait(mt_task *t, mt_chan *c, void *item, long timeout)
+{
+    int r = mt__ring_wait(t, mt__chan_ring(c), item, timeout);
+
+    if (r == MT__WAITING)
+        mt__sched_of(t)->xwaits++;
+    return r;
+}
+
+MT_API void mt__chan_got(mt_task *t, void *item)
+{
+    mt__sched_of(t)->xwaits--; /* every park resumes here */
+    if (!t->err)
+        mt__ring_got(t, item);
+}
+
 /* Put now, or park on the scheduler's list of producers waiting for room
  * (see mt__room_poll). */
 static int mt__chan_put_try(mt_task *t, mt_chan *c, const void *item, long timeout)
@@ -4335,8 +4360,8 @@ MT_API int mt__chan_put_again(mt_task *t, mt_chan *c, const void *item, long tim
     mt__sched_of(t)->xwaits--; /* every park resumes here */
     if (t->err)
         return MT__GO;
-    if (MT__DOOMED(t))
-        return mt__out_cancelled(t);
+    if (MT__DOOMED(t)) /* cancelled while woken to try again: as if parked */
+        return mt__out_set(t, MT_ECANCELED, NULL);
     if (timeout > 0) {
         mt_time left = (mt_time)(t->deadline - mt__cycle_now(mt__sched_of(t)));
         timeout = left > (mt_time)MT_TIMEOUT_MAX ? 0 : (long)left;
@@ -4420,10 +4445,7 @@ static void *mt__worker(void *arg)
 {
     mt_pool *p = (mt_pool *)arg;
     mt_work *w;
-    sigset_t all;
 
-    (void)sigfillset(&all);
-    (void)pthread_sigmask(SIG_BLOCK, &all, NULL); /* handlers: the schedulers' threads */
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (!p->head && !p->stopping)
@@ -4436,105 +4458,134 @@ static void *mt__worker(void *arg)
     return NULL;
 }
 
-MT_API int mt_pool_start(mt_pool *p, size_t n)
+/* Join the first n workers (told to stop) and mark the pool stopped. */
+static void mt__pool_join(mt_pool *p, size_t n)
 {
     size_t i;
-    int e = 0;
 
-    if (!p || !n || n > MT_POOL_MAX)
-        return MT_EINVAL;
-    if (p->n)
-        return MT_EBUSY;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->more);
+    pthread_mutex_unlock(&p->lock);
+    for (i = 0; i < n; i++)
+        (void)pthread_join(p->threads[i], NULL);
+    pthread_mutex_lock(&p->lock);
+    p->n = 0;
+    p->stopping = 0;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* The lock and condition are made once and never destroyed: a task whose
+ * work finished may settle with the pool after mt_pool_stop. */
+static int mt__pool_init(mt_pool *p)
+{
+    int e;
+
+    if (p->inited)
+        return 0;
     if ((e = pthread_mutex_init(&p->lock, NULL)) != 0)
         return MT_ESYS(e);
     if ((e = pthread_cond_init(&p->more, NULL)) != 0) {
         pthread_mutex_destroy(&p->lock);
         return MT_ESYS(e);
     }
-    p->head = p->tail = NULL;
-    p->stopping = 0;
+    p->inited = 1;
+    return 0;
+}
+
+/* Workers block every signal from birth (the mask is inherited), so no
+ * handler ever runs on one, not even in the instant after it starts. */
+MT_API int mt_pool_start(mt_pool *p, size_t n)
+{
+    sigset_t all, old;
+    size_t i;
+    int e;
+
+    if (!p || !n || n > MT_POOL_MAX)
+        return MT_EINVAL;
+    if ((e = mt__pool_init(p)) != 0)
+        return e;
+    pthread_mutex_lock(&p->lock);
+    e = p->n || p->stopping ? MT_EBUSY : 0;
+    pthread_mutex_unlock(&p->lock);
+    if (e)
+        return e;
+    (void)sigfillset(&all);
+    (void)pthread_sigmask(SIG_BLOCK, &all, &old);
     for (i = 0; i < n && !e; i++)
         if ((e = pthread_create(&p->threads[i], NULL, mt__worker, p)) != 0)
             i--;
-    p->n = i;
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e) {
-        (void)mt_pool_stop(p);
+        mt__pool_join(p, i);
         return MT_ESYS(e);
     }
+    pthread_mutex_lock(&p->lock);
+    p->n = n;
+    pthread_mutex_unlock(&p->lock);
     return 0;
 }
 
 MT_API int mt_pool_stop(mt_pool *p)
 {
-    size_t i;
+    size_t n;
 
-    if (!p || !p->n)
+    if (!p || !p->inited)
         return MT_EINVAL;
     pthread_mutex_lock(&p->lock);
-    p->stopping = 1;
-    pthread_cond_broadcast(&p->more);
+    n = p->stopping ? 0 : p->n;
     pthread_mutex_unlock(&p->lock);
-    for (i = 0; i < p->n; i++)
-        (void)pthread_join(p->threads[i], NULL);
-    p->n = 0;
-    pthread_cond_destroy(&p->more);
-    pthread_mutex_destroy(&p->lock);
+    if (!n)
+        return MT_EINVAL;
+    mt__pool_join(p, n);
     return 0;
 }
 
-/* The wait is over. With the result (kept: false) the lock is only taken
- * so that the worker's post, made under it, is over before the signal
- * goes. Without (timed out, cancelled): a queued work leaves the queue, a
- * running one is left to its worker (which drops the result), a finished
- * one is dropped here. */
-static void mt__work_settle(mt_work *w, int kept)
+/* The wait is over. Under the pool's lock no post is being made, so w's
+ * signal leaves the scheduler there; w becomes free (idle) only after
+ * that, and after any drop, since another thread may claim it at once.
+ * With the result, w is free again. Without (timed out, cancelled): a
+ * queued work leaves the queue; a running one is left to its worker,
+ * which drops the result, then frees it; a finished one is dropped here. */
+static void mt__work_over(mt_task *t, mt_work *w)
 {
     mt_pool *p = w->pool;
     mt_work **l;
-    int done;
+    int st, drop = 0;
 
     pthread_mutex_lock(&p->lock);
-    if (kept) {
-        pthread_mutex_unlock(&p->lock);
-        return;
-    }
-    if (MT__W_GET(w) == MT__W_QUEUED) {
+    mt__signal_drop(mt__sched_of(t), &w->sig);
+    st = MT__W_GET(w);
+    if (st == MT__W_QUEUED) {
         for (l = &p->head; *l != w; l = &(*l)->next) {
         }
         *l = w->next;
         if (p->tail == w)
             p->tail = p->head ? MT__CONTAINER(l, mt_work, next) : NULL;
-        MT__W_SET(w, MT__W_IDLE);
-    } else if (MT__W_GET(w) == MT__W_RUNNING) {
-        MT__W_SET(w, MT__W_LEFT);
     }
-    done = MT__W_GET(w) == MT__W_DONE;
-    if (done)
+    drop = st == MT__W_DONE && t->err;
+    if (st == MT__W_RUNNING)
+        MT__W_SET(w, MT__W_LEFT);
+    else if (!drop)
         MT__W_SET(w, MT__W_IDLE);
     pthread_mutex_unlock(&p->lock);
-    if (done && w->drop)
-        w->drop(w);
+    if (drop) { /* busy (done) until dropped */
+        if (w->drop)
+            w->drop(w);
+        MT__W_SET(w, MT__W_IDLE);
+    }
 }
 
-/* The wait is over: no post can come now, and w's signal leaves the
- * scheduler. */
-static void mt__work_over(mt_task *t, mt_work *w)
-{
-    mt__work_settle(w, !t->err);
-    mt__signal_drop(mt__sched_of(t), &w->sig);
-}
-
-/* Queue w: 0, or MT_EINVAL when the pool is stopping. */
+/* Queue w (claimed): 0, or MT_EINVAL when the pool is stopped or
+ * stopping. */
 static int mt__work_queue(mt_pool *p, mt_work *w)
 {
-    int e = 0;
+    int e;
 
     pthread_mutex_lock(&p->lock);
-    if (p->stopping)
-        e = MT_EINVAL;
+    e = !p->n || p->stopping ? MT_EINVAL : 0;
     if (!e) {
         w->pool = p;
-        MT__W_SET(w, MT__W_QUEUED);
         w->next = NULL;
         if (p->tail)
             p->tail->next = w;
@@ -4547,35 +4598,40 @@ static int mt__work_queue(mt_pool *p, mt_work *w)
     return e;
 }
 
+/* Claim w (idle to queued, atomically: two tasks, on two threads, cannot
+ * both have it), register its wake-up, queue it, park. */
 MT_API int mt__work_start(mt_task *t, mt_pool *p, mt_work *w, long timeout)
 {
-    int r = mt__wait_begin(t, timeout);
+    int r = mt__wait_begin(t, timeout), idle = MT__W_IDLE;
 
     if (r != MT__PROCEED)
         return r;
-    if (!p || !p->n || !w || !w->fn)
-        return mt__out_set(t, MT_EINVAL, MT__M("MT_OFFLOAD: NULL, no fn, or a pool not started"));
-    if (w->pool && MT__W_GET(w) != MT__W_IDLE && MT__W_GET(w) != MT__W_DONE)
+    if (!p || !p->inited || !w || !w->fn)
+        return mt__out_set(t, MT_EINVAL, MT__M("MT_OFFLOAD: NULL, no fn, or a pool never started"));
+    if (!__atomic_compare_exchange_n(&w->state, &idle, MT__W_QUEUED, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
         return mt__out_set(t, MT_EBUSY, MT__M("MT_OFFLOAD: the work is queued or running"));
     r = mt_signal_init(mt__sched_of(t), &w->sig); /* clears an old post */
-    if (r)
-        return mt__out_set(t, r, MT__M("MT_OFFLOAD: its wake-up cannot be registered"));
-    r = mt__work_queue(p, w);
-    if (r) {
+    if (!r && (r = mt__work_queue(p, w)) != 0)
         mt__signal_drop(mt__sched_of(t), &w->sig);
-        return mt__out_set(t, r, MT__M("MT_OFFLOAD: the pool is stopping"));
+    if (r) {
+        MT__W_SET(w, MT__W_IDLE);
+        return mt__out_set(t, r, MT__M("MT_OFFLOAD: the pool is stopped, or no wake-up"));
     }
     r = mt__park_on(t, &w->sig.sem.waiters, MT__S_SEM, timeout);
-    if (r != MT__WAITING)
+    if (r != MT__WAITING) {
         mt__work_over(t, w); /* timeout 0, or no timer: the work goes */
-    else
+    } else {
         mt__sched_of(t)->xwaits++; /* a run waits for it */
+        mt__sched_of(t)->offloads++;
+    }
     return r;
 }
 
 MT_API void mt__work_end(mt_task *t, mt_work *w)
 {
     mt__sched_of(t)->xwaits--; /* every park resumes here */
+    mt__sched_of(t)->offloads--;
     if (w)
         mt__work_over(t, w);
 }
@@ -4956,6 +5012,10 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src)
         return MT_EBUSY;
     if (src->nheap > MT__POS_MAX - dst->nheap)
         return MT_ENOMEM;
+#if MT_THREADS
+    if (src->offloads) /* a worker posts to src now: it cannot be moved */
+        return MT_EBUSY;
+#endif
 #if MT_IO
     if (src->signals && !dst->wake_pipe) { /* before anything moves */
         int r = mt__wake_pipe_open(dst);

@@ -91,8 +91,9 @@
  *                             target loads and stores in one instruction.
  *                             A ring holds at most half its range of items
  *   MT_THREADS      1 on POSIX threads: the default scheduler is per thread
- *                   with GCC  (MT_THREAD_LOCAL), and mt_chan, the channel
- *                   or Clang  between threads, is compiled; 0: neither
+ *                   with GCC  (MT_THREAD_LOCAL); mt_chan, the channel between
+ *                   or Clang, threads, and mt_pool, the worker threads, are
+ *                   and MT_IO compiled; 0: none of it
  *   MT_THREAD_LOCAL __thread  the storage class of the default scheduler
  *                             (empty: one for the process); every thread
  *                             then carries its sizeof(mt_sched), used or not
@@ -208,11 +209,14 @@
 /* Threads: a default scheduler per thread, and the channel, which needs
  * the GCC/Clang atomic builtins (an exchange for the producers' lock). */
 #ifndef MT_THREADS
-#if MT_POSIX && defined(__GNUC__) && defined(__ATOMIC_ACQUIRE)
+#if MT_POSIX && MT_IO && defined(__GNUC__) && defined(__ATOMIC_ACQUIRE)
 #define MT_THREADS 1
 #else
 #define MT_THREADS 0
 #endif
+#endif
+#if MT_THREADS && !MT_IO
+#error "MT_THREADS needs MT_IO: another thread wakes a scheduler through its self-pipe"
 #endif
 #ifndef MT_THREAD_LOCAL
 #if MT_THREADS
@@ -514,7 +518,9 @@ struct mt_sched {
     mt__waitq roomq;            /* tasks waiting for room in a channel */
     mt_time room_tick;          /* when they were last woken to try */
     unsigned long xwaits;       /* tasks that other threads' work wakes: in
-                                   roomq, or waiting for offloaded work */
+                                   roomq, waiting on a channel or for
+                                   offloaded work */
+    unsigned long offloads;     /* those waiting for offloaded work */
 #endif
     struct mt_signal *signals;  /* registered interrupt wake-ups */
     void (*take_signals)(mt_sched *s);
@@ -608,7 +614,7 @@ typedef struct mt_pool {
     pthread_mutex_t lock;
     pthread_cond_t more;             /* work queued, or stopping */
     mt_work *head, *tail;
-    int stopping;
+    int stopping, inited;            /* inited: lock and more made */
     size_t n;                        /* threads running */
     pthread_t threads[MT_POOL_MAX];
 } mt_pool;
@@ -1039,7 +1045,18 @@ MT_API int mt_group_live(const mt_group *g);
 /* Wait up to `timeout` for an item of channel `c` (see mt_chan_init), a
  * task of its owning scheduler; `item` is evaluated again on resuming. */
 #define MT_CHAN_GET(t, c, item, timeout)                                     \
-    MT_RING_GET(t, mt__chan_ring(c), item, timeout)
+    do {                                                                     \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        if (0) {                                                             \
+            MT__LC_RESUME(t)                                                 \
+            mt__chan_got((t), (item));                                       \
+        } else {                                                             \
+            int mt__r = mt__chan_get_wait((t), (c), (item), (timeout));      \
+            if (mt__r != MT__GO) return mt__r;                               \
+        }                                                                    \
+        MT__CHECK(t);                                                        \
+    } while (0)
 
 /* Put `*item` into channel `c`, from a task of any scheduler on any
  * thread, waiting up to `timeout` for room; `c`, `item` and `timeout` are
@@ -1357,8 +1374,8 @@ MT_API int mt_sched_has_timeouts(const mt_sched *s);
 /* Move every task of `src` into `dst`, keeping their order and deadlines,
  * and its registered signals (they post to `dst` from then on, and a post
  * `src` had not taken yet is `dst`'s); `src` is left empty. Returns 0,
- * MT_EINVAL (NULL or dst == src), MT_EBUSY (either is running), MT_ENOMEM
- * (too many timers), or the error of making `dst`'s self-pipe (as
+ * MT_EINVAL (NULL or dst == src), MT_EBUSY (either is running, or a task
+ * of src waits for offloaded work), MT_ENOMEM (too many timers), or the error of making `dst`'s self-pipe (as
  * mt_signal_init; nothing moved then). */
 MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src);
 
@@ -1370,7 +1387,8 @@ MT_API int mt_sched_merge(mt_sched *dst, mt_sched *src);
  * mt_sched_timeout: how long the loop may block before the scheduler needs
  * a cycle: 0 if a task is runnable or a wake-up was posted, the ticks left
  * to the earliest deadline, or MT_FOREVER. (With epoll and tasks waiting on
- * descriptors, at most 1000, so closed descriptors are found.) 0 for NULL.
+ * descriptors, at most 1000, so closed descriptors are found; while a
+ * task waits for room in a channel, at most 1.) 0 for NULL.
  *
  * mt_sched_pollfds (I/O layer): fills fds[0..cap) with the descriptors to
  * watch (fd and events as poll() takes them; revents 0): with epoll, one
@@ -1600,18 +1618,25 @@ MT_API size_t mt_ring_count(const mt_ring *r);
  * any producer starts (starting a thread after it orders it; otherwise
  * hand the channel over as you would any data): as mt_ring_init, with the
  * same errors; `buf` holds `capacity` items of `size` bytes.
- * mt_chan_put(c, item), any thread, never waits: 0, MT_EAGAIN when full
+ * mt_chan_put(c, item), any thread (not a signal handler: it may spin on
+ * the lock of the code it interrupted), never waits: 0, MT_EAGAIN when full
  * (the item is not stored), MT_EINVAL (NULL, or a channel never
  * initialised).
  * mt_chan_get(c, item), the owner's thread, never waits: 0, MT_EAGAIN
  * when empty, MT_EINVAL. mt_chan_count(c): the items held (0 for NULL).
- * MT_CHAN_GET(t, c, item, timeout), a task of the owner: as MT_RING_GET.
+ * MT_CHAN_GET(t, c, item, timeout), a task of the owner: as MT_RING_GET,
+ * but a task waiting on a channel keeps mt_sched_run going (the producers,
+ * on other threads, are not the scheduler's to see).
  * MT_CHAN_PUT(t, c, item, timeout), a task of any scheduler: puts, waiting
  * up to `timeout` for room. Raises MT_EINVAL, MT_ETIMEDOUT. The consumer
  * runs on another thread and cannot wake it, so while the channel is full
  * the task is woken to try again once a tick (its scheduler blocks at most
- * a tick meanwhile): size channels so that a full one is rare, the back
- * pressure it is. Producers waiting for room are not served in order. */
+ * a tick meanwhile, mt_sched_timeout too): size channels so that a full one
+ * is rare, the back pressure it is. Producers waiting for room are not
+ * served in order, and keep mt_sched_run going. `timeout` must evaluate
+ * the same each time: a retry waits what is left of the first deadline.
+ * A cancel while the task is woken to try again ends the wait with
+ * MT_ECANCELED, as it would while parked. */
 MT_API int mt_chan_init(mt_sched *s, mt_chan *c, void *buf, size_t size, size_t capacity);
 MT_API int mt_chan_put(mt_chan *c, const void *item);
 MT_API int mt_chan_get(mt_chan *c, void *item);
@@ -1629,15 +1654,18 @@ MT_API size_t mt_chan_count(const mt_chan *c);
  * (nothing is left started).
  * mt_pool_stop(p): lets the work queued and running finish, then joins the
  * workers; the pool may be started again. 0, MT_EINVAL (NULL, or not
- * started). A scheduler whose tasks used the pool is destroyed after it.
+ * started). No wait may start on the pool meanwhile (MT_EINVAL after);
+ * waits whose work finished still end well after it: the pool's lock is
+ * made once and never destroyed, so a pool is not freed while in use.
  *
  * MT_OFFLOAD(t, p, w, timeout), in a task: queues `w`, whose fn a worker
  * calls with `w`, and waits up to `timeout` for it to return; then w's
  * result is the task's to read. Raises MT_EINVAL (NULL, a pool not
- * started or stopping, no fn), MT_EBUSY (w is queued or running: one wait
- * per work at a time), MT_ETIMEDOUT, mt_signal_init's errors (a work's
- * wake-up is registered with the scheduler of its first wait, for good:
- * another scheduler's wait on it is MT_EBUSY until that one is destroyed).
+ * started or stopping, no fn), MT_EBUSY (w is queued, running, or its
+ * last wait not yet over: one wait per work at a time), MT_ETIMEDOUT,
+ * mt_signal_init's errors (a work's wake-up is registered with the waiting
+ * task's scheduler for that wait only). A scheduler with tasks waiting for
+ * offloaded work cannot be merged (MT_EBUSY).
  * A wait that times out or is cancelled leaves the work: unstarted, it is
  * taken off the queue; running, it finishes on its worker, which then
  * calls drop(w) if set (so drop must be safe on a worker thread), and w is
@@ -1723,6 +1751,8 @@ MT_API int mt__signal_wait(mt_task *t, mt_signal *sig, long timeout);
 MT_API int mt__ring_wait(mt_task *t, mt_ring *r, void *item, long timeout);
 #if MT_THREADS
 MT_API mt_ring *mt__chan_ring(mt_chan *c);
+MT_API int mt__chan_get_wait(mt_task *t, mt_chan *c, void *item, long timeout);
+MT_API void mt__chan_got(mt_task *t, void *item);
 MT_API int mt__chan_put_wait(mt_task *t, mt_chan *c, const void *item, long timeout);
 MT_API int mt__chan_put_again(mt_task *t, mt_chan *c, const void *item, long timeout);
 MT_API int mt__work_start(mt_task *t, mt_pool *p, mt_work *w, long timeout);

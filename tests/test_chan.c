@@ -63,6 +63,8 @@ static int putter(mt_task *t)
     MT_END(t);
 }
 
+static mt_chan chan_1; /* the cancel test's */
+
 /* A scheduler on the fake clock with a channel of `cap` ints. */
 struct fixture { mt_sched s; mt_chan c; struct fake_clock clk; struct reports rep; int buf[8]; };
 
@@ -348,6 +350,55 @@ static void test_merge_moves_room_waiters(void **state)
     finish(&x);
 }
 
+/* A cancel in the tick a room waiter was woken to try again (a task that
+ * runs before it in that cycle cancels it) ends the wait with a catchable
+ * MT_ECANCELED, as a cancel while parked does (found by review: it ended
+ * the task past its catch). */
+static mt_task room_producer;
+static int room_caught;
+
+static int catching_producer(mt_task *t)
+{
+    static int v = 1;
+    MT_BEGIN(t);
+    MT_CATCH(t, MT_CHAN_PUT(t, &chan_1, &v, MT_FOREVER));
+    room_caught = mt_err(t);
+    MT_END(t);
+}
+
+static int canceller(mt_task *t)
+{
+    MT_BEGIN(t);
+    do
+        MT_SLEEP(t, 1); /* its timer fires before the room poll of the tick */
+    while (mt_state(&room_producer) != MT_RUNNABLE);
+    mt_cancel(&room_producer);
+    MT_END(t);
+}
+
+static void test_cancel_while_woken_to_retry(void **state)
+{
+    static mt_task c;
+    struct fake_clock clk;
+    struct reports rep;
+    mt_sched s;
+    int buf[1], v = 0;
+    (void)state;
+
+    start_sched(&s, &clk, 0, &rep);
+    memset(&chan_1, 0, sizeof chan_1);
+    assert_int_equal(mt_chan_init(&s, &chan_1, buf, sizeof buf[0], 1), 0);
+    assert_int_equal(mt_chan_put(&chan_1, &v), 0); /* full */
+    room_caught = 0;
+    mt_sched_add(&s, &c, canceller);
+    mt_sched_add(&s, &room_producer, catching_producer);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(room_caught, MT_ECANCELED);
+    assert_int_equal(mt_chan_count(&chan_1), 1);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
 /* ---- Threads ---------------------------------------------------------------
  * Four producers into a channel of 8: two plain threads putting without
  * waiting (yielding the core when it is full), two threads whose own
@@ -395,7 +446,7 @@ static int checker(mt_task *t)
     struct checker *f = (struct checker *)t;
     MT_BEGIN(t);
     while (f->n < (long)PRODUCERS * ITEMS) {
-        MT_CHAN_GET(t, &chan, &f->item, 10000);
+        MT_CHAN_GET(t, &chan, &f->item, MT_FOREVER); /* not stranded */
         if (f->item % ITEMS != f->next[f->item / ITEMS]++)
             f->bad++;
         f->n++;
@@ -445,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_put_timeout_keeps_deadline),
         cmocka_unit_test(test_put_wait_cancel_and_errors),
         cmocka_unit_test(test_merge_moves_room_waiters),
+        cmocka_unit_test(test_cancel_while_woken_to_retry),
         cmocka_unit_test(test_threads_order_no_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,6 +51,8 @@ static void drop_job(mt_work *w)
 
 static int count(int *c) { return __atomic_load_n(c, __ATOMIC_SEQ_CST); }
 
+static mt_pool shared; /* the thread tests' */
+
 /* A task: offload its job, record the error and the result. */
 struct user { mt_task task; mt_pool *pool; struct job *job; long timeout; int err, out; };
 
@@ -288,10 +290,136 @@ static void test_errors(void **state)
     assert_int_equal(mt_sched_destroy(&s), 0);
 }
 
+/* Found by review. A second wait on a work whose first wait is over on
+ * the worker's side (done, posted) but whose waiter has not run yet is
+ * MT_EBUSY, and the first waiter gets its own result (the second used to
+ * be queued, and the first waiter's end dropped the wake-up it waited on). */
+static void test_second_wait_before_first_ends(void **state)
+{
+    static mt_pool pool;
+    static struct job j;
+    static struct user a, b;
+    mt_sched s;
+    (void)state;
+
+    reset_counts();
+    set_gate(1);
+    mt_sched_init(&s);
+    assert_int_equal(mt_pool_start(&pool, 1), 0);
+    new_job(&j, 1);
+    start_user(&s, &a, &pool, &j, 1000);
+    mt_sched_run_once(&s, 0);
+    while (!mt_sched_signalled(&s)) /* done and posted */
+        sched_yield();
+    j.in = 2;
+    start_user(&s, &b, &pool, &j, 1000); /* runs before a resumes */
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(b.err, MT_EBUSY);
+    assert_int_equal(a.err, 0);
+    assert_int_equal(a.out, 2);
+    assert_int_equal(count(&ran), 1);
+    /* Stopped while a task waits for its finished work: the wait still
+     * ends well (the pool's lock outlives mt_pool_stop). */
+    new_job(&j, 5);
+    start_user(&s, &a, &pool, &j, MT_FOREVER);
+    mt_sched_run_once(&s, 0);
+    assert_int_equal(mt_pool_stop(&pool), 0); /* the work runs first */
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(a.out, 10);
+    assert_sched_empty(&s);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+}
+
+/* A scheduler with a task waiting for offloaded work cannot be merged: the
+ * worker posts to it (found by review: merge raced with the post). */
+static void test_merge_refused_while_offloading(void **state)
+{
+    static mt_pool pool;
+    static struct job j;
+    static struct user u;
+    mt_sched s, dst;
+    (void)state;
+
+    reset_counts();
+    set_gate(0);
+    mt_sched_init(&s);
+    mt_sched_init(&dst);
+    assert_int_equal(mt_pool_start(&pool, 1), 0);
+    new_job(&j, 3);
+    start_user(&s, &u, &pool, &j, MT_FOREVER);
+    mt_sched_run_once(&s, 0);
+    assert_int_equal(mt_sched_merge(&dst, &s), MT_EBUSY);
+    set_gate(1);
+    assert_int_equal(mt_sched_run(&s), 0);
+    assert_int_equal(u.out, 6);
+    assert_int_equal(mt_sched_merge(&dst, &s), 0);
+    assert_int_equal(mt_pool_stop(&pool), 0);
+    assert_int_equal(mt_sched_destroy(&s), 0);
+    assert_int_equal(mt_sched_destroy(&dst), 0);
+}
+
+/* Tasks of two threads race for one work: each wait either has it or is
+ * MT_EBUSY, and every run is one that a wait got (found by review: both
+ * could queue it). Under ThreadSanitizer in make tsan. */
+#define RACES 2000
+static struct job raced;
+static long race_ok[2], race_other[2];
+
+struct racer { mt_task task; int id, i; };
+
+static int racer(mt_task *t)
+{
+    struct racer *f = (struct racer *)t;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < RACES; f->i++) {
+        MT_CATCH(t, MT_OFFLOAD(t, &shared, &raced.work, 10000));
+        if (mt_err(t) == 0)
+            race_ok[f->id]++;
+        else if (mt_err(t) != MT_EBUSY)
+            race_other[f->id]++;
+    }
+    MT_END(t);
+}
+
+static void *race_thread(void *arg)
+{
+    static struct racer r[2];
+    int id = (int)(intptr_t)arg;
+    long failed;
+
+    r[id].id = id;
+    mt_add(&r[id].task, racer);
+    failed = mt_run() != 0;
+    failed |= mt_sched_destroy(mt_default()) != 0;
+    return (void *)failed;
+}
+
+static void test_two_threads_one_work(void **state)
+{
+    pthread_t th[2];
+    int i;
+    (void)state;
+
+    reset_counts();
+    set_gate(1);
+    new_job(&raced, 1);
+    assert_int_equal(mt_pool_start(&shared, 2), 0);
+    for (i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, race_thread, (void *)(intptr_t)i), 0);
+    for (i = 0; i < 2; i++) {
+        void *failed = NULL;
+        assert_int_equal(pthread_join(th[i], &failed), 0);
+        assert_null(failed);
+    }
+    assert_int_equal(mt_pool_stop(&shared), 0);
+    assert_int_equal(race_other[0] + race_other[1], 0);
+    assert_int_equal(race_ok[0] + race_ok[1], count(&ran));
+    assert_true(race_ok[0] + race_ok[1] >= RACES);
+}
+
 /* Tasks of three threads' default schedulers share one pool of two. */
 #define THREADS 3
 #define PER_THREAD 200
-static mt_pool shared;
 
 struct looper { mt_task task; struct job job; int i, bad; };
 
@@ -351,6 +479,9 @@ int main(void)
         cmocka_unit_test(test_cancel_leaves_work),
         cmocka_unit_test(test_queued_work_leaves_queue),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_second_wait_before_first_ends),
+        cmocka_unit_test(test_merge_refused_while_offloading),
+        cmocka_unit_test(test_two_threads_one_work),
         cmocka_unit_test(test_threads_share_a_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,7 @@ case $out in /*) ;; *) out=$PWD/$out ;; esac # relative to where it is run
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
 opts="LC_LABELS TIME_T POSIX NO_STDIO TIMER_LIST WHEEL_BITS WHEEL2_BITS IO IO_BURST BACKEND NO_HEAP
-      DUMP DEBUG DEBUG_STATS ASSERT FLAG_T"
+      DUMP DEBUG DEBUG_STATS ASSERT FLAG_T THREADS THREAD_LOCAL POOL_MAX"
 # The values the header works out from CONFIG, read through the preprocessor.
 # shellcheck disable=SC2086 # CC may carry flags: "gcc -m32"
 probe=$( { echo '#include "multitask.h"'; for o in $opts; do echo "MT__OPT $o MT_$o"; done; } |
