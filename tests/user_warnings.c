@@ -34,6 +34,11 @@ struct frame {
     mt_sem *sem;
     mt_signal *sig;
     mt_ring *ring;
+#if MT_THREADS
+    mt_chan *chan;
+    mt_pool *pool;
+    mt_work *work;
+#endif
     unsigned char byte;
     mt_clause cl[2];
     int item, which, flag;
@@ -66,6 +71,13 @@ static int user_fn(mt_task *t)
     MT_RING_GET(t, f->ring, &f->byte, 10);
     if (mt_ring_count(f->ring) && mt_ring_get(f->ring, &f->byte) == 0)
         (void)mt_ring_put(f->ring, &f->byte);
+#if MT_THREADS
+    MT_CHAN_PUT(t, f->chan, &f->item, 10);
+    MT_CHAN_GET(t, f->chan, &f->item, MT_FOREVER);
+    if (mt_chan_count(f->chan) && mt_chan_get(f->chan, &f->item) == 0)
+        (void)mt_chan_put(f->chan, &f->item);
+    MT_OFFLOAD(t, f->pool, f->work, 100);
+#endif
     mt_group_init(&f->g, f->slots, 2);
     MT_SPAWN(t, &f->g, &f->kids[0].task, child_fn);
     MT_SPAWN(t, &f->g, &f->kids[1].task, child_fn);
