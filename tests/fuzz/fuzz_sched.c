@@ -11,13 +11,17 @@
  * of its own, merged into the main one or the main one into it; register
  * two rings (mt_ring_init: capacities 1-4, items of 1-2 bytes; again; bad
  * arguments; with the other scheduler), put to them (from plain code, or
- * from the idle hook as an interrupt), get from them and count; play the
- * peers of two socket pairs (write, shut down, close, fill A's buffer and
- * drain it, close A under its waiters with close(2) or mt_sched_close from
- * either scheduler, make the pair afresh).
+ * from the idle hook as an interrupt), get from them and count; the same
+ * with two channels (mt_chan_*: the idle hook stands for another thread,
+ * which may also get, making room); dump a scheduler, run it as
+ * mt_sched_run does; play the peers of two socket pairs (write, shut
+ * down, close, fill A's buffer and drain it, close A under its waiters
+ * with close(2) or mt_sched_close from either scheduler, make the pair
+ * afresh).
  * Every task runs one interpreter (prog_task) over a small program decoded
  * from the input: waits of every kind (yield, sleep, sleep-until, queue
- * get/put, event, semaphore, condition, signal, MT_RING_GET, await of a
+ * get/put, event, semaphore, condition, signal, MT_RING_GET, MT_CHAN_GET,
+ * MT_CHAN_PUT (a task of either scheduler: another thread's), await of a
  * child running
  * its own program, up to three deep; MT_WAIT_FD, MT_READ and MT_SEND on a
  * pair's A; MT_CHOOSE over queues, events, semaphores and the pairs'
@@ -99,6 +103,25 @@
  *   timeouts and cancels leave the ring intact; the harness keeps one
  *   consumer task per ring at a time (a second MT_RING_GET is a yield);
  *   merge moves a ring, destroy forgets it (its puts store, wake no one);
+ * - channels (multitask.h "Threads: the channel"): rings of the same
+ *   model, through mt_chan_* (mt_chan_count too), MT_CHAN_GET as
+ *   MT_RING_GET; MT_CHAN_PUT stores at once (in order with every other
+ *   producer's items) or, full, parks on its scheduler's list of
+ *   producers waiting for room (timeout 0: MT_ETIMEDOUT; NULL channel or
+ *   item, never initialised, bad timeout: MT_EINVAL); each cycle whose
+ *   clock reading differs from the last such wake-up's wakes them all, in
+ *   list order, after its timers, and each stores or parks again at the
+ *   end of the list with its first deadline (MT_ETIMEDOUT exactly then:
+ *   not stored); a cancel while parked ends the wait MT_ECANCELED
+ *   (caught: not stored), while woken to try again it ends the task; while
+ *   one waits the cycle blocks a tick at most (the idle hook's wait,
+ *   mt_sched_timeout); the list, xwaits, room_tick and mt__has_waits
+ *   (mt_sched_run goes on, not stranded) against the model's; merge moves
+ *   them after the destination's own; destroy refuses while they live;
+ *   mt_sched_dump lists each one as "room in a channel" with the ticks
+ *   left to its first deadline, or no timeout; mt_sched_run, called once
+ *   nothing can end a wait, returns at once (MT_ESTRANDED, reported, with
+ *   tasks live);
  * - MT_CHOOSE: the first ready clause from the one after `which`, else a
  *   wait served among each object's waiters in arrival order; exactly the
  *   fired clause completes; `which`;
@@ -132,13 +155,14 @@
  *   appends the run queue, re-arms the timers in firing order, moves the
  *   signals and an untaken post; a destroy refuses while a task is live,
  *   else forgets its signals and closes its self-pipe (MT_IO).
- * Each input gets fresh schedulers and zeroed signals and rings and ends by
- * cancelling everything, running until nothing is live, draining the
- * rings, checking the schedulers are empty and mt_sched_destroy returns 0,
- * then posting to every signal (nothing) and putting to every ring
- * (stored, no wake-up). The harness allocates nothing (the library's
- * unbounded queue does); descriptors: a self-pipe per scheduler, an epoll
- * instance, and the two pairs at fixed numbers (900-903); work is bounded (MAXOPS operations, MAXCYC cycles, programs of PLEN
+ * Each input gets fresh schedulers and zeroed signals, rings and channels
+ * and ends by cancelling everything, running until nothing is live,
+ * draining the rings and channels, checking the schedulers are empty and
+ * mt_sched_destroy returns 0, then posting to every signal (nothing) and
+ * putting to every ring and channel (stored, no wake-up). The harness
+ * allocates nothing (the library's unbounded queue does); descriptors: a
+ * self-pipe per scheduler, an epoll instance, and the two pairs at fixed
+ * numbers (900-903); work is bounded (MAXOPS operations, MAXCYC cycles, programs of PLEN
  * steps that loop at most 4 times; teardown moves the clock on while a
  * shielded wait, which no cancel ends, is pending).
  *
@@ -228,6 +252,10 @@ SHIM int mt_shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 #define FUZZ_KNOWN_BUGS 1
 #endif
 
+/* Channels (mt_chan) need MT_THREADS; without it their operations are the
+ * rings'. */
+#define FUZZ_CHAN MT_THREADS
+
 /* The virtual clock runs far past old deadlines between cycles: the wrap
  * rule needs 31 bits of ticks. */
 typedef char fuzz_needs_32bit_ticks[sizeof(mt_time) >= 4 ? 1 : -1];
@@ -236,8 +264,9 @@ enum {
     NSLOT = 32, DEPTH = 4, NQ = 4, NE = 2, NS = 2, NFLAG = 4,
     NSCH = 2, NSG = 3, /* schedulers (the main one and a second), signals */
     /* rings (their signals follow the plain ones: g = NSG + r; g == NG is
-     * NULL), a ring's largest capacity and item */
-    NRG = 2, NG = NSG + NRG, RCAP = 4, RSIZE = 2,
+     * NULL): NRG0 plain rings, then NCH channels' rings (r = NRG0 + c); a
+     * ring's largest capacity and item */
+    NRG0 = 2, NCH = FUZZ_CHAN ? 2 : 0, NRG = NRG0 + NCH, NG = NSG + NRG, RCAP = 4, RSIZE = 2,
     MAXOPS = 4096, MAXCYC = 4096, MAXPROG = 1024, PLEN = 8,
     /* group children: rows of frames after the top-level slots' (each a
      * child at depth 0 and its awaited chain); a group's slots */
@@ -262,7 +291,10 @@ enum {
     K_SIGWAIT, K_FDWAIT, K_READ, K_SEND, K_CHOOSE, NWAIT,
     K_RAISE = NWAIT, K_EXIT, K_SEMSIG, K_EVSET, K_EVCLR, K_FLAG, K_TRYPUT,
     K_TRYGET, K_LOOP, K_CANCEL, K_SPAWN, K_SIGPOST,
-    K_GINIT, K_GSPAWN, K_JOIN, K_JOINF, K_SHIELD, NK
+    K_GINIT, K_GSPAWN, K_JOIN, K_JOINF, K_SHIELD, NK,
+    /* the model's own kinds (not in the input's): MT_CHAN_PUT, a K_QPUT
+     * step with a&8 */
+    K_CHPUT = NK + 1
 };
 
 #define IO_KIND(k) ((k) == K_FDWAIT || (k) == K_READ || (k) == K_SEND)
@@ -351,6 +383,13 @@ struct tf {
     unsigned long calls, fin_runs;
     /* its current wait */
     int w_ring; /* K_SIGWAIT: MT_RING_GET (w_obj NSG + the ring, or NG: NULL) */
+    /* MT_CHAN_GET (a K_SIGWAIT with w_ring), MT_CHAN_PUT (K_CHPUT: w_obj
+     * the ring, NRG0.., or NRG: NULL; a NULL item; the item's number; its
+     * place among its scheduler's producers waiting for room, and the
+     * timeout left when woken to try again) */
+    int w_chan, w_noitem;
+    uint32_t w_rid, w_room;
+    long w_rleft;
     int w_kind, w_obj, w_catch, w_ylike, w_until, w_pending, w_parked, w_imm;
     int w_shield, w_nf; /* inside MT_SHIELD; MT_JOIN_FIRST's n (0: MT_JOIN) */
     int w_armed, w_has_v, w_v, w_imm_v;
@@ -445,14 +484,24 @@ static struct {
     int sg_reg[NG], sg_pend[NG], sg_kept[NG];
     int sg_list[NSCH][NG], sg_n[NSCH], signalled[NSCH];
     unsigned long sg_units[NG], sg_waits[NG], sg_dropped[NG];
-    int irq, irq_put; /* irq_put: the interrupt puts to ring irq - NSG */
+    int irq, irq_put; /* irq_put: the interrupt puts to ring irq - NSG (2:
+                       * another thread gets from channel irq - NSG) */
     long irq_ticks;
     /* Rings (multitask.h "The ring"): signals NSG.. of the lists above
      * (their kept post is the semaphore's unit, which a ring wait never
      * takes), and the items held, oldest first, as sequence numbers (an
      * item's bytes: its number's, RSIZE at most); capacity and size (0:
      * never initialised); stored, taken and emptied by a new init. */
-    mt_ring ring[NRG];
+    mt_ring ring[NRG0];
+#if FUZZ_CHAN
+    /* Channels (multitask.h "Threads: the channel"): rings NRG0.. above;
+     * per scheduler, the clock reading of its last wake-up of the
+     * producers waiting for room (the library's room_tick), and the order
+     * they parked in (w_room). */
+    mt_chan chan[NCH];
+#endif
+    mt_time room_tick[NSCH];
+    uint32_t room_stamp; /* 0: no producer has waited for room (a shortcut) */
     unsigned char rbuf[NRG][RCAP * RSIZE];
     uint32_t rg_ids[NRG][RCAP], rg_seq[NRG];
     unsigned rg_head[NRG], rg_n[NRG], rg_cap[NRG], rg_size[NRG];
@@ -589,6 +638,7 @@ static int sch_of(const struct tf *f) { return M.fr[f->slot][0].sch; }
 
 static void do_post(struct tf *f, int g);
 static void do_rput(int r);
+static void do_rget(int r);
 
 static mt_time fake_now(void *arg)
 {
@@ -611,8 +661,11 @@ static void fake_idle(void *arg, long ms)
         if (ms < 0 || M.irq_ticks < ms)
             ms = M.irq_ticks;
         M.vnow += (uint64_t)ms;
-        trace(NULL, "interrupt after %ld ticks: %s %d", ms, M.irq_put ? "put" : "post", g);
-        if (M.irq_put)
+        trace(NULL, "interrupt after %ld ticks: %s %d", ms,
+              M.irq_put == 2 ? "get" : M.irq_put ? "put" : "post", g);
+        if (M.irq_put == 2)
+            do_rget(g - NSG);
+        else if (M.irq_put)
             do_rput(g - NSG);
         else
             do_post(NULL, g);
@@ -794,6 +847,8 @@ static void model_cancel(struct tf *f)
             verdict(f, MT_ECANCELED, NULL);
             return;
         }
+        if (f->w_kind == K_CHPUT && f->w_woke)
+            return; /* woken to try for room: it resumes cancelled (not caught) */
         if (f->w_woke) { /* woken by the poll: ready is not done, an error stands */
             disarm(f);
             if (!f->w_v) {
@@ -861,6 +916,84 @@ static void model_expire(int k)
         kept[--nkept]->w_keep = 0;
 }
 
+/* MT_CHAN_PUT (multitask.h "Threads: the channel"): a producer that finds
+ * its channel full parks on its scheduler's list of producers waiting for
+ * room (after those there: w_room), with a timer for its first deadline.
+ * A cycle of the scheduler, after its timers, wakes every one of them to
+ * try again when its clock reading differs from the last such wake-up's
+ * (once a tick); a woken producer resumes in that cycle, stores its item
+ * if there is room, else parks again, at the end of the list, with what
+ * is left of its first timeout (or fails MT_ETIMEDOUT once none is). While
+ * a producer waits there the scheduler blocks a tick at most, and a run
+ * goes on (the library's xwaits counts them from park to resume). */
+
+/* f waits for room now (parked, not woken, timed out nor cancelled). */
+static int room_parked_f(const struct tf *f)
+{
+    return live(f) && f->w_pending && f->w_kind == K_CHPUT && f->w_parked && !f->w_has_v;
+}
+
+/* Scheduler k's producers waiting for room (roomq), and those parked and
+ * not yet resumed (xwaits). */
+static unsigned room_parked(int k)
+{
+    unsigned n = 0;
+    int i;
+    for (i = 0; M.room_stamp && i < NFRAMES; i++)
+        n += room_parked_f(frame_at(i)) && sch_of(frame_at(i)) == k;
+    return n;
+}
+
+static unsigned long room_live(int k)
+{
+    unsigned long n = 0;
+    int i;
+    for (i = 0; M.room_stamp && i < NFRAMES; i++) {
+        const struct tf *f = frame_at(i);
+        n += live(f) && sch_of(f) == k && f->w_pending && f->w_kind == K_CHPUT && f->w_parked;
+    }
+    return n;
+}
+
+/* The first of scheduler k's producers waiting for room. */
+static struct tf *first_room(int k)
+{
+    struct tf *best = NULL;
+    int i;
+    for (i = 0; M.room_stamp && i < NFRAMES; i++) {
+        struct tf *f = frame_at(i);
+        if (room_parked_f(f) && sch_of(f) == k && (!best || f->w_room < best->w_room))
+            best = f;
+    }
+    return best;
+}
+
+/* The cycle's wake-up of the producers waiting for room, after its
+ * timers: once a tick. */
+static void model_room(int k)
+{
+    struct tf *f;
+    if (!room_parked(k) || vclock() == M.room_tick[k])
+        return;
+    M.room_tick[k] = vclock();
+    while ((f = first_room(k)) != NULL) {
+        trace(f, "woken to try for room again");
+        disarm(f);
+        verdict(f, 0, "");
+        f->w_woke = 1;
+        rq_push(f);
+    }
+}
+
+/* The longest scheduler k's cycle may block (wait: what timeouts and
+ * deadlines allow; 0: not at all): a tick while producers wait for room. */
+static long room_cap(int k, long wait)
+{
+    if (wait != 0 && (wait < 0 || wait > 1) && room_parked(k))
+        return 1;
+    return wait;
+}
+
 static void model_take(int k);
 #if FUZZ_IO
 static void io_observe(int k);
@@ -888,6 +1021,7 @@ static void cyc(void)
 #if FUZZ_IO
     io_observed();
 #endif
+    model_room(M.cur);
     M.rq_end = M.rqt[M.cur];
 }
 
@@ -1076,9 +1210,26 @@ static void do_ev_clear(int ei)
  * looks at every ring of the list, and one that holds an item wakes its
  * parked consumer, else keeps a unit; its flag is cleared either way. */
 
+/* Ring r: a plain ring (r < NRG0) or a channel's; NULL past them. */
+static mt_ring *RG(int r)
+{
+#if FUZZ_CHAN
+    if (r >= NRG0 && r < NRG)
+        return &M.chan[r - NRG0].ring;
+#endif
+    return r >= 0 && r < NRG0 ? &M.ring[r] : NULL;
+}
+
+#if FUZZ_CHAN
+static int is_chan(int r) { return r >= NRG0 && r < NRG; }
+static mt_chan *CH(int r) { return is_chan(r) ? &M.chan[r - NRG0] : NULL; }
+#else
+static int is_chan(int r) { (void)r; return 0; }
+#endif
+
 static mt_signal *SG(int g)
 {
-    return g < NSG ? &M.sig[g] : g < NG ? &M.ring[g - NSG].sig : NULL;
+    return g < NSG ? &M.sig[g] : g < NG ? &RG(g - NSG)->sig : NULL;
 }
 
 /* A signal argument a&3 of the input: 0-2, or NULL (3). */
@@ -1209,13 +1360,35 @@ static void rg_take(struct tf *f, int r, const unsigned char *b)
     M.rg_gets[r]++;
 }
 
-/* mt_ring_put from plain code or the idle hook. */
-static void do_rput(int r)
+/* Item id stored in ring r (a put from plain code, the idle hook or a
+ * task's MT_CHAN_PUT), which posts the ring's signal. */
+static void rg_store(int r, uint32_t id)
+{
+    CHECK(NULL, M.rg_n[r] < M.rg_cap[r], "model: ring %d stored into full", r);
+    M.rg_ids[r][(M.rg_head[r] + M.rg_n[r]) % RCAP] = id;
+    M.rg_n[r]++;
+    M.rg_puts[r]++;
+    model_post(NSG + r);
+}
+
+/* mt_ring_put (mt_chan_put on a channel) from plain code or the idle hook
+ * (r >= NRG: NULL arguments; with chan, a channel's). */
+static void do_rput_(int r, int chan)
 {
     unsigned char b[RSIZE] = {0};
     int rc, want;
     uint32_t id;
     if (r >= NRG) {
+#if FUZZ_CHAN
+        if (chan) {
+            rc = mt_chan_put(NULL, b);
+            CHECK(NULL, rc == MT_EINVAL, "mt_chan_put(NULL) returned %d", rc);
+            rc = mt_chan_put(&M.chan[0], NULL);
+            CHECK(NULL, rc == MT_EINVAL, "mt_chan_put(c, NULL) returned %d", rc);
+            return;
+        }
+#endif
+        (void)chan;
         rc = mt_ring_put(NULL, b);
         CHECK(NULL, rc == MT_EINVAL, "mt_ring_put(NULL) returned %d", rc);
         rc = mt_ring_put(&M.ring[0], NULL);
@@ -1225,25 +1398,41 @@ static void do_rput(int r)
     id = M.rg_seq[r];
     rg_item(b, M.rg_size[r] ? M.rg_size[r] : 1, id);
     want = !M.rg_cap[r] ? MT_EINVAL : M.rg_n[r] == M.rg_cap[r] ? MT_EAGAIN : 0;
-    rc = mt_ring_put(&M.ring[r], b);
+#if FUZZ_CHAN
+    if (is_chan(r))
+        rc = mt_chan_put(CH(r), b);
+    else
+#endif
+        rc = mt_ring_put(RG(r), b);
     trace(NULL, "ring %d: put item %u: %d", r, (unsigned)id, rc);
-    CHECK(NULL, rc == want, "mt_ring_put on ring %d returned %d, model %d (%u of %u held)", r,
-          rc, want, M.rg_n[r], M.rg_cap[r]);
+    CHECK(NULL, rc == want, "mt_%s_put on ring %d returned %d, model %d (%u of %u held)",
+          is_chan(r) ? "chan" : "ring", r, rc, want, M.rg_n[r], M.rg_cap[r]);
     if (rc)
         return;
-    M.rg_ids[r][(M.rg_head[r] + M.rg_n[r]) % RCAP] = id;
-    M.rg_n[r]++;
     M.rg_seq[r]++;
-    M.rg_puts[r]++;
-    model_post(NSG + r);
+    rg_store(r, id);
 }
 
-/* mt_ring_get from plain code (r >= NRG: NULL arguments). */
-static void do_rget(int r)
+static void do_rput(int r) { do_rput_(r, is_chan(r)); }
+
+/* mt_ring_get (mt_chan_get on a channel) from plain code (r >= NRG: NULL
+ * arguments; with chan, a channel's). */
+static void do_rget_(int r, int chan)
 {
     unsigned char b[8];
     int rc, want;
     if (r >= NRG) {
+#if FUZZ_CHAN
+        if (chan) {
+            rc = mt_chan_get(NULL, b);
+            CHECK(NULL, rc == MT_EINVAL, "mt_chan_get(NULL) returned %d", rc);
+            rc = mt_chan_get(&M.chan[0], NULL);
+            CHECK(NULL, rc == MT_EINVAL, "mt_chan_get(c, NULL) returned %d", rc);
+            CHECK(NULL, mt_chan_count(NULL) == 0, "mt_chan_count(NULL) is not 0");
+            return;
+        }
+#endif
+        (void)chan;
         rc = mt_ring_get(NULL, b);
         CHECK(NULL, rc == MT_EINVAL, "mt_ring_get(NULL) returned %d", rc);
         rc = mt_ring_get(&M.ring[0], NULL);
@@ -1253,13 +1442,21 @@ static void do_rget(int r)
     }
     memset(b, 0xEE, sizeof b);
     want = !M.rg_cap[r] ? MT_EINVAL : !M.rg_n[r] ? MT_EAGAIN : 0;
-    rc = mt_ring_get(&M.ring[r], b);
-    CHECK(NULL, rc == want, "mt_ring_get on ring %d returned %d, model %d", r, rc, want);
+#if FUZZ_CHAN
+    if (is_chan(r))
+        rc = mt_chan_get(CH(r), b);
+    else
+#endif
+        rc = mt_ring_get(RG(r), b);
+    CHECK(NULL, rc == want, "mt_%s_get on ring %d returned %d, model %d",
+          is_chan(r) ? "chan" : "ring", r, rc, want);
     if (!rc)
         rg_take(NULL, r, b);
     else
         CHECK(NULL, b[0] == 0xEE, "mt_ring_get failed and wrote the item");
 }
+
+static void do_rget(int r) { do_rget_(r, is_chan(r)); }
 
 /* A task waits on g (in MT_RING_GET), or is woken for it and not yet
  * resumed (other than f). */
@@ -1274,46 +1471,60 @@ static struct tf *rg_consumer(const struct tf *f, int g)
     return NULL;
 }
 
-/* mt_ring_init(k, r) with capacity cap and items of size bytes; bad: 0, or
- * which argument is wrong (1: NULL scheduler, 2: NULL ring or buffer, 3: a
- * size of 0, 4: a capacity of 0 or above MT_RING_CAP_MAX), all MT_EINVAL
- * with nothing changed. */
+/* mt_ring_init, or mt_chan_init for a channel's ring (nul: the ring or
+ * channel argument NULL). */
+static int rinit_call(int r, mt_sched *s, int nul, void *buf, size_t size, size_t cap)
+{
+#if FUZZ_CHAN
+    if (is_chan(r))
+        return mt_chan_init(s, nul ? NULL : CH(r), buf, size, cap);
+#endif
+    return mt_ring_init(s, nul ? NULL : RG(r), buf, size, cap);
+}
+
+/* mt_ring_init(k, r) (mt_chan_init for a channel's) with capacity cap and
+ * items of size bytes; bad: 0, or which argument is wrong (1: NULL
+ * scheduler, 2: NULL ring or channel, or buffer, 3: a size of 0, 4: a
+ * capacity of 0 or above MT_RING_CAP_MAX), all MT_EINVAL with nothing
+ * changed. */
 static void do_rinit(int k, int r, unsigned cap, unsigned size, int bad)
 {
     int g = NSG + r, rc, want;
-    mt_ring *R = &M.ring[r];
+    unsigned char *buf = M.rbuf[r];
     switch (bad) {
     case 1:
-        rc = mt_ring_init(NULL, R, M.rbuf[r], size, cap);
+        rc = rinit_call(r, NULL, 0, buf, size, cap);
         break;
     case 2:
-        rc = mt_ring_init(S(k), NULL, M.rbuf[r], size, cap);
+        rc = rinit_call(r, S(k), 1, buf, size, cap);
         CHECK(NULL, rc == MT_EINVAL, "mt_ring_init(s, NULL, ...) returned %d", rc);
-        rc = mt_ring_init(S(k), R, NULL, size, cap);
+        rc = rinit_call(r, S(k), 0, NULL, size, cap);
         break;
     case 3:
-        rc = mt_ring_init(S(k), R, M.rbuf[r], 0, cap);
+        rc = rinit_call(r, S(k), 0, buf, 0, cap);
         break;
     case 4:
-        rc = mt_ring_init(S(k), R, M.rbuf[r], size, 0);
+        rc = rinit_call(r, S(k), 0, buf, size, 0);
         CHECK(NULL, rc == MT_EINVAL, "mt_ring_init with capacity 0 returned %d", rc);
-        rc = mt_ring_init(S(k), R, M.rbuf[r], size, MT_RING_CAP_MAX + 1);
+        rc = rinit_call(r, S(k), 0, buf, size, MT_RING_CAP_MAX + 1);
         break;
     default:
         rc = 0;
         break;
     }
     if (bad) {
-        CHECK(NULL, rc == MT_EINVAL, "mt_ring_init with bad argument %d returned %d", bad, rc);
+        CHECK(NULL, rc == MT_EINVAL, "mt_%s_init with bad argument %d returned %d",
+              is_chan(r) ? "chan" : "ring", bad, rc);
         return;
     }
     if (M.sg_reg[g] == k && rg_consumer(NULL, g))
         return; /* the contract: no init again while a consumer waits */
     want = M.sg_reg[g] >= 0 && M.sg_reg[g] != k ? MT_EBUSY : 0;
-    rc = mt_ring_init(S(k), R, M.rbuf[r], size, cap);
+    rc = rinit_call(r, S(k), 0, buf, size, cap);
     trace(NULL, "ring %d: init with scheduler %d, capacity %u, size %u: %d%s", r, k, cap, size,
           rc, M.sg_reg[g] == k ? " (again)" : "");
-    CHECK(NULL, rc == want, "mt_ring_init returned %d, model %d", rc, want);
+    CHECK(NULL, rc == want, "mt_%s_init returned %d, model %d", is_chan(r) ? "chan" : "ring",
+          rc, want);
     if (rc)
         return;
     if (M.sg_reg[g] != k)
@@ -2315,6 +2526,8 @@ static void on_final(struct tf *f)
     }
 }
 
+static void chput_retry(struct tf *f);
+
 static void on_body_call(struct tf *f)
 {
     CHECK(f, !M.expect_final, "expected the finally pass of slot %d depth %d",
@@ -2339,6 +2552,10 @@ static void on_body_call(struct tf *f)
     if (IO_KIND(f->w_kind) && io_resume(f))
         return;
 #endif
+    if (f->w_kind == K_CHPUT && f->w_woke) {
+        chput_retry(f);
+        return;
+    }
     if (f->w_ylike && !f->w_has_v)
         verdict(f, 0, "");
     if (f->w_kind == K_COND && !f->w_has_v && M.flag[f->w_obj]) {
@@ -2347,6 +2564,35 @@ static void on_body_call(struct tf *f)
     }
     if (f->w_kind != K_COND)
         CHECK(f, f->w_has_v, "woken with no cause (no hand-off, timeout or cancel)");
+}
+
+/* A producer woken to try for room resumed (mt__chan_put_again): cancelled
+ * meanwhile, it ends (the wake-up was no verdict: nothing to catch); else
+ * it stores if there is room, fails MT_ETIMEDOUT if its first deadline has
+ * come, or parks again with what is left of it. */
+static void chput_retry(struct tf *f)
+{
+    int r = f->w_obj;
+    long left = f->w_tmo;
+    f->w_woke = 0;
+    if (f->cancel && !f->w_shield) {
+        trace(f, "woken for room, cancelled meanwhile: ends");
+        f->doomed = 1;
+        return;
+    }
+    if (f->w_tmo > 0)
+        left = f->w_deadline > M.vnow ? (long)(f->w_deadline - M.vnow) : 0;
+    if (M.rg_n[r] < M.rg_cap[r]) {
+        trace(f, "room now");
+        verdict(f, 0, "");
+    } else if (left == 0) {
+        verdict(f, MT_ETIMEDOUT, NULL);
+    } else {
+        trace(f, "still full: waits again, %ld left", left);
+        f->w_has_v = 0;
+        f->w_repark = 1;
+        f->w_rleft = left;
+    }
 }
 
 /* MT_CHOOSE: 1-3 clauses (a&3), each 4 bits of sub: get from or put to a
@@ -2509,12 +2755,21 @@ static void check_group(struct tf *f)
 }
 
 /* The object of a K_SIGWAIT step: signal a&3 (3: NULL), or with a&8
- * MT_RING_GET on ring a&1 (a&3 == 3: NULL). */
+ * MT_RING_GET on ring a&1 (a&3 == 3: NULL), with a&4 too MT_CHAN_GET on
+ * channel a&1 (ring NRG0 + a&1; a&3 == 3: NULL). */
 static int sigwait_obj(unsigned a)
 {
     if (a & 8)
-        return (a & 3) == 3 ? NG : NSG + (int)(a & 1);
+        return (a & 3) == 3 ? NG : NSG + (FUZZ_CHAN && (a & 4) ? NRG0 : 0) + (int)(a & 1);
     return sg_arg(a);
+}
+
+/* The channel of an MT_CHAN_PUT step (a K_QPUT with a&8): ring NRG0 + a&1;
+ * a&3 == 3: NULL (with a&4, channel 1 and a NULL item). */
+static int chput_obj(unsigned a, int *noitem)
+{
+    *noitem = (a & 3) == 3 && (a & 4);
+    return (a & 3) == 3 && !(a & 4) ? NRG : NRG0 + (int)(a & 1);
 }
 
 /* The wait a step runs: MT_SHIELD's (w_shield; it wants a finite
@@ -2531,6 +2786,10 @@ static int wait_kind(struct tf *f, const struct step *o, long tmo, int *bad)
     f->w_nf = k == K_JOINF ? jf_tab[o->a & 3] : 0;
     if (k == K_JOINF)
         k = K_JOIN;
+#if FUZZ_CHAN
+    if (k == K_QPUT && (o->a & 8))
+        k = K_CHPUT; /* any task, of either scheduler, into any channel */
+#endif
     if ((k == K_QPUT && M.next_id >= MAXIDS) || (k == K_CHOOSE && M.next_id + 3 > MAXIDS))
         k = K_YIELD;
     /* A signal is waited on once registered, by its scheduler's tasks (a
@@ -2567,6 +2826,10 @@ static void wait_start(struct tf *f)
                : k == K_QGET || k == K_QPUT || k == K_COND ? o->a & 3
                : k == K_SIGWAIT ? sigwait_obj(o->a) : 0;
     f->w_ring = k == K_SIGWAIT && (o->a & 8);
+    f->w_chan = (f->w_ring && FUZZ_CHAN && (o->a & 4)) || k == K_CHPUT;
+    f->w_noitem = 0;
+    if (k == K_CHPUT)
+        f->w_obj = chput_obj(o->a, &f->w_noitem);
     if (f->w_shield && k == K_EVWAIT)
         f->w_obj = (o->a >> 2) & 1;
     f->w_ylike = k == K_YIELD;
@@ -2682,6 +2945,19 @@ static void wait_start(struct tf *f)
         else if (!tmo)
             IMM(MT_ETIMEDOUT, NULL);
         break;
+    case K_CHPUT: { /* MT_CHAN_PUT: stores at once, or waits for room */
+        int r = f->w_obj;
+        f->w_rid = r < NRG ? M.rg_seq[r]++ : 0;
+        memset(f->qitem, 0xEE, sizeof f->qitem);
+        rg_item(f->qitem, RSIZE, f->w_rid); /* the ring copies its size's bytes */
+        if (bad || r >= NRG || f->w_noitem || !M.rg_cap[r])
+            IMM(MT_EINVAL, msg_any);
+        else if (M.rg_n[r] < M.rg_cap[r])
+            IMM(0, "");
+        else if (!tmo)
+            IMM(MT_ETIMEDOUT, NULL);
+        break;
+    }
     case K_COND: /* a bad timeout is refused even when the condition holds */
         if (bad)
             IMM(MT_EINVAL, msg_any);
@@ -2810,6 +3086,10 @@ static void wait_done(struct tf *f)
         case K_COND:
             CHECK(f, M.flag[qi], "a condition wait ended with the condition false");
             break;
+        case K_CHPUT: /* stored (the library did as it tried) */
+            trace(f, "ring %d: put item %u", qi, (unsigned)f->w_rid);
+            rg_store(qi, f->w_rid);
+            break;
         case K_AWAIT:
             CHECK(f, f->child->ended && f->child->fin_state == MT_DONE,
                   "MT_AWAIT succeeded but the child did not end done");
@@ -2866,6 +3146,13 @@ static void sticky(struct tf *f)
  * join's timeout 0 arms a timer too). */
 static void on_parked(struct tf *f)
 {
+    if (f->w_kind == K_CHPUT && f->w_repark) { /* at the end of the list again */
+        f->w_repark = 0;
+        if (f->w_tmo > 0)
+            arm(f, f->w_rleft); /* its first deadline */
+        f->w_room = ++M.room_stamp;
+        return;
+    }
 #if FUZZ_IO
     if (IO_KIND(f->w_kind) && f->w_repark) { /* woken, found nothing: waits again */
         f->w_repark = 0;
@@ -2883,6 +3170,8 @@ static void on_parked(struct tf *f)
     f->w_parked = 1;
     if (f->w_tmo > 0 || ((f->w_kind == K_AWAIT || f->w_kind == K_JOIN) && f->w_tmo == 0))
         arm(f, f->w_tmo);
+    if (f->w_kind == K_CHPUT)
+        f->w_room = ++M.room_stamp;
 #if FUZZ_IO
     if (IO_KIND(f->w_kind))
         io_register(f);
@@ -3135,7 +3424,12 @@ static int plain_step(struct tf *f)
 #define EOF_(f) (&M.ev[(f)->w_obj])
 #define SOF(f) (&M.sem[(f)->w_obj])
 #define GOF(f) ((f)->w_obj < NSG ? &M.sig[(f)->w_obj] : NULL)
-#define ROF(f) ((f)->w_obj < NG ? &M.ring[(f)->w_obj - NSG] : NULL)
+#define ROF(f) ((f)->w_obj < NG ? RG((f)->w_obj - NSG) : NULL)
+#if FUZZ_CHAN
+#define CGOF(f) ((f)->w_obj < NG ? CH((f)->w_obj - NSG) : NULL)
+#define CPOF(f) CH((f)->w_obj)
+#define CPITEM(f) ((f)->w_noitem ? NULL : (f)->qitem)
+#endif
 #define CHILD(f) (&(f)->child->task)
 #define IOFD(f) ((f)->w_p < 0 ? -1 : fd_a((f)->w_p))
 
@@ -3226,6 +3520,18 @@ static int prog_body(mt_task *t)
                 MT_CATCH(t, MT_WAIT_UNTIL(t, M.flag[f->w_obj], f->w_tmo));
             else
                 MT_WAIT_UNTIL(t, M.flag[f->w_obj], f->w_tmo);
+#if FUZZ_CHAN
+        } else if (f->w_kind == K_SIGWAIT && f->w_chan) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_CHAN_GET(t, CGOF(f), f->qitem, f->w_tmo));
+            else
+                MT_CHAN_GET(t, CGOF(f), f->qitem, f->w_tmo);
+        } else if (f->w_kind == K_CHPUT) {
+            if (f->w_catch)
+                MT_CATCH(t, MT_CHAN_PUT(t, CPOF(f), CPITEM(f), f->w_tmo));
+            else
+                MT_CHAN_PUT(t, CPOF(f), CPITEM(f), f->w_tmo);
+#endif
         } else if (f->w_kind == K_SIGWAIT && f->w_ring) {
             if (f->w_catch)
                 MT_CATCH(t, MT_RING_GET(t, ROF(f), f->qitem, f->w_tmo));
@@ -3378,6 +3684,7 @@ static void check_sched(int k)
         const struct tf *f = first_timer(k);
         want = f->w_deadline > M.vnow ? (long)(f->w_deadline - M.vnow) : 0;
     }
+    want = room_cap(k, want);
 #if FUZZ_IO
     /* epoll never blocks past 1000 ticks while a task waits on a descriptor */
     if (BK_EPOLL && io_waiters(k, NULL) && (want < 0 || want > 1000))
@@ -3385,6 +3692,22 @@ static void check_sched(int k)
 #endif
     tmo = mt_sched_timeout(s);
     CHECK(NULL, tmo == want, "scheduler %d: mt_sched_timeout %ld, model %ld", k, tmo, want);
+#if FUZZ_CHAN
+    /* The producers waiting for room: listed, counted as waits a run goes
+     * on for (mt_sched_run ends stranded only without them), the last
+     * wake-up's tick. */
+    CHECK(NULL, (s->roomq.head != NULL) == (room_parked(k) > 0),
+          "scheduler %d: producers waiting for room %s, model %u", k,
+          s->roomq.head ? "listed" : "none", room_parked(k));
+    CHECK(NULL, s->xwaits == room_live(k), "scheduler %d: xwaits %lu, model %lu", k, s->xwaits,
+          room_live(k));
+    CHECK(NULL, s->room_tick == M.room_tick[k], "scheduler %d: room_tick %lu, model %lu", k,
+          (unsigned long)s->room_tick, (unsigned long)M.room_tick[k]);
+#endif
+    CHECK(NULL, mt__has_waits(s) == (M.narmed[k] > 0 || mt_sched_has_io_waits(s) || room_live(k)),
+          "scheduler %d: a run %s on (timers %lu, I/O waits %d, producers waiting for room %lu)",
+          k, mt__has_waits(s) ? "would go" : "would not go", M.narmed[k],
+          mt_sched_has_io_waits(s), room_live(k));
     for (i = 0, p = s->signals; p && i <= M.sg_n[k]; p = p->next, i++)
         CHECK(NULL, i < M.sg_n[k] && p == SG(M.sg_list[k][i]),
               "scheduler %d: signal list entry %d is %s, model signal %d of %d", k, i,
@@ -3398,15 +3721,16 @@ static void check_sched(int k)
 static void check_signals(void)
 {
     int g, j;
+    unsigned long hand[NG] = {0};
+    for (j = 0; j < NFRAMES; j++) { /* units handed to waiters not yet resumed */
+        const struct tf *f = frame_at(j);
+        if (live(f) && f->w_pending && f->w_kind == K_SIGWAIT && f->w_obj < NG &&
+            f->w_has_v && !f->w_v)
+            hand[f->w_obj]++;
+    }
     for (g = 0; g < NG; g++) {
         const mt_signal *sig = SG(g);
-        unsigned long handed = 0;
-        for (j = 0; j < NFRAMES; j++) {
-            const struct tf *f = frame_at(j);
-            if (live(f) && f->w_pending && f->w_kind == K_SIGWAIT && f->w_obj == g &&
-                f->w_has_v && !f->w_v)
-                handed++;
-        }
+        unsigned long handed = hand[g];
         CHECK(NULL, sig->sched == (M.sg_reg[g] < 0 ? NULL : S(M.sg_reg[g])),
               "signal %d: registered with %s, model %d", g,
               !sig->sched ? "none" : sig->sched == S(0) ? "0" : sig->sched == S(1) ? "1" : "?",
@@ -3422,8 +3746,13 @@ static void check_signals(void)
               M.sg_dropped[g]);
     }
     for (g = 0; g < NRG; g++) {
-        CHECK(NULL, mt_ring_count(&M.ring[g]) == M.rg_n[g], "ring %d: count %u, model %u", g,
-              (unsigned)mt_ring_count(&M.ring[g]), M.rg_n[g]);
+        CHECK(NULL, mt_ring_count(RG(g)) == M.rg_n[g], "ring %d: count %u, model %u", g,
+              (unsigned)mt_ring_count(RG(g)), M.rg_n[g]);
+#if FUZZ_CHAN
+        CHECK(NULL, !is_chan(g) || mt_chan_count(CH(g)) == M.rg_n[g],
+              "channel %d: count %u, model %u", g - NRG0, (unsigned)mt_chan_count(CH(g)),
+              M.rg_n[g]);
+#endif
         CHECK(NULL, M.rg_puts[g] == M.rg_gets[g] + M.rg_n[g] + M.rg_dropped[g],
               "ring %d: items not conserved (%lu put, %lu taken, %u held, %lu emptied)", g,
               M.rg_puts[g], M.rg_gets[g], M.rg_n[g], M.rg_dropped[g]);
@@ -3510,6 +3839,7 @@ static void do_run(int k, long tmo)
         if (wait < 0 || left < wait)
             wait = left;
     }
+    wait = room_cap(k, wait);
     M.pred_idle = wait > 0 ? wait : wait < 0 && M.sg_n[k] ? MT_FOREVER : 0;
 #if FUZZ_IO
     io_plan(k, wait);
@@ -3544,10 +3874,117 @@ static void do_run(int k, long tmo)
 #endif
 }
 
+/* The schedulers' output (the dump, the stranded report): lines counted
+ * while an operation reads them, else dropped. */
+static struct {
+    int on, lines, stranded, room, forever, due, nleft;
+    long left[NFRAMES];
+} D;
+
+static void on_out(void *arg, const char *line)
+{
+    const char *p;
+    (void)arg;
+    if (!D.on)
+        return;
+    D.lines++;
+    D.stranded += strstr(line, " stranded: ") != NULL;
+    if (!strstr(line, "room in a channel"))
+        return;
+    D.room++;
+    if (strstr(line, "no timeout")) {
+        D.forever++;
+    } else if (strstr(line, "  due")) {
+        D.due++;
+    } else if ((p = strstr(line, " ticks left")) != NULL && D.nleft < NFRAMES) {
+        while (p > line && p[-1] >= '0' && p[-1] <= '9')
+            p--;
+        D.left[D.nleft++] = strtol(p, NULL, 10);
+    }
+}
+
 static void set_hooks(int k)
 {
     mt_sched_set_clock(S(k), fake_now, fake_idle, NULL);
     mt_sched_set_report(S(k), on_report, NULL);
+    mt_sched_set_out(S(k), on_out, NULL);
+}
+
+#if MT_DUMP
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return x < y ? -1 : x > y;
+}
+#endif
+
+/* mt_sched_dump(k) between cycles: one line per live task; a producer
+ * waiting for room says so, with the time left to its first deadline
+ * (re-parks keep it) or "no timeout". */
+static void do_dump(int k)
+{
+#if MT_DUMP
+    long want[NFRAMES];
+    int i, n = 0, forever = 0, due = 0, r;
+    for (i = 0; i < NFRAMES; i++) {
+        const struct tf *f = frame_at(i);
+        if (!room_parked_f(f) || sch_of(f) != k)
+            continue;
+        if (f->w_tmo < 0)
+            forever++;
+        else if (f->w_deadline <= M.vnow)
+            due++;
+        else
+            want[n++] = (long)(f->w_deadline - M.vnow);
+    }
+    memset(&D, 0, sizeof D);
+    D.on = 1;
+    r = mt_sched_dump(S(k), on_out, NULL);
+    D.on = 0;
+    trace(NULL, "dump of scheduler %d: %d tasks, %d waiting for room", k, r, D.room);
+    CHECK(NULL, r == D.lines, "mt_sched_dump returned %d, wrote %d lines", r, D.lines);
+    CHECK(NULL, r == M.live[k], "mt_sched_dump listed %d tasks, model %ld live", r, M.live[k]);
+    CHECK(NULL, D.room == n + forever + due && D.forever == forever && D.due == due &&
+                    D.nleft == n,
+          "the dump shows %d producers waiting for room (%d with no timeout, %d due), model "
+          "%d (%d, %d)", D.room, D.forever, D.due, n + forever + due, forever, due);
+    qsort(want, (size_t)n, sizeof want[0], cmp_long);
+    qsort(D.left, (size_t)n, sizeof D.left[0], cmp_long);
+    for (i = 0; i < n; i++)
+        CHECK(NULL, D.left[i] == want[i], "the dump shows %ld ticks left to a first deadline, "
+              "model %ld", D.left[i], want[i]);
+#else
+    (void)k;
+#endif
+}
+
+/* mt_sched_run(k), as cycles of mt_sched_run_once(k, MT_FOREVER) while a
+ * task is runnable or a wait is pending that can end (a timer, a
+ * descriptor, a producer waiting for room: check_sched compares the
+ * library's test with the model's), at most 32; then mt_sched_run itself
+ * must return at once: MT_ESTRANDED with tasks live (its report says so),
+ * else 0. A producer waiting for room with no timeout keeps the run going
+ * (the real call is then not made: it would not return). */
+static void do_sched_run(int k)
+{
+    int n, r;
+    for (n = 0; n < 32 && M.cycles < MAXCYC &&
+                (!rq_empty(k) || M.narmed[k] || mt_sched_has_io_waits(S(k)) || room_live(k));
+         n++)
+        do_run(k, MT_FOREVER); /* checks everything after the cycle */
+    if (!rq_empty(k) || M.narmed[k] || mt_sched_has_io_waits(S(k)) || room_live(k))
+        return;
+    memset(&D, 0, sizeof D);
+    D.on = 1;
+    M.idles0 = M.idles;
+    r = mt_sched_run(S(k));
+    D.on = 0;
+    trace(NULL, "mt_sched_run(%d): %d", k, r);
+    CHECK(NULL, M.idles == M.idles0, "mt_sched_run with nothing to wait for idled");
+    CHECK(NULL, r == (M.live[k] ? MT_ESTRANDED : 0), "mt_sched_run returned %d, model %s", r,
+          M.live[k] ? "MT_ESTRANDED" : "0");
+    CHECK(NULL, D.stranded == (MT_DUMP && M.live[k] != 0),
+          "mt_sched_run's stranded report: %d lines", D.stranded);
 }
 
 /* mt_sched_destroy(k): MT_EBUSY with a task live, nothing changed; else
@@ -3573,6 +4010,7 @@ static void do_destroy(int k)
         M.sg_reg[M.sg_list[k][i]] = -1;
     M.sg_n[k] = 0;
     M.signalled[k] = 0;
+    M.room_tick[k] = 0; /* a scheduler as mt_sched_init leaves it */
     M.haspipe[k] = M.pipe_byte[k] = 0;
     for (i = 0; i < NP; i++) /* its table and instance are gone */
         M.reg[k][i] = M.kreg[k][i] = 0;
@@ -3582,6 +4020,24 @@ static void do_destroy(int k)
           "mt_sched_destroy left its wake pipe (%d, %d) open", fd0, fd1);
 #endif
     set_hooks(k);
+}
+
+/* c's producers waiting for room go, in their order, after those of the
+ * scheduler it merges into. */
+static void room_merge(int c)
+{
+    struct tf *w[NFRAMES];
+    int n = 0, i, j;
+    for (i = 0; i < NFRAMES; i++) {
+        struct tf *f = frame_at(i);
+        if (!room_parked_f(f) || sch_of(f) != c)
+            continue;
+        for (j = n++; j > 0 && w[j - 1]->w_room > f->w_room; j--)
+            w[j] = w[j - 1];
+        w[j] = f;
+    }
+    for (i = 0; i < n; i++)
+        w[i]->w_room = ++M.room_stamp;
 }
 
 /* mt_sched_merge(d, c): c's run queue after d's, c's timers re-armed in
@@ -3617,6 +4073,7 @@ static void do_merge(int d, int c)
 #if FUZZ_IO
     io_merge(d, c); /* after the run queue, as the library does */
 #endif
+    room_merge(c);
     for (i = 0; i < NROW; i++)
         if (M.fr[i][0].sch == c)
             M.fr[i][0].sch = d;
@@ -3682,9 +4139,15 @@ static void setup(void)
         mt_sched_init(S(i));
         set_hooks(i);
     }
-    /* Signals and rings start zeroed: never registered. */
+    /* Signals, rings and channels start zeroed: never registered. */
     memset(M.sig, 0, sizeof M.sig);
     memset(M.ring, 0, sizeof M.ring);
+#if FUZZ_CHAN
+    memset(M.chan, 0, sizeof M.chan);
+#endif
+    for (i = 0; i < NSCH; i++)
+        M.room_tick[i] = 0;
+    M.room_stamp = 0;
     for (i = 0; i < NRG; i++) {
         M.rg_seq[i] = M.rg_head[i] = M.rg_n[i] = M.rg_cap[i] = M.rg_size[i] = 0;
         M.rg_puts[i] = M.rg_gets[i] = M.rg_dropped[i] = 0;
@@ -3820,26 +4283,33 @@ static void teardown(void)
 #endif
 }
 
-/* Operations 28-31: rings. */
+/* Operations 28-31: rings, and channels (rings NRG0..: a channel's
+ * operations are its ring's, called through mt_chan_*). */
 static void ring_op(unsigned op)
 {
-    unsigned a = byte();
+    unsigned a = byte(), v = a >> 5;
+    int chan = FUZZ_CHAN && (op == 28 ? v >= 1 && v <= 3 : op == 31 ? (a >> 7) : (a >> 3) & 1);
+    int r = (chan ? NRG0 : 0) + (int)(a & 1);
     switch (op) {
     case 28: /* ring a&1 registered with scheduler a>>1&1, capacity 1-4 (a>>2&3),
-              * items of 1-2 bytes (a>>4&1); a>>5: 4-7 a bad argument */
-        do_rinit((int)((a >> 1) & 1), (int)(a & 1), 1 + ((a >> 2) & 3), 1 + ((a >> 4) & 1),
-                 a >> 5 >= 4 ? (int)(a >> 5) - 3 : 0);
+              * items of 1-2 bytes (a>>4&1); a>>5: 4-7 a bad argument; 1 or 3:
+              * channel a&1, 2: a bad argument 1-4 (a>>2&3) to mt_chan_init */
+        do_rinit((int)((a >> 1) & 1), r, 1 + ((a >> 2) & 3), 1 + ((a >> 4) & 1),
+                 v >= 4 ? (int)v - 3 : chan && v == 2 ? 1 + (int)((a >> 2) & 3) : 0);
         break;
-    case 29: /* a put from plain code: ring a&1 (a&6 == 6: NULL arguments) */
-        do_rput((a & 6) == 6 ? NRG : (int)(a & 1));
+    case 29: /* a put from plain code: ring a&1, with a&8 channel a&1 (a&6 == 6:
+              * NULL arguments) */
+        do_rput_((a & 6) == 6 ? NRG : r, chan);
         break;
-    case 30: /* a get from plain code: ring a&1 (a&6 == 6: NULL arguments) */
-        do_rget((a & 6) == 6 ? NRG : (int)(a & 1));
+    case 30: /* a get from plain code: as the put */
+        do_rget_((a & 6) == 6 ? NRG : r, chan);
         break;
-    default: /* an interrupt puts to ring a&1 during the next idle wait, after a>>1 ticks */
-        M.irq = NSG + (int)(a & 1);
-        M.irq_put = 1;
-        M.irq_ticks = (long)(a >> 1);
+    default: /* an interrupt puts to ring a&1 during the next idle wait, after
+              * a>>1 ticks; a&128: another thread puts to channel a&1 (a&64:
+              * gets from it, making room), after a>>1&31 ticks */
+        M.irq = NSG + r;
+        M.irq_put = chan && (a & 64) ? 2 : 1;
+        M.irq_ticks = (long)(chan ? (a >> 1) & 31 : a >> 1);
         break;
     }
 }
@@ -3861,8 +4331,13 @@ static void signal_op(unsigned op)
         M.irq_put = 0;
         M.irq_ticks = (long)(a >> 2);
         break;
-    case 20:
-        do_destroy((int)(a & 1));
+    case 20: /* scheduler a&1: destroyed, or (a>>1&3) 1: dumped, 2: run */
+        if (((a >> 1) & 3) == 1)
+            do_dump((int)(a & 1));
+        else if (((a >> 1) & 3) == 2)
+            do_sched_run((int)(a & 1));
+        else
+            do_destroy((int)(a & 1));
         break;
     case 21: /* the second into the main scheduler (a&3 == 1: the other way) */
         a &= 3;

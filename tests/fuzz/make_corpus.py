@@ -31,6 +31,12 @@ IOPUT, IOB, IOFILL, IOA = 24, 25, 26, 27
 # NULL-argument calls), RIRQ ring | ticks << 1 (a put from the next idle wait)
 RINIT, RPUT, RGET, RIRQ = 28, 29, 30, 31
 NULLRING = 6
+# Channels (ring_op too): CINIT is RINIT with 1 << 5 (a bad argument 1-4:
+# 2 << 5, the argument in the capacity's bits); CPUT, CGET: RPUT, RGET
+# with 8; CIRQ: RIRQ with 128 (a get with 64; ticks < 32). Scheduler a&1 (DESTROY's
+# argument) with 2: dumped; with 4: run (mt_sched_run)
+NULLCHAN = 6
+DUMP, SRUN = 2, 4
 # Steps
 (YIELD, SLEEP, QGET, QPUT, EVWAIT, SEMWAIT, COND, AWAIT, SIGWAIT, FDWAIT, READ,
  SEND, CHOOSE, RAISE, EXIT, S_SEMSIG, S_EVSET, S_EVCLR, S_FLAG, S_TRYPUT, S_TRYGET,
@@ -224,6 +230,45 @@ def rget(r):
 
 def rirq(r, ticks=0):
     return [RIRQ, r | ticks << 1]
+
+
+def cinit(c, cap, size=1, sched=0, bad=0):  # mt_chan_init; bad as rinit's
+    if bad:
+        return [RINIT, c | sched << 1 | (bad - 1) << 2 | (size - 1) << 4 | 2 << 5]
+    return [RINIT, c | sched << 1 | (cap - 1) << 2 | (size - 1) << 4 | 1 << 5]
+
+
+def cput(c):  # mt_chan_put from plain code (NULLCHAN: the NULL-argument calls)
+    return [RPUT, c | 8]
+
+
+def cget(c):
+    return [RGET, c | 8]
+
+
+def cirq(c, ticks=0, get=False):  # mt_chan_put (get: mt_chan_get) from the next
+    assert ticks < 32                # idle wait (another thread)
+    return [RIRQ, c | ticks << 1 | (64 if get else 0) | 128]
+
+
+def cga(c, t):     # MT_CHAN_GET argument: a SIGWAIT step
+    return (3 if c == NULLCHAN else c) | 8 | 4 | T[t] << 4
+
+
+def cpa(c, t, null_item=False):  # MT_CHAN_PUT argument: a QPUT step (NULLCHAN: NULL)
+    return (3 if c == NULLCHAN or null_item else c) | 8 | (4 if null_item else 0) | T[t] << 4
+
+
+def cputs(c, t, catch=False):  # MT_CHAN_PUT step
+    return step(QPUT, cpa(c, t), catch)
+
+
+def dump(sched=0):
+    return [DESTROY, sched | DUMP]
+
+
+def srun(sched=0):
+    return [DESTROY, sched | SRUN]
 
 
 assert CAUGHT >= 128 and CAUGHT % NK == 0 and SPAWN + CAUGHT < 256
@@ -474,6 +519,88 @@ SEEDS = {
     [RUN2, RT[0]] + rput(0) + [MERGE, 0] + run(2) + rput(0) + run(1) + adv(30) + run(1) +
     [MERGE, 1] + [RUN2, RT[0]] + [DESTROY, 1] + [DESTROY, 0] + rput(0) + rput(1) + rput(0) +
     rput(0) + run(1) + rinit(0, 1, 1, 1) + rput(0) + rget(0),
+    # Channels (multitask.h "Threads: the channel"). Plain code: as a
+    # ring's (puts until full, gets in order, count; NULL arguments, a
+    # channel never initialised, bad init arguments: MT_EINVAL; the other
+    # scheduler's: MT_EBUSY; destroyed, registered anew); an idle-hook put
+    # (another thread) wakes the consumer.
+    'chan_plain': [0, 0] + cput(1) + cget(1) + cput(NULLCHAN) + cget(NULLCHAN) +
+    sum((cinit(0, 2, 2, 0, b) for b in range(1, 5)), []) + cinit(0, 2, 2) +
+    cput(0) + cput(0) + cput(0) + cget(0) + cput(0) + cget(0) + cget(0) + cget(0) +
+    cinit(0, 3, 1, 1) + cinit(1, 1, 1, 1) + cinit(1, 4, 2, 0) + run(1) + [DESTROY, 1] +
+    cinit(1, 4, 2, 0) + cput(1) + cput(1) + [RUN0] + cget(1) +
+    add(0, prog(step(SIGWAIT, cga(0, 'forever')), step(SIGWAIT, cga(0, 'forever')))) + [RUN0] +
+    cirq(0, 5) + [RUNT, RT['forever']] + cirq(0) + [RUNT, RT['forever']],
+    # Producer tasks (MT_CHAN_PUT) on a full channel wait for room: woken
+    # once a tick (the cycle blocks a tick at most: the idle hook sees 1,
+    # a sleeper's deadline far off), they store in their order, none twice
+    # or lost, as plain code and a consumer task take items; the dump shows
+    # them waiting; run_once(0) twice in a tick wakes them once.
+    'chan_put_wait': [0, 0] + cinit(0, 1) + add(0, prog(cputs(0, 'forever'), cputs(0, 'forever'),
+                                                       cputs(0, 1300))) +
+    add(1, prog(cputs(0, 'forever'), step(SLEEP, sa(1100)))) + run(2) + dump() +
+    [RUNT, RT['forever'], RUNT, RT['forever']] + cget(0) + [RUN0, RUN0] + adv(1) + run(1) +
+    cget(0) + run(2) + add(2, prog(step(SIGWAIT, cga(0, 'forever')), step(LOOP, 3))) +
+    [RUNT, RT['forever']] * 6 + dump(),
+    # A producer's timeout: its first deadline kept across the re-parks of
+    # each tick (the dump counts down to it), then MT_ETIMEDOUT (caught:
+    # not stored); timeout 0 on a full channel, a bad timeout, a NULL
+    # channel, a NULL item, a channel never initialised: at once.
+    'chan_put_timeout': [1, 0] + cinit(1, 2, 2) + cput(1) + cput(1) +
+    add(0, prog(cputs(1, 30, True), cputs(1, 0, True), step(QPUT, cpa(1, 'bad'), True),
+                step(QPUT, cpa(NULLCHAN, 1), True), step(QPUT, cpa(1, 1, True), True),
+                cputs(0, 1, True), cputs(1, 8, True), cputs(1, 1025))) +
+    run(1) + adv(3) + run(1) + dump() + adv(10) + run(1) + dump() + [RUNT, RT[7]] * 3 + dump() +
+    [RUNT, RT['forever']] * 18 + dump() + cget(1) + [RUNT, RT['forever']] * 3 + adv(2016) +
+    run(1) + cget(1) + run(1),
+    # Cancels: a producer waiting for room (caught: the item is not
+    # stored, the task goes on); one woken to try again and cancelled, by a
+    # task that ran before it in that cycle, before it resumes: it ends
+    # cancelled (nothing to catch).
+    'chan_put_cancel': [0, 0] + cinit(1, 1, 1, 0) + cput(1) +
+    add(0, prog(cputs(1, 'forever', True), cputs(1, 100), step(S_SEMSIG, 0))) +
+    add(1, prog(step(YIELD), step(YIELD), step(S_CANCEL, 2))) +
+    add(2, prog(cputs(1, 'forever', True), step(YIELD))) + run(1) + [CANCEL, 0] + adv(1) +
+    run(1) + adv(1) + run(1) + adv(1) + run(2) + cget(1) + adv(1) + run(2),
+    # Producers of the second scheduler (another thread's) put into a
+    # channel of the main one, whose consumer task gets from it; they wait
+    # for room in their own scheduler's cycles; destroy refuses while they
+    # are live; merged into the main one while they wait, they finish there
+    # (after its own producers waiting, in their order; the first deadline
+    # kept).
+    'chan_other_sched': [0, 0] + cinit(0, 2, 2) + cput(0) + cput(0) +
+    add2(0, prog(cputs(0, 'forever'), cputs(0, 'forever'))) +
+    add2(1, prog(cputs(0, 100, True), cputs(0, 2500))) +
+    add(2, prog(cputs(0, 1024), step(SIGWAIT, cga(0, 'forever')), step(LOOP, 3))) +
+    add(3, prog(step(SLEEP, sa(3)), step(SIGWAIT, cga(0, 'forever')))) +
+    [RUN2, RT[0], RUN0] + [RUN2, RT['forever'], RUN2, RT['forever']] + [DESTROY, 1] +
+    dump(1) + run(2) + [RUN2, RT[1], RUN2, RT[1]] + [MERGE, 0] + dump(0) + run(8) + adv(192) +
+    run(4) + dump(0) + add(4, prog(step(SIGWAIT, cga(0, 'forever')), step(LOOP, 3))) + run(8),
+    # The other way: the main scheduler's producers (and a channel with its
+    # consumer) merged into the second.
+    'chan_merge_back': [0, 0] + cinit(1, 1, 1, 1) + cput(1) +
+    add(0, prog(cputs(1, 5, True), cputs(1, 'forever'))) + add2(1, prog(step(YIELD))) + run(1) +
+    [RUN2, RT[0]] + adv(2) + [MERGE, 1] + [RUN2, RT[1]] * 4 + cget(1) +
+    [RUN2, RT['forever']] * 3 + add2(2, prog(step(SIGWAIT, cga(1, 'forever')))) +
+    [RUN2, RT[0], RUN2, RT[0]],
+    # mt_sched_run goes on while a producer waits for room with no timeout
+    # (not stranded); room made by another thread (a get during the idle
+    # wait), it ends; with a task stranded on a queue it
+    # returns MT_ESTRANDED, its report said; a timed producer ends it too.
+    'chan_run': [0, 0] + cinit(0, 1, 1, 1) + cput(0) +
+    add(0, prog(cputs(0, 'forever'), step(YIELD))) + srun(0) + cirq(0, 0, True) + srun(0) +
+    cput(0) + add(1, prog(cputs(0, 30, True), step(QGET, qa(0, 'forever')))) + srun(0) +
+    [CANCEL, 1] + srun(0) + srun(1),
+    # MT_CHAN_GET: as MT_RING_GET (at once, parked, timeouts, a cancel,
+    # NULL), with producers of both schedulers and the idle hook putting.
+    'chan_consumer': [0, 0] + cinit(1, 2, 2, 0) +
+    add(0, prog(step(SIGWAIT, cga(1, 5), True), step(SIGWAIT, cga(1, 0), True),
+                step(SIGWAIT, cga(1, 'bad'), True), step(SIGWAIT, cga(NULLCHAN, 1), True),
+                step(SIGWAIT, cga(1, 'forever')), step(LOOP, 3))) +
+    add(1, prog(cputs(1, 'forever'), step(LOOP, 3))) +
+    add2(0, prog(cputs(1, 'forever'), cputs(1, 3, True), step(LOOP, 2))) +
+    run(2) + adv(5) + run(2) + cirq(1, 2) + [RUNT, RT['forever']] + [RUN2, RT[0]] * 3 +
+    run(3) + [RUN2, RT[1]] * 2 + run(3) + [RUN2, RT[1]] * 2 + run(4),
     # MT_CHOOSE: gets from two queues: at once, parked then served by a
     # put to either, ready ones in turn (after the last chosen).
     'choose_queues': [0, 2] + [TRYPUT, 0, TRYPUT, 0] +
