@@ -113,7 +113,7 @@
  *   list order, after its timers, and each stores or parks again at the
  *   end of the list with its first deadline (MT_ETIMEDOUT exactly then:
  *   not stored); a cancel while parked ends the wait MT_ECANCELED
- *   (caught: not stored), while woken to try again it ends the task; while
+ *   (caught: not stored), and so does one while it is woken to try again; while
  *   one waits the cycle blocks a tick at most (the idle hook's wait,
  *   mt_sched_timeout); the list, xwaits, room_tick and mt__has_waits
  *   (mt_sched_run goes on, not stranded) against the model's; merge moves
@@ -848,7 +848,7 @@ static void model_cancel(struct tf *f)
             return;
         }
         if (f->w_kind == K_CHPUT && f->w_woke)
-            return; /* woken to try for room: it resumes cancelled (not caught) */
+            return; /* woken to try for room: it resumes cancelled (caught) */
         if (f->w_woke) { /* woken by the poll: ready is not done, an error stands */
             disarm(f);
             if (!f->w_v) {
@@ -944,13 +944,16 @@ static unsigned room_parked(int k)
     return n;
 }
 
+/* Scheduler k's waits that other threads end (xwaits): producers waiting
+ * for room and consumers waiting on a channel, from park to resume. */
 static unsigned long room_live(int k)
 {
     unsigned long n = 0;
     int i;
-    for (i = 0; M.room_stamp && i < NFRAMES; i++) {
+    for (i = 0; i < NFRAMES; i++) {
         const struct tf *f = frame_at(i);
-        n += live(f) && sch_of(f) == k && f->w_pending && f->w_kind == K_CHPUT && f->w_parked;
+        n += live(f) && sch_of(f) == k && f->w_pending && f->w_parked &&
+             ((f->w_kind == K_CHPUT && M.room_stamp) || (f->w_kind == K_SIGWAIT && f->w_chan));
     }
     return n;
 }
@@ -2567,7 +2570,7 @@ static void on_body_call(struct tf *f)
 }
 
 /* A producer woken to try for room resumed (mt__chan_put_again): cancelled
- * meanwhile, it ends (the wake-up was no verdict: nothing to catch); else
+ * meanwhile, its wait ends MT_ECANCELED, as if it were parked; else
  * it stores if there is room, fails MT_ETIMEDOUT if its first deadline has
  * come, or parks again with what is left of it. */
 static void chput_retry(struct tf *f)
@@ -2576,8 +2579,8 @@ static void chput_retry(struct tf *f)
     long left = f->w_tmo;
     f->w_woke = 0;
     if (f->cancel && !f->w_shield) {
-        trace(f, "woken for room, cancelled meanwhile: ends");
-        f->doomed = 1;
+        trace(f, "woken for room, cancelled meanwhile: MT_ECANCELED");
+        verdict(f, MT_ECANCELED, NULL);
         return;
     }
     if (f->w_tmo > 0)
