@@ -29,6 +29,9 @@ $(EXDIR)/%: examples/%.c multitask.c multitask.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c $(LDLIBS)
 
+# kvserver --threads starts POSIX threads.
+$(EXDIR)/kvserver: LDLIBS += -pthread
+
 demo: examples
 	@echo '== printer (the seed: two tasks take turns) =='
 	@$(BUILD)/examples/printer 3
