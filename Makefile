@@ -29,6 +29,9 @@ $(EXDIR)/%: examples/%.c multitask.c multitask.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c $(LDLIBS)
 
+# kvserver --threads starts POSIX threads.
+$(EXDIR)/kvserver: LDLIBS += -pthread
+
 demo: examples
 	@echo '== printer (the seed: two tasks take turns) =='
 	@$(BUILD)/examples/printer 3
@@ -225,6 +228,7 @@ bench-servers: examples
 .PHONY: diff-servers
 diff-servers: examples
 	@tests/diff_redis.sh $(EXDIR)/kvserver
+	@tests/diff_redis.sh $(EXDIR)/kvserver --threads 3
 	@tests/diff_nginx.sh $(EXDIR)/httpd
 	@tests/emfile_echo.sh $(EXDIR)
 
@@ -247,7 +251,8 @@ valgrind:
 
 # What crosses threads, under ThreadSanitizer, on every backend: posts from
 # threads (test_threads), a foreign loop woken by a thread (test_embed),
-# and the signal tests.
+# the signal tests, the channel and the worker pool; kvserver --threads 2
+# driven by redis-benchmark (tests/net_examples.sh, its kv_threads section).
 TSAN_TESTS = test_threads test_embed test_signal test_ring test_chan test_offload
 TSAN_DIR = $(BUILD)/tsan
 tsan: cmocka
@@ -256,6 +261,11 @@ tsan: cmocka
 		$(CC) $(WARN) -O1 -g -fsanitize=thread -DMT_BACKEND=MT_BACKEND_$$b -I. \
 			-o $(TSAN_DIR)/$$b/$$t tests/$$t.c multitask.c -lcmocka -pthread; \
 		echo "== tsan $$b: $$t"; TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/$$b/$$t; done; done
+	@set -e; for b in SELECT POLL EPOLL; do mkdir -p $(TSAN_DIR)/$$b/examples; \
+		$(CC) $(WARN) -O1 -g -fsanitize=thread -DMT_BACKEND=MT_BACKEND_$$b -I. \
+			-o $(TSAN_DIR)/$$b/examples/kvserver examples/kvserver.c multitask.c -pthread; \
+		echo "== tsan $$b: kvserver --threads 2"; \
+		TSAN_OPTIONS=halt_on_error=1 tests/net_examples.sh $(TSAN_DIR)/$$b/examples kv_threads; done
 
 # Line and branch coverage of multitask.c over the whole suite in the
 # default configuration (gcc --coverage; gcovr merges test_faults' own copy

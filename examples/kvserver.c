@@ -29,9 +29,36 @@
  * them: -OOM), arguments of up to 8 KiB, a request of up to 16.25 KiB, up
  * to 64 arguments; a request beyond these is a protocol error that closes
  * the connection, as Redis does.
- * Usage: kvserver [PORT]   (port 0: any; prints the port)
+ * With --threads N (N > 1), as Redis 6's I/O threads: N I/O threads read
+ * and parse requests and write replies, each with its own listening socket
+ * on the port (SO_REUSEPORT: Linux spreads the connections among them) and
+ * its own scheduler (the default one, which is per thread), while the
+ * store (the table, the heap, the sweeper) stays on one thread, main's, the
+ * store thread, that runs every command. A connection task parses what a
+ * read brought in into a batch of requests in its frame, puts the frame's
+ * address into the store's mt_chan and waits on a semaphore in the frame;
+ * a store task runs the batch, writing the replies into the frame, and
+ * puts the frame back into the reply channel of its I/O thread, whose
+ * dispatcher task signals the semaphore. Why a channel and not a lock
+ * around the store: a task that waited for a lock another thread holds
+ * would block its whole scheduler, and so every client of its thread; the
+ * channel keeps the store's data on one thread with no lock on any of it,
+ * each command runs whole, batches one after another, so the answers are
+ * exactly the single-threaded server's, and each put/get pair orders the
+ * memory of the frame as it crosses (the consumer sees what the producer
+ * wrote before the put). The store holds a frame until it answers: the
+ * connection's wait for the answer is shielded from cancellation
+ * (MT_SHIELD), so a client that leaves, or a shutdown, never frees a frame
+ * the store thread is writing into. SIGINT and SIGTERM go to a thread of
+ * their own (sigwait), which posts the store thread's stop signal; its
+ * stopper posts each I/O thread's, serves until every I/O thread has ended
+ * its connections and its loop, then ends the store's tasks; main joins
+ * the threads and writes how many connections each served to stderr.
+ * Usage: kvserver [--threads N] [PORT]   (port 0: any; prints the port;
+ *        N from 1, the default: one thread, no channel, to 32)
  * Try:   redis-cli -p PORT set greeting hello EX 10 */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* glibc: SO_REUSEPORT */
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -48,6 +75,14 @@
 
 #include "multitask.h"
 
+/* The I/O threads need the channel (MT_THREADS) and SO_REUSEPORT. */
+#if MT_THREADS && defined(SO_REUSEPORT)
+#define THREADS 1
+#include <pthread.h>
+#else
+#define THREADS 0
+#endif
+
 #define MAX_ARGS 64
 #define MAX_BULK 8192                     /* one argument */
 #define IN_CAP (2 * MAX_BULK + 256)       /* one request: SET of a key and a value */
@@ -62,6 +97,14 @@
 #define RECLAIM_MAX 64                    /* expired keys a SET may delete for room */
 #define WRITE_MS 30000                    /* a client that reads nothing this long goes */
 #define DRAIN_MS 1000                     /* closing: time to take what the client sends */
+#define BATCH_ARGS 512                    /* arguments of the requests parsed at once */
+#define MAX_THREADS 32                    /* I/O threads at most */
+#define STORE_TURN 64                     /* batches the store runs before giving way */
+#define ANSWER_MS 1000                    /* a connection re-arms its wait for the store */
+/* Channel slots: a batch in flight per connection fits; a full channel
+ * only slows the producers (they try again each tick). A ring holds at
+ * most MT_RING_CAP_MAX (128 with 8-bit indices). */
+#define CHAN_CAP (MT_RING_CAP_MAX < 1024 ? MT_RING_CAP_MAX : 1024)
 
 /* ---- The store: a hash table, and a heap of the keys that expire ---- */
 
@@ -417,20 +460,34 @@ static int sweeper(mt_task *t)
 
 /* ---- A connection: requests in, replies out ---- */
 
+struct io;
+
+/* A connection's frame. What a read brought in is parsed into a batch of
+ * requests: their arguments in args/lens (pointers into `in`), nargv[i]
+ * arguments for request i. The batch runs from request `req` (its first
+ * argument at `arg`); argc/argv/alen are the request running now. With
+ * I/O threads the store thread runs the batch: between the put into its
+ * channel and `answered`, the fields of the batch and `out`, `olen` and
+ * `closing` are the store's. */
 struct conn {
     mt_task task;
-    struct conn *prev, *next; /* the live ones, for shutdown */
+    struct conn *prev, *next; /* its I/O thread's live ones, for shutdown */
+    struct io *io;
     int fd, closing, argc;       /* closing: after QUIT or a protocol error */
+    int nargs, nreqs, req, arg, parsed; /* parsed: parse_batch's result */
+    const char *bad;             /* the protocol error after the batch */
     mt_time deadline;
-    size_t len, pos, olen, done; /* in[0, len) read; [0, pos) served */
+    size_t len, pos, olen, done; /* in[0, len) read; [0, pos) parsed */
     ssize_t n;
-    const char *argv[MAX_ARGS];
-    size_t alen[MAX_ARGS];
+    mt_sem answered;             /* the store thread is done with the batch */
+    const char **argv;
+    const size_t *alen;
+    const char *args[BATCH_ARGS];
+    size_t lens[BATCH_ARGS];
+    unsigned char nargv[BATCH_ARGS];
     char in[IN_CAP];
     char out[OUT_CAP];
 };
-
-static struct conn *conns;
 
 /* Replies: the caller has made room for REPLY_MAX bytes. */
 static void reply(struct conn *c, const char *fmt, ...)
@@ -689,10 +746,17 @@ static void execute(struct conn *c)
 
 enum { NEED_MORE, GOT_REQUEST, BAD_REQUEST };
 
+/* A protocol error, answered after the requests before it have run. */
 static int bad(struct conn *c, const char *why)
 {
-    reply(c, "-ERR Protocol error: %s\r\n", why);
+    c->bad = why;
     return BAD_REQUEST;
+}
+
+static void protocol_error(struct conn *c, const char *why)
+{
+    reply(c, "-ERR Protocol error: %s\r\n", why);
+    c->closing = 1;
 }
 
 /* The number of a "*N\r\n" or "$N\r\n" line at p: 1 (*v, and *next after
@@ -708,7 +772,8 @@ static int header(const char *p, const char *end, long long *v, const char **nex
     return 1;
 }
 
-/* "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n": what redis-cli and redis-benchmark send. */
+/* "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n": what redis-cli and redis-benchmark
+ * send. The arguments go after the batch's (parse_batch leaves room). */
 static int parse_multibulk(struct conn *c)
 {
     const char *p = c->in + c->pos, *end = c->in + c->len;
@@ -732,8 +797,8 @@ static int parse_multibulk(struct conn *c)
             return NEED_MORE;
         if (p[len] != '\r' || p[len + 1] != '\n')
             return bad(c, "expected CRLF after the bulk string");
-        c->argv[i] = p;
-        c->alen[i] = (size_t)len;
+        c->args[c->nargs + i] = p;
+        c->lens[c->nargs + i] = (size_t)len;
         p += len + 2;
     }
     c->argc = n > 0 ? (int)n : 0; /* "*0" and "*-1" ask nothing */
@@ -760,8 +825,8 @@ static int parse_inline(struct conn *c)
             ;
         if (c->argc == MAX_ARGS || p - w > MAX_BULK)
             return bad(c, "too big inline request");
-        c->argv[c->argc] = w;
-        c->alen[c->argc++] = (size_t)(p - w);
+        c->args[c->nargs + c->argc] = w;
+        c->lens[c->nargs + c->argc++] = (size_t)(p - w);
     }
     return GOT_REQUEST;
 }
@@ -773,40 +838,125 @@ static int parse(struct conn *c)
     return c->in[c->pos] == '*' ? parse_multibulk(c) : parse_inline(c);
 }
 
+/* Parse the whole requests from c->pos on into a new batch, until a
+ * partial one (NEED_MORE), a protocol error (BAD_REQUEST, after the
+ * requests before it) or a full batch (GOT_REQUEST: parse again once it
+ * has run). A request of no arguments asks nothing: it is dropped. */
+static int parse_batch(struct conn *c)
+{
+    int r = GOT_REQUEST;
+
+    c->nargs = c->nreqs = c->req = c->arg = 0;
+    while (BATCH_ARGS - c->nargs >= MAX_ARGS && (r = parse(c)) == GOT_REQUEST)
+        if (c->argc > 0) {
+            c->nargv[c->nreqs++] = (unsigned char)c->argc;
+            c->nargs += c->argc;
+        }
+    return r;
+}
+
+/* Run the batch's requests from c->req on while a reply surely fits in
+ * `out`, until QUIT or the end; on the store thread, with I/O threads. */
+static void run_batch(struct conn *c)
+{
+    while (c->req < c->nreqs && !c->closing && OUT_CAP - c->olen >= REPLY_MAX) {
+        c->argc = c->nargv[c->req++];
+        c->argv = c->args + c->arg;
+        c->alen = c->lens + c->arg;
+        c->arg += c->argc;
+        execute(c); /* QUIT sets closing */
+    }
+}
+
+/* ---- Connections, and the threads that serve them ---- */
+
+struct listener {
+    mt_task task;
+    struct io *io;
+    int fd, conn;
+};
+
+/* The frame of a task that serves an I/O thread: its dispatcher, its
+ * stopper. */
+struct io_task {
+    mt_task task;
+    struct io *io;
+    struct conn *c;
+};
+
+/* An I/O thread (or main, with one thread): its listening socket's task
+ * and its connections. */
+struct io {
+    struct listener lst;
+    struct conn *conns;   /* the live ones, for shutdown */
+    unsigned long served; /* connections accepted */
+    int stopping;         /* no more connections */
+    mt_event drained;     /* set when stopping and the last one has ended */
+#if THREADS
+    pthread_t thread;
+    int started, failed, status; /* status: its mt_run's */
+    mt_signal stop;              /* the store thread's stopper posts it */
+    mt_chan replies;             /* frames the store thread hands back */
+    struct conn *reply_buf[CHAN_CAP];
+    struct io_task disp, stopper;
+#endif
+};
+
+static struct io ios[MAX_THREADS];
+static int nthreads = 1;
+
+#if THREADS
+static mt_chan store_chan; /* batches to run, from every I/O thread */
+static struct conn *store_buf[CHAN_CAP];
+#endif
+
+/* After the whole requests: keep the partial one at the start of `in`,
+ * with room after it; a buffer full of one request is a protocol error. */
+static void keep_partial(struct conn *c)
+{
+    memmove(c->in, c->in + c->pos, c->len - c->pos);
+    c->len -= c->pos;
+    c->pos = 0;
+    if (c->len == IN_CAP)
+        protocol_error(c, c->in[0] == '*' ? "too big request" : "too big inline request");
+}
+
+/* Serves every whole request a read brought in, a batch at a time (run
+ * here, or with I/O threads by the store thread), writing the replies when
+ * `out` is full and after the last. */
 static int conn(mt_task *t)
 {
     struct conn *c = (struct conn *)t;
-    int r;
     MT_BEGIN(t);
     for (;;) {
-        for (;;) { /* serve every whole request that is in */
+        for (c->parsed = GOT_REQUEST;;) {
             if (OUT_CAP - c->olen < REPLY_MAX) {
                 MT_CATCH(t, MT_WRITE_ALL(t, c->fd, c->out, c->olen, &c->done, WRITE_MS));
                 if (mt_err(t))
                     MT_EXIT(t);
                 c->olen = 0;
             }
-            r = parse(c);
-            if (r == NEED_MORE)
+            if (c->closing || (c->req == c->nreqs && c->parsed == NEED_MORE))
                 break;
-            if (r == BAD_REQUEST) {
-                c->closing = 1;
-                break;
-            }
-            if (c->argc > 0)
-                execute(c); /* QUIT sets closing */
-            if (c->closing)
-                break;
-        }
-        if (!c->closing) { /* keep the partial request, make room after it */
-            memmove(c->in, c->in + c->pos, c->len - c->pos);
-            c->len -= c->pos;
-            c->pos = 0;
-            if (c->len == IN_CAP) {
-                bad(c, c->in[0] == '*' ? "too big request" : "too big inline request");
-                c->closing = 1;
+            if (c->req == c->nreqs) {
+                if (c->parsed == BAD_REQUEST)
+                    protocol_error(c, c->bad);
+                else
+                    c->parsed = parse_batch(c);
+            } else if (nthreads == 1) {
+                run_batch(c);
+            } else {
+#if THREADS
+                /* The item is the pointer c (copied at each try). */
+                MT_CHAN_PUT(t, &store_chan, &c, MT_FOREVER);
+                do /* cancelled or not: the store holds c until it answers */
+                    MT_SHIELD(t, MT_SEM_WAIT(t, &c->answered, ANSWER_MS));
+                while (mt_err(t) == MT_ETIMEDOUT);
+#endif
             }
         }
+        if (!c->closing)
+            keep_partial(c);
         if (c->olen) {
             MT_CATCH(t, MT_WRITE_ALL(t, c->fd, c->out, c->olen, &c->done, WRITE_MS));
             if (mt_err(t))
@@ -833,19 +983,18 @@ static int conn(mt_task *t)
     if (c->prev)
         c->prev->next = c->next;
     else
-        conns = c->next;
+        c->io->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    if (c->io->stopping && !c->io->conns)
+        mt_event_set(&c->io->drained);
     mt_close(c->fd);
     free(c);
     MT_END(t);
 }
 
-struct listener {
-    mt_task task;
-    int fd, conn;
-};
-
+/* Accepts connections on its thread's socket, a task each, on its
+ * thread's scheduler (mt_add: the default one is per thread). */
 static int listener(mt_task *t)
 {
     struct listener *f = (struct listener *)t;
@@ -859,15 +1008,19 @@ static int listener(mt_task *t)
             MT_SLEEP(t, 100); /* out of descriptors, say: let some close */
             continue;
         }
-        if ((c = (struct conn *)calloc(1, sizeof *c)) == NULL) {
+        /* Accepted after the stop (its wait had completed): not served. */
+        if (f->io->stopping || (c = (struct conn *)calloc(1, sizeof *c)) == NULL) {
             close(f->conn);
             continue;
         }
         c->fd = f->conn;
-        c->next = conns;
-        if (conns)
-            conns->prev = c;
-        conns = c;
+        c->io = f->io;
+        mt_sem_init(&c->answered, 0);
+        c->next = f->io->conns;
+        if (c->next)
+            c->next->prev = c;
+        f->io->conns = c;
+        f->io->served++;
         mt_add(&c->task, conn);
     }
     MT_FINALLY(t);
@@ -875,9 +1028,8 @@ static int listener(mt_task *t)
     MT_END(t);
 }
 
-/* SIGINT/SIGTERM post a signal; this task turns it into cancellations. */
+/* SIGINT/SIGTERM post a signal; a stopper task turns it into cancellations. */
 static mt_signal stop_signal;
-static struct listener lst;
 static mt_task sweep_task;
 
 static void on_stop(int signo)
@@ -886,67 +1038,349 @@ static void on_stop(int signo)
     mt_signal_post(&stop_signal);
 }
 
-static int stopper(mt_task *t)
+/* No more connections on io's thread, and an end to those it has. */
+static void io_stop(struct io *io)
 {
     struct conn *c;
+    io->stopping = 1;
+    mt_cancel(&io->lst.task);
+    for (c = io->conns; c; c = c->next)
+        mt_cancel(&c->task);
+}
+
+/* One thread: the stopper cancels everything at once. */
+static int stopper(mt_task *t)
+{
     MT_BEGIN(t);
     MT_SIGNAL_WAIT(t, &stop_signal, MT_FOREVER);
     fprintf(stderr, "kvserver: shutting down\n");
-    mt_cancel(&lst.task);
+    io_stop(&ios[0]);
     mt_cancel(&sweep_task);
-    for (c = conns; c; c = c->next)
-        mt_cancel(&c->task);
     MT_END(t);
 }
 
-int main(int argc, char **argv)
+#if THREADS
+/* ---- I/O threads around the store thread ---- */
+
+/* Each I/O thread puts itself here twice: set up (or failed), and ended. */
+static mt_chan ctl;
+static struct io *ctl_buf[CHAN_CAP];
+
+struct store_task {
+    mt_task task;
+    struct conn *c;
+    unsigned long batches;
+};
+
+static struct store_task store_frame;
+
+/* The store thread's task: runs each batch as it comes, whole (every
+ * command atomic), and hands the frame back to its I/O thread. */
+static int store(mt_task *t)
 {
-    static mt_task stop_task;
-    int port = argc > 1 ? atoi(argv[1]) : 0, one = 1, r;
+    struct store_task *f = (struct store_task *)t;
+    MT_BEGIN(t);
+    for (;;) {
+        MT_CHAN_GET(t, &store_chan, &f->c, MT_FOREVER);
+        run_batch(f->c);
+        /* A full reply channel: this waits, trying again each tick. */
+        MT_CHAN_PUT(t, &f->c->io->replies, &f->c, MT_FOREVER);
+        if (++f->batches % STORE_TURN == 0)
+            MT_YIELD(t); /* a stream of batches: the sweeper's turn */
+    }
+    MT_END(t);
+}
+
+/* An I/O thread's task: wakes each connection the store has answered. */
+static int dispatcher(mt_task *t)
+{
+    struct io_task *f = (struct io_task *)t;
+    MT_BEGIN(t);
+    for (;;) {
+        MT_CHAN_GET(t, &f->io->replies, &f->c, MT_FOREVER);
+        mt_sem_signal(&f->c->answered);
+    }
+    MT_END(t);
+}
+
+/* An I/O thread's stopper, on the store thread's post: no more
+ * connections; once the last has ended (each first waits for the store's
+ * answer, if the store holds it), the dispatcher goes, and with it the
+ * thread's loop. */
+static int io_stopper(mt_task *t)
+{
+    struct io_task *f = (struct io_task *)t;
+    MT_BEGIN(t);
+    MT_SIGNAL_WAIT(t, &f->io->stop, MT_FOREVER);
+    io_stop(f->io);
+    if (f->io->conns)
+        MT_EVENT_WAIT(t, &f->io->drained, MT_FOREVER);
+    mt_cancel(&f->io->disp.task);
+    MT_END(t);
+}
+
+struct store_stopper {
+    mt_task task;
+    struct io *io;
+    int i, failed;
+};
+
+/* The store thread's stopper: once every I/O thread is set up (its stop
+ * signal registered), waits for SIGINT/SIGTERM (or a thread that failed),
+ * stops the I/O threads, serves them until each has ended, then ends the
+ * store's tasks. */
+static int store_stopper(mt_task *t)
+{
+    struct store_stopper *f = (struct store_stopper *)t;
+    int i;
+    MT_BEGIN(t);
+    for (f->i = 0; f->i < nthreads; f->i++) {
+        MT_CHAN_GET(t, &ctl, &f->io, MT_FOREVER);
+        f->failed += f->io->failed;
+    }
+    if (!f->failed)
+        MT_SIGNAL_WAIT(t, &stop_signal, MT_FOREVER);
+    fprintf(stderr, "kvserver: shutting down\n");
+    for (i = 0; i < nthreads; i++)
+        if (!ios[i].failed)
+            mt_signal_post(&ios[i].stop);
+    for (f->i = f->failed; f->i < nthreads; f->i++)
+        MT_CHAN_GET(t, &ctl, &f->io, MT_FOREVER);
+    mt_cancel(&store_frame.task);
+    mt_cancel(&sweep_task);
+    MT_END(t);
+}
+
+/* An I/O thread: its own (default) scheduler runs its listener, its
+ * connections, its dispatcher and its stopper. */
+static void *io_thread(void *arg)
+{
+    struct io *io = (struct io *)arg;
+    int e = mt_signal_init(mt_default(), &io->stop);
+
+    if (!e)
+        e = mt_chan_init(mt_default(), &io->replies, io->reply_buf, sizeof io->reply_buf[0],
+                         CHAN_CAP);
+    if (e) {
+        fprintf(stderr, "kvserver: thread %d: %s\n", (int)(io - ios) + 1, mt_strerror(e));
+        io->failed = 1;
+    } else {
+        io->disp.io = io->stopper.io = io;
+        mt_add(&io->lst.task, listener);
+        mt_add(&io->disp.task, dispatcher);
+        mt_add(&io->stopper.task, io_stopper);
+    }
+    (void)mt_chan_put(&ctl, &io); /* set up, or failed: never full */
+    if (!e) {
+        io->status = mt_run();
+        (void)mt_chan_put(&ctl, &io); /* ended */
+    }
+    mt_sched_destroy(mt_default());
+    return NULL;
+}
+
+/* With threads, SIGINT and SIGTERM are blocked in every thread and taken
+ * by this one with sigwait, then posted as the handler posts them: no
+ * handler interrupts a thread. (Under qemu-i386, which runs make m32 where
+ * the kernel runs no 32-bit programs, a handler run in a threaded process
+ * left main's thread-local storage pointing at another thread's: main then
+ * ran that thread's default scheduler.) */
+static sigset_t stop_set;
+static pthread_t signal_thread;
+
+static void *take_signals(void *arg)
+{
+    int signo;
+    (void)arg;
+    if (sigwait(&stop_set, &signo) == 0)
+        mt_signal_post(&stop_signal);
+    return NULL;
+}
+
+/* Start the signal thread (0, or pthread_create's error), then the I/O
+ * threads; one that cannot start counts as failed. */
+static int start_threads(void)
+{
+    int i, e;
+
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL); /* for the threads to come too */
+    if ((e = pthread_create(&signal_thread, NULL, take_signals, NULL)) != 0)
+        return e;
+    for (i = 0; i < nthreads; i++) {
+        struct io *io = &ios[i];
+        e = pthread_create(&io->thread, NULL, io_thread, io);
+        io->started = e == 0;
+        if (e) {
+            fprintf(stderr, "kvserver: thread %d: %s\n", i + 1, strerror(e));
+            io->failed = 1;
+            (void)mt_chan_put(&ctl, &io);
+        }
+    }
+    return 0;
+}
+
+/* The store thread's loop, then the I/O threads joined: 0, or 1 if
+ * anything failed. Its tasks wait on channels and signals only, so mt_run
+ * would find them stranded whenever no key expires: each cycle here
+ * blocks until a post or a deadline instead. */
+static int run_threads(void)
+{
+    static struct store_stopper stop_frame;
+    int i, e, r = 0;
+
+    if ((e = mt_chan_init(mt_default(), &store_chan, store_buf, sizeof store_buf[0], CHAN_CAP)) ||
+        (e = mt_chan_init(mt_default(), &ctl, ctl_buf, sizeof ctl_buf[0], CHAN_CAP))) {
+        fprintf(stderr, "kvserver: %s\n", mt_strerror(e));
+        return 1;
+    }
+    if ((e = start_threads()) != 0) {
+        fprintf(stderr, "kvserver: %s\n", strerror(e));
+        return 1;
+    }
+    mt_add(&store_frame.task, store);
+    mt_add(&sweep_task, sweeper);
+    mt_add(&stop_frame.task, store_stopper);
+    while (mt_sched_live(mt_default()) > 0)
+        (void)mt_sched_run_once(mt_default(), MT_FOREVER);
+    pthread_kill(signal_thread, SIGTERM); /* if it still waits */
+    pthread_join(signal_thread, NULL);
+    for (i = 0; i < nthreads; i++) {
+        struct io *io = &ios[i];
+        if (io->started)
+            pthread_join(io->thread, NULL);
+        if (io->failed)
+            close(io->lst.fd); /* its listener never ran */
+        else
+            fprintf(stderr, "kvserver: thread %d served %lu connections\n", i + 1, io->served);
+        r |= io->failed || io->status != 0;
+    }
+    r |= mt_state(&store_frame.task) == MT_FAILED || mt_state(&sweep_task) == MT_FAILED ||
+         mt_state(&stop_frame.task) == MT_FAILED;
+    return r;
+}
+#endif
+
+/* Let other sockets bind fd's port, with the kernel spreading the
+ * connections among them. */
+static int share_port(int fd)
+{
+#if THREADS
+    int one = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+#else
+    (void)fd;
+    return -1;
+#endif
+}
+
+/* Listen on loopback port `port` (0: any): a socket per I/O thread, all
+ * on the port the first one got (SO_REUSEPORT); print the port. 0, or -1. */
+static int listen_all(int port)
+{
     struct sockaddr_in a;
     socklen_t alen = sizeof a;
-    struct sigaction sa;
-    size_t i;
-    int t;
+    int i, one = 1;
 
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons((unsigned short)port);
-    lst.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (lst.fd < 0 || setsockopt(lst.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-        bind(lst.fd, (struct sockaddr *)&a, sizeof a) || listen(lst.fd, 511) ||
-        mt_fd_nonblock(lst.fd) || getsockname(lst.fd, (struct sockaddr *)&a, &alen)) {
-        perror("kvserver");
-        return 1;
+    for (i = 0; i < nthreads; i++) {
+        int fd = ios[i].lst.fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+            (nthreads > 1 && share_port(fd)) ||
+            bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 511) ||
+            mt_fd_nonblock(fd) || getsockname(fd, (struct sockaddr *)&a, &alen)) {
+            perror("kvserver");
+            return -1;
+        }
+        ios[i].lst.io = &ios[i];
+        mt_event_init(&ios[i].drained);
     }
     printf("listening on 127.0.0.1:%d\n", ntohs(a.sin_port));
     fflush(stdout);
+    return 0;
+}
 
+/* [--threads N] [PORT]: 1 if they make sense. */
+static int parse_args(int argc, char **argv, int *port)
+{
+    int i, ports = 0;
+
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--threads") != 0)
+            *port = atoi(argv[i]), ports++;
+        else if (++i < argc)
+            nthreads = atoi(argv[i]);
+        else
+            return 0;
+    if (nthreads > 1 && !THREADS)
+        fprintf(stderr, "kvserver: built without threads (MT_THREADS or SO_REUSEPORT)\n");
+    return ports <= 1 && nthreads >= 1 && nthreads <= (THREADS ? MAX_THREADS : 1);
+}
+
+static int store_init(void)
+{
+    seed_hash();
+    tab[0].size = TABLE_MIN;
+    tab[0].b = (struct entry **)calloc(TABLE_MIN, sizeof *tab[0].b);
+    mt_event_init(&rearm);
+    return tab[0].b != NULL;
+}
+
+static void store_free(void) /* leave nothing for leak checkers */
+{
+    size_t i;
+    int t;
+    for (t = 0; t < 2; t++) {
+        for (i = 0; i < tab[t].size; i++)
+            while (tab[t].b[i])
+                del(&tab[t].b[i]);
+        free(tab[t].b);
+    }
+}
+
+/* One thread: the listener, the connections and the store on main's
+ * scheduler. 0, or 1 if a task failed. */
+static int run_one(void)
+{
+    static mt_task stop_task;
+    mt_add(&ios[0].lst.task, listener);
+    mt_add(&sweep_task, sweeper);
+    mt_add(&stop_task, stopper);
+    return mt_run() != 0;
+}
+
+int main(int argc, char **argv)
+{
+    int port = 0, r;
+    struct sigaction sa;
+
+    if (!parse_args(argc, argv, &port)) {
+        fprintf(stderr, "usage: kvserver [--threads N] [PORT]   (N: 1 to %d)\n", MAX_THREADS);
+        return 2;
+    }
+    if (listen_all(port))
+        return 1;
     mt_signal_init(mt_default(), &stop_signal);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    seed_hash();
-    tab[0].size = TABLE_MIN;
-    if ((tab[0].b = (struct entry **)calloc(TABLE_MIN, sizeof *tab[0].b)) == NULL) {
+    if (!store_init()) {
         perror("kvserver");
         return 1;
     }
-    mt_event_init(&rearm);
-    mt_add(&lst.task, listener);
-    mt_add(&sweep_task, sweeper);
-    mt_add(&stop_task, stopper);
-    r = mt_run();
+#if THREADS
+    r = nthreads > 1 ? run_threads() : run_one();
+#else
+    r = run_one();
+#endif
     mt_sched_destroy(mt_default());
-    for (t = 0; t < 2; t++) { /* leave nothing for leak checkers */
-        for (i = 0; i < tab[t].size; i++)
-            while (tab[t].b[i])
-                del(&tab[t].b[i]);
-        free(tab[t].b);
-    }
-    return r == 0 ? 0 : 1;
+    store_free();
+    return r;
 }

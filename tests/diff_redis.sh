@@ -1,19 +1,20 @@
 #!/bin/sh
 # Differential test of kvserver against redis-server:
-#   tests/diff_redis.sh KVSERVER_BINARY
+#   tests/diff_redis.sh KVSERVER_BINARY [OPTION...]   (e.g. --threads 3)
 # Starts redis-server (loopback, a free port, no persistence) and kvserver
-# (another port), then tests/diff_redis_gen.py sends both the same seeded
-# random command stream and compares every reply, byte for byte (one
-# allowed difference, listed with its reason), then runs two attack
-# scenarios on kvserver alone (hash flooding, mass expiry), asserting on
-# counts, not times. kvserver must then exit 0 on SIGTERM.
+# (another port, with the options), then tests/diff_redis_gen.py sends both
+# the same seeded random command stream and compares every reply, byte for
+# byte (one allowed difference, listed with its reason), then runs two
+# attack scenarios on kvserver alone (hash flooding, mass expiry), asserting
+# on counts, not times. kvserver must then exit 0 on SIGTERM.
 # The last line is "P passed, F failed": one check per command compared,
 # per scenario check, and the exit. Exits 1 on any failure.
 # Without redis-server: skips (exit 0, "0 passed, 0 failed").
 # Environment: DIFF_REDIS_SEED (default 1), DIFF_REDIS_COUNT (commands in the
 # stream, default 5000). Needs python3. Every wait is bounded.
 set -u
-kv=${1:?usage: tests/diff_redis.sh KVSERVER_BINARY}
+kv=${1:?usage: tests/diff_redis.sh KVSERVER_BINARY [OPTION...]}
+shift
 seed=${DIFF_REDIS_SEED:-1}
 count=${DIFF_REDIS_COUNT:-5000}
 if ! command -v redis-server >/dev/null 2>&1; then
@@ -50,7 +51,7 @@ EOF
 }
 
 # kvserver's pid lands in kv.pid (exec keeps it), its exit status in kv.rc.
-(sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/kv.pid" "$kv" 0 >"$tmp/kv.out" 2>"$tmp/kv.err"
+(sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/kv.pid" "$kv" "$@" 0 >"$tmp/kv.out" 2>"$tmp/kv.err"
  echo $? >"$tmp/kv.rc") &
 retry 50 test -s "$tmp/kv.pid" && kvpid=$(cat "$tmp/kv.pid")
 if [ -z "$kvpid" ] || ! retry 100 listening || ! grep -q "^listening on" "$tmp/kv.out"; then
@@ -76,7 +77,7 @@ if [ -z "$rpid" ]; then
     exit 1
 fi
 echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on port $rport," \
-    "kvserver on port $kvport, seed $seed, $count commands"
+    "kvserver${*:+ $*} on port $kvport, seed $seed, $count commands"
 
 run=""
 command -v timeout >/dev/null 2>&1 && run="timeout 120"
