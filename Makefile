@@ -25,12 +25,12 @@ EXDIR ?= $(BUILD)/examples
 
 examples: $(EXAMPLES:%=$(EXDIR)/%)
 
+# -pthread: the library's worker pool (MT_THREADS) needs it where glibc is
+# older than 2.34, and kvserver --threads and echo_server --threads start
+# threads.
 $(EXDIR)/%: examples/%.c multitask.c multitask.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c $(LDLIBS)
-
-# kvserver --threads starts POSIX threads.
-$(EXDIR)/kvserver: LDLIBS += -pthread
+	$(CC) $(ALL_CFLAGS) -o $@ $< multitask.c -pthread $(LDLIBS)
 
 demo: examples
 	@echo '== printer (the seed: two tasks take turns) =='
