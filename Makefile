@@ -206,7 +206,7 @@ $(BENCH_BIN)/echo_%: examples/echo_server.c multitask.c multitask.h
 
 $(BENCH_BIN)/echo_load: bench/echo_load.c
 	@mkdir -p $(@D)
-	$(CC) $(BENCH_GNU) -o $@ $<
+	$(CC) $(BENCH_GNU) -o $@ $< -pthread
 
 $(BENCH_BIN)/raw_epoll_echo: bench/raw_epoll_echo.c
 	@mkdir -p $(@D)
