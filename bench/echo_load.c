@@ -6,18 +6,22 @@
  * it counts for MS milliseconds, and measures the server's CPU time and
  * system calls (of PID, every thread) over that window, and its own CPU.
  * DEPTH (default 1) pipelines: each connection keeps DEPTH messages in
- * flight, and whenever some come back sends as many in one write; it is
- * woken only once half its messages are back (SO_RCVLOWAT), so one read
- * and one write carry DEPTH / 2 round trips: a cheap client, for servers
- * that need more than the client's cores to saturate (echo_threads.sh).
+ * flight, and whenever some come back sends as many in one write, so a
+ * read and a write carry many round trips, on both sides. (Waking the
+ * client only once many are back, with SO_RCVLOWAT, would make its reads
+ * bigger than the server's, but stalls a server that leaves Nagle's
+ * algorithm on, as ours do: its next small echo waits for the ACK of the
+ * one before, which the client's kernel delays 40 ms while nobody reads.)
  * THREADS (default 1) client threads share the connections, each with
  * its own epoll.
  * Usage: echo_load PORT N MS [PID [DEPTH [THREADS]]]
  * Prints: round trips (messages echoed), round trips/s, p50 and p99
  * latency in microseconds (of the first 4M round trips), the server's CPU
  * time in the window in ns, its system calls in the window (each -1
- * without PID or when it cannot be measured), and this client's CPU time
- * (all its threads) in the window in ns. */
+ * without PID or when it cannot be measured), this client's CPU time
+ * (all its threads) in the window in ns, and the whole machine's busy CPU
+ * time in the window in ns (-1 without /proc/stat): what is neither the
+ * server's nor the client's is other work, which takes CPU from both. */
 #define _GNU_SOURCE /* syscall() for perf_event_open */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -254,7 +258,7 @@ static int connect_all(struct loader *l, int port)
 {
     struct sockaddr_in a;
     struct epoll_event ev;
-    int i, j, one = 1, lowat = depth * MSG / 2;
+    int i, j, one = 1;
 
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
@@ -267,8 +271,6 @@ static int connect_all(struct loader *l, int port)
             return -1;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (depth > 1)
-            setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
         ev.events = EPOLLIN;
         ev.data.u32 = (unsigned)i;
         epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev);
@@ -293,6 +295,23 @@ static int loader_init(struct loader *l, int n, size_t cap)
     l->cap = cap;
     l->lat = malloc(cap * sizeof *l->lat);
     return l->ep >= 0 && l->fd && l->got && l->head && l->echoed && l->sent && l->lat ? 0 : -1;
+}
+
+/* CPU time the whole machine spent busy so far, in ns (all CPUs, from
+ * /proc/stat's clock ticks: user, nice, system, irq, softirq, steal);
+ * -1 where it cannot be read. Less the server's and ours: other work. */
+static double machine_cpu(void)
+{
+    unsigned long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "r");
+    int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                       &v[3], &v[4], &v[5], &v[6], &v[7]) : 0;
+
+    if (f)
+        fclose(f);
+    if (n < 8)
+        return -1;
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * 1e9 / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double self_cpu(void)
@@ -326,7 +345,8 @@ static void percentiles(struct loader *l, int nt, double *p50, double *p99)
 int main(int argc, char **argv)
 {
     int port = argc > 1 ? atoi(argv[1]) : 0, n = argc > 2 ? atoi(argv[2]) : 1;
-    double ms = argc > 3 ? atof(argv[3]) : 1000, start, left, cpu0, cpu1, self0, calls, p50, p99;
+    double ms = argc > 3 ? atof(argv[3]) : 1000, start, left, cpu0, cpu1, self0, all0, all1, calls;
+    double p50, p99;
     int pid = argc > 4 ? atoi(argv[4]) : 0, nt = argc > 6 ? atoi(argv[6]) : 1, t;
     struct loader *l;
     size_t count = 0;
@@ -352,6 +372,7 @@ int main(int argc, char **argv)
     syscalls_start(pid);
     cpu0 = cpu_of(pid);
     self0 = self_cpu();
+    all0 = machine_cpu();
     start = now_us();
     __atomic_store_n(&phase, 1, __ATOMIC_RELEASE);
     while ((left = ms * 1000 - (now_us() - start)) > 0) { /* in 100 ms steps at most */
@@ -364,12 +385,14 @@ int main(int argc, char **argv)
     syscalls_stop();
     ms = (now_us() - start) / 1000;
     self0 = self_cpu() - self0;
+    all1 = machine_cpu();
     for (t = 0; t < nt; t++) {
         pthread_join(l[t].thread, NULL);
         count += l[t].count;
     }
     percentiles(l, nt, &p50, &p99);
-    printf("%zu %.0f %.1f %.1f %.0f %.0f %.0f\n", count, (double)count / (ms / 1000), p50, p99,
-           cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1.0, calls, self0);
+    printf("%zu %.0f %.1f %.1f %.0f %.0f %.0f %.0f\n", count, (double)count / (ms / 1000), p50, p99,
+           cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1.0, calls, self0,
+           all0 >= 0 && all1 >= 0 ? all1 - all0 : -1.0);
     return 0;
 }

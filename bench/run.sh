@@ -147,8 +147,8 @@ report() {
     echo
     echo "The epoll echo server on 1, 2, 4, ... threads up to nproc (a scheduler and a SO_REUSEPORT"
     echo "socket per thread), under pipelined load (bench/echo_threads.sh, bench/README.md). Where"
-    echo "server and client cannot have cores of their own they share them: the *bound* column is"
-    echo "the most the round trips can grow with the CPU share the client takes."
+    echo "server and client cannot have cores of their own they share them: *server cores possible*"
+    echo "is what the client's CPU share leaves the server."
     echo
     bench/echo_threads.sh "$b" "$ms" "$reps"
 }
