@@ -108,7 +108,7 @@ run() {
         printf "%s %s %s %s %.1f %s %.3f %.3f %s %s %s\n", n, pin, rts, p50, c ? cpu / c : 0,
             (c && sc >= 0 ? sprintf("%.4f", sc / c) : "-"), cpu / 1e9 / secs, cli / 1e9 / secs,
             lo == "" ? "-" : lo, hi == "" ? "-" : hi,
-            all < 0 ? "-" : sprintf("%.3f", (all - cpu - cli) / 1e9 / secs) }'
+            all < 0 ? "-" : sprintf("%.3f", all > cpu + cli ? (all - cpu - cli) / 1e9 / secs : 0) }'
 }
 
 load0=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo -)
