@@ -147,7 +147,7 @@ check-variant: $(TESTS:%=$(VDIR)/%)
 		mkdir -p $$ex; for e in $(EXAMPLES); do \
 		printf '#!/bin/sh\nexec $(EX_RUNNER) %s "$$@"\n' "$$(pwd)/$(VDIR)/examples/$$e" > $$ex/$$e; \
 		chmod +x $$ex/$$e; done; fi; \
-		tests/examples.sh $$ex && tests/net_examples.sh $$ex
+		tests/examples.sh $$ex && tests/net_examples.sh $$ex && tests/echo_threads.sh $$ex
 
 $(VDIR)/test_%: tests/test_%.c $(wildcard tests/*.h) multitask.c multitask.h
 	@mkdir -p $(@D)
@@ -202,11 +202,11 @@ $(BENCH_BIN)/uv_echo: bench/uv_echo.c | bench-deps
 
 $(BENCH_BIN)/echo_%: examples/echo_server.c multitask.c multitask.h
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O2 -g -DMT_BACKEND=MT_BACKEND_$(shell echo $* | tr a-z A-Z) -I. -o $@ examples/echo_server.c multitask.c
+	$(CC) $(WARN) -O2 -g -DMT_BACKEND=MT_BACKEND_$(shell echo $* | tr a-z A-Z) -I. -o $@ examples/echo_server.c multitask.c -pthread
 
 $(BENCH_BIN)/echo_load: bench/echo_load.c
 	@mkdir -p $(@D)
-	$(CC) $(BENCH_GNU) -o $@ $<
+	$(CC) $(BENCH_GNU) -o $@ $< -pthread
 
 $(BENCH_BIN)/raw_epoll_echo: bench/raw_epoll_echo.c
 	@mkdir -p $(@D)
@@ -252,7 +252,9 @@ valgrind:
 # What crosses threads, under ThreadSanitizer, on every backend: posts from
 # threads (test_threads), a foreign loop woken by a thread (test_embed),
 # the signal tests, the channel and the worker pool; kvserver --threads 2
-# driven by redis-benchmark (tests/net_examples.sh, its kv_threads section).
+# driven by redis-benchmark (tests/net_examples.sh, its kv_threads
+# section), and the echo server on 2 and 4 threads under real clients
+# (tests/echo_threads.sh: a race ends the server with an error).
 TSAN_TESTS = test_threads test_embed test_signal test_ring test_chan test_offload
 TSAN_DIR = $(BUILD)/tsan
 tsan: cmocka
@@ -260,7 +262,12 @@ tsan: cmocka
 		for t in $(TSAN_TESTS); do \
 		$(CC) $(WARN) -O1 -g -fsanitize=thread -DMT_BACKEND=MT_BACKEND_$$b -I. \
 			-o $(TSAN_DIR)/$$b/$$t tests/$$t.c multitask.c -lcmocka -pthread; \
-		echo "== tsan $$b: $$t"; TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/$$b/$$t; done; done
+		echo "== tsan $$b: $$t"; TSAN_OPTIONS=halt_on_error=1 $(TSAN_DIR)/$$b/$$t; done; \
+		for e in echo_server echo_client; do \
+		$(CC) $(WARN) -O1 -g -fsanitize=thread -DMT_BACKEND=MT_BACKEND_$$b -I. \
+			-o $(TSAN_DIR)/$$b/$$e examples/$$e.c multitask.c -pthread; done; \
+		echo "== tsan $$b: echo_server --threads"; \
+		TSAN_OPTIONS=halt_on_error=1 tests/echo_threads.sh $(TSAN_DIR)/$$b; done
 	@set -e; for b in SELECT POLL EPOLL; do mkdir -p $(TSAN_DIR)/$$b/examples; \
 		$(CC) $(WARN) -O1 -g -fsanitize=thread -DMT_BACKEND=MT_BACKEND_$$b -I. \
 			-o $(TSAN_DIR)/$$b/examples/kvserver examples/kvserver.c multitask.c -pthread; \

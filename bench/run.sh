@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: one report of the five parts, each beside its baselines
+# make bench: one report of the six parts, each beside its baselines
 # measured in the same run, to the terminal and OUT/latest.md, with the echo
 # plot in OUT/echo.png. Parts that measure memory or CPU time run in
 # processes of their own, so nothing else counts in them.
@@ -142,6 +142,15 @@ report() {
     bench/echo_bench.sh "$b" "$ms" "$reps" "$tmp/echo.dat"
     echo
     echo "Round trips/s against connections: [echo.png](echo.png)."
+    echo
+    echo "### 6. Echo on threads"
+    echo
+    echo "The epoll echo server on 1, 2, 4, ... threads up to nproc (a scheduler and a SO_REUSEPORT"
+    echo "socket per thread), under pipelined load (bench/echo_threads.sh, bench/README.md). Where"
+    echo "server and client cannot have cores of their own they share them: *server cores possible*"
+    echo "is what the client's CPU share leaves the server."
+    echo
+    bench/echo_threads.sh "$b" "$ms" "$reps"
 }
 
 REPS_CORE=5

@@ -414,7 +414,7 @@ static void test_two_threads_one_work(void **state)
     assert_int_equal(mt_pool_stop(&shared), 0);
     assert_int_equal(race_other[0] + race_other[1], 0);
     assert_int_equal(race_ok[0] + race_ok[1], count(&ran));
-    assert_true(race_ok[0] + race_ok[1] >= RACES);
+    assert_true(race_ok[0] + race_ok[1] > 0); /* how many: up to the race */
 }
 
 /* Tasks of three threads' default schedulers share one pool of two. */
