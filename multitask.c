@@ -4322,11 +4322,12 @@ MT_API int mt__chan_get_wait(mt_task *t, mt_chan *c, void *item, long timeout)
     return r;
 }
 
-MT_API void mt__chan_got(mt_task *t, void *item)
+MT_API int mt__chan_got(mt_task *t, void *item)
 {
     mt__sched_of(t)->xwaits--; /* every park resumes here */
     if (!t->err)
         mt__ring_got(t, item);
+    return MT__GO;
 }
 
 /* Put now, or park on the scheduler's list of producers waiting for room
@@ -4628,12 +4629,13 @@ MT_API int mt__work_start(mt_task *t, mt_pool *p, mt_work *w, long timeout)
     return r;
 }
 
-MT_API void mt__work_end(mt_task *t, mt_work *w)
+MT_API int mt__work_end(mt_task *t, mt_work *w)
 {
     mt__sched_of(t)->xwaits--; /* every park resumes here */
     mt__sched_of(t)->offloads--;
     if (w)
         mt__work_over(t, w);
+    return MT__GO;
 }
 #endif
 

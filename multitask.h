@@ -1024,6 +1024,24 @@ MT_API int mt_group_live(const mt_group *g);
 #define MT_EVENT_WAIT(t, e, timeout)                                         \
     MT__WAIT(t, mt__event_wait((t), (e), (timeout)))
 
+/* A wait whose resume, whatever ended it, calls `resumed`: it may finish
+ * the wait, or start it again (a retry); both return MT__GO or a status
+ * to return. (mt__r is assigned on either path before use.) */
+#define MT__WAIT_AGAIN(t, start, resumed)                                    \
+    do {                                                                     \
+        int mt__r;                                                           \
+        (void)sizeof(mt__task_body);                                         \
+        MT__LC_SET(t);                                                       \
+        if (0) {                                                             \
+            MT__LC_RESUME(t)                                                 \
+            mt__r = (resumed);                                               \
+        } else {                                                             \
+            mt__r = (start);                                                 \
+        }                                                                    \
+        if (mt__r != MT__GO) return mt__r;                                   \
+        MT__CHECK(t);                                                        \
+    } while (0)
+
 /* Take one unit of semaphore `sem`, waiting up to `timeout` while it has
  * none; waiters are served first come, first served. Raises MT_EINVAL,
  * MT_ETIMEDOUT. */
@@ -1045,56 +1063,22 @@ MT_API int mt_group_live(const mt_group *g);
 /* Wait up to `timeout` for an item of channel `c` (see mt_chan_init), a
  * task of its owning scheduler; `item` is evaluated again on resuming. */
 #define MT_CHAN_GET(t, c, item, timeout)                                     \
-    do {                                                                     \
-        (void)sizeof(mt__task_body);                                         \
-        MT__LC_SET(t);                                                       \
-        if (0) {                                                             \
-            MT__LC_RESUME(t)                                                 \
-            mt__chan_got((t), (item));                                       \
-        } else {                                                             \
-            int mt__r = mt__chan_get_wait((t), (c), (item), (timeout));      \
-            if (mt__r != MT__GO) return mt__r;                               \
-        }                                                                    \
-        MT__CHECK(t);                                                        \
-    } while (0)
+    MT__WAIT_AGAIN(t, mt__chan_get_wait((t), (c), (item), (timeout)),        \
+                   mt__chan_got((t), (item)))
 
 /* Put `*item` into channel `c`, from a task of any scheduler on any
  * thread, waiting up to `timeout` for room; `c`, `item` and `timeout` are
  * evaluated again each time it tries. */
 #define MT_CHAN_PUT(t, c, item, timeout)                                     \
-    do {                                                                     \
-        (void)sizeof(mt__task_body);                                         \
-        MT__LC_SET(t);                                                       \
-        if (0) {                                                             \
-            MT__LC_RESUME(t)                                                 \
-            {                                                                \
-                int mt__r = mt__chan_put_again((t), (c), (item), (timeout)); \
-                if (mt__r != MT__GO) return mt__r;                           \
-            }                                                                \
-        } else {                                                             \
-            int mt__r = mt__chan_put_wait((t), (c), (item), (timeout));      \
-            if (mt__r != MT__GO) return mt__r;                               \
-        }                                                                    \
-        MT__CHECK(t);                                                        \
-    } while (0)
+    MT__WAIT_AGAIN(t, mt__chan_put_wait((t), (c), (item), (timeout)),        \
+                   mt__chan_put_again((t), (c), (item), (timeout)))
 #endif
 
 #if MT_THREADS
 /* Run work `w` on a worker thread of pool `p` and wait up to `timeout` for
  * it to finish (see mt_pool_start); `w` is evaluated again on resuming. */
 #define MT_OFFLOAD(t, p, w, timeout)                                         \
-    do {                                                                     \
-        (void)sizeof(mt__task_body);                                         \
-        MT__LC_SET(t);                                                       \
-        if (0) {                                                             \
-            MT__LC_RESUME(t)                                                 \
-            mt__work_end((t), (w));                                          \
-        } else {                                                             \
-            int mt__r = mt__work_start((t), (p), (w), (timeout));            \
-            if (mt__r != MT__GO) return mt__r;                               \
-        }                                                                    \
-        MT__CHECK(t);                                                        \
-    } while (0)
+    MT__WAIT_AGAIN(t, mt__work_start((t), (p), (w), (timeout)), mt__work_end((t), (w)))
 #endif
 
 /* ---- Waiting for the first of several ------------------------------------ */
@@ -1752,11 +1736,11 @@ MT_API int mt__ring_wait(mt_task *t, mt_ring *r, void *item, long timeout);
 #if MT_THREADS
 MT_API mt_ring *mt__chan_ring(mt_chan *c);
 MT_API int mt__chan_get_wait(mt_task *t, mt_chan *c, void *item, long timeout);
-MT_API void mt__chan_got(mt_task *t, void *item);
+MT_API int mt__chan_got(mt_task *t, void *item);
 MT_API int mt__chan_put_wait(mt_task *t, mt_chan *c, const void *item, long timeout);
 MT_API int mt__chan_put_again(mt_task *t, mt_chan *c, const void *item, long timeout);
 MT_API int mt__work_start(mt_task *t, mt_pool *p, mt_work *w, long timeout);
-MT_API void mt__work_end(mt_task *t, mt_work *w);
+MT_API int mt__work_end(mt_task *t, mt_work *w);
 #endif
 MT_API void mt__ring_got(mt_task *t, void *item);
 
